@@ -1,0 +1,334 @@
+"""OrgModel: an organisation of Staff and BRMs through which work items flow.
+
+Time is continuous, in working days. Work happens through events on Mesa's event list
+(arrivals, task completions, handoff delays, mediations, returns from rotation);
+``step()`` is one day: the daily mechanisms run and the DataCollector takes the daily
+series. After ``horizon`` days ``running`` turns False, so ``run_model()`` and
+``mesa.batch_run`` stop there.
+
+Build it from a scenario (a :class:`Scenario`, a YAML path or a dict) and override any
+field with keyword arguments, by dotted path written with ``__`` or by a leaf name that
+is unique in the schema::
+
+    OrgModel("scenarios/aligned.yaml", rng=7, brms__count=4, shared_language=0.5)
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import mesa
+from mesa.time import Schedule
+
+from simulation.agents import BRM, Staff
+from simulation.handoffs import Handoffs
+from simulation.learning import Language, RotationProgramme
+from simulation.network import SocialNetwork
+from simulation.records import Recorder, RunRecords
+from simulation.scenario import Scenario, load_scenario, parse_scenario, with_overrides
+from simulation.structures import count_interfaces, plan_units
+from simulation.units import Unit
+from simulation.work import Demand, WorkItem
+
+WORKING_DAYS_PER_QUARTER = 63
+TIE_DECAY_CHECK_DAYS = 21  # monthly
+
+
+def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
+    if scenario is None:
+        return Scenario()
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return parse_scenario(scenario)
+    return load_scenario(scenario)
+
+
+class OrgModel(mesa.Model):
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | dict | None = None,
+        *,
+        rng: Any = None,
+        days: int | None = None,
+        **overrides: Any,
+    ):
+        config = with_overrides(as_scenario(scenario), overrides)
+        if days is not None:
+            config = with_overrides(config, {"horizon_days": days,
+                                             "warmup_days": min(config.warmup_days, days - 1)})
+        super().__init__(rng=config.seed if rng is None else rng)
+        self.config = config
+        self.seed = config.seed if rng is None else rng
+        self.horizon = config.horizon_days
+        self.warmup = config.warmup_days
+        self.side_of = {d.name: d.side for d in config.disciplines}
+
+        self._build_organisation()
+        self.language = Language(
+            config.levers.shared_language, config.mechanisms.language, config.levers.glossary
+        )
+        self.rotation = RotationProgramme(
+            self, config.levers.rotation_share, config.mechanisms.rotation
+        )
+        self.network = SocialNetwork(config.mechanisms.network, self.rng)
+        self.network.build(self.staff, self.units)
+        self.handoffs = Handoffs(self, self.brms)
+        self.recorder = Recorder(self)
+        self.demand = Demand(self, config.work_types, self._it_disciplines())
+        # Mesa's events hold their callbacks weakly: these dicts keep items alive
+        # while only an event refers to them (in a handoff, or a defect yet to surface).
+        self.open_items: dict[int, WorkItem] = {}
+        self._surfacing: dict[int, WorkItem] = {}
+        if self.language.glossary_started:
+            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
+        self._schedule_programmes()
+        self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
+        self.demand.start()
+
+    # -- building
+
+    def _build_organisation(self) -> None:
+        config = self.config
+        value_priority = config.prioritisation == "value"
+        plans = plan_units(config)
+        cost = {d.name: d.cost_per_day for d in config.disciplines}
+        self.units: list[Unit] = []
+        self.staff: list[Staff] = []
+        for index, plan in enumerate(plans):
+            unit = Unit(self, index, plan.name, plan.kind, value_priority)
+            self.units.append(unit)
+            for discipline in plan.members:
+                person = Staff(self, discipline, self.side_of[discipline], unit, cost[discipline])
+                unit.add(person)
+                self.staff.append(person)
+        self._give_cross_skills(config.levers.cross_skill)
+        routes = [[s.discipline for s in wt.route] for wt in config.work_types]
+        for unit, n in zip(self.units, count_interfaces(plans, routes), strict=True):
+            unit.interfaces = n
+            unit.refresh_skills()
+        self._set_availability()
+        self.units_by_discipline: dict[str, list[Unit]] = {}
+        for unit in self.units:
+            for discipline in dict.fromkeys(m.discipline for m in unit.members):
+                self.units_by_discipline.setdefault(discipline, []).append(unit)
+        self.teams = [u for u in self.units if u.kind == "team"]
+        self.brms = [BRM(self) for _ in range(config.brms.count)]
+        self.brm_count = len(self.brms)
+
+    def _give_cross_skills(self, level: float) -> None:
+        if level <= 0:
+            return
+        for person in self.staff:
+            for discipline, side in self.side_of.items():
+                if side == person.side and discipline != person.discipline:
+                    person.proficiency[discipline] = level
+
+    def _set_availability(self) -> None:
+        """Coordination overhead (mechanism 6) and misaligned work (mechanism 5).
+
+        Coordination: ``per_path * min(n - 1, max_paths) + per_interface * interfaces``,
+        capped: each person coordinates with their unit's other members (Brooks'
+        n(n-1)/2 paths, n-1 per person, saturating) and across each interface.
+        Misaligned work, for IT staff only: ``base_share * (1 - transparency)``, halved
+        (by default) under one shared value-based priority.
+        """
+        mech = self.config.mechanisms
+        coord, mis = mech.coordination, mech.misaligned
+        misaligned_share = 0.0
+        if mis.enabled:
+            misaligned_share = mis.base_share * (1.0 - self.config.levers.transparency)
+            if self.config.prioritisation == "value":
+                misaligned_share *= 1.0 - mis.shared_priority_effect
+        for unit in self.units:
+            overhead = 0.0
+            if coord.enabled:
+                paths = min(unit.size - 1, coord.max_paths)
+                overhead = min(
+                    coord.max_share, coord.per_path * paths + coord.per_interface * unit.interfaces
+                )
+            for person in unit.members:
+                person.coordination_share = overhead
+                person.misaligned_share = misaligned_share if person.side == "it" else 0.0
+
+    def _it_disciplines(self) -> set[str]:
+        return {name for name, side in self.side_of.items() if side == "it"}
+
+    def _schedule_programmes(self) -> None:
+        levers, network = self.config.levers, self.config.mechanisms.network
+        if network.enabled and levers.culture_events_per_quarter > 0:
+            interval = WORKING_DAYS_PER_QUARTER / levers.culture_events_per_quarter
+            self.schedule_recurring(self._culture_event, Schedule(interval=interval))
+        if network.enabled:
+            self.schedule_recurring(self._decay_ties, Schedule(interval=TIE_DECAY_CHECK_DAYS))
+
+    # -- the flow of work
+
+    def admit(self, item: WorkItem) -> None:
+        """A new work item arrives (from demand or from a surfacing defect)."""
+        if self.teams:
+            item.home = self._choose_team()
+            item.home.owned += 1
+        self.open_items[item.id] = item
+        self.recorder.arrival()
+        item.unit = self.unit_for(item, item.plan[0].discipline)
+        self.handoffs.arrive(item)
+
+    def _choose_team(self) -> Unit:
+        """Power of two choices: of two random teams, the less loaded owns the item."""
+        teams = self.teams
+        if len(teams) == 1:
+            return teams[0]
+        a, b = self.rng.integers(0, len(teams), size=2)
+        first, second = teams[a], teams[b]
+        return first if first.owned / first.size <= second.owned / second.size else second
+
+    def unit_for(self, item: WorkItem, discipline: str) -> Unit:
+        """The owning team if it can do the task, else a unit that has the discipline."""
+        home = item.home
+        if home is not None and home.can_do(discipline):
+            return home
+        candidates = self.units_by_discipline[discipline]
+        if len(candidates) == 1:
+            return candidates[0]
+        a, b = self.rng.integers(0, len(candidates), size=2)
+        first, second = candidates[a], candidates[b]
+        return first if first.load <= second.load else second
+
+    def task_started(self, item: WorkItem, staff: Staff) -> None:
+        sender = item.sender
+        if sender is not None and sender.unit is not staff.unit:
+            self.network.handoff_contact(sender, staff, self.time)
+
+    def task_done(self, item, task, staff: Staff) -> None:
+        if item.plan:
+            self.handoffs.pass_on(item, staff, task)
+        else:
+            self._deliver(item)
+
+    def _deliver(self, item: WorkItem) -> None:
+        item.done_at = self.time
+        del self.open_items[item.id]
+        if item.home is not None:
+            item.home.owned -= 1
+        self.recorder.item_done(item)
+        defects = self.config.mechanisms.defects
+        if item.latent_defects and defects.enabled:
+            # Mechanism 4: the escaped defect surfaces later as an incident.
+            self._surfacing[item.id] = item
+            item.resume_to = self._defect_surfaces
+            self.schedule_event(
+                item.resume, after=float(self.rng.exponential(defects.surface_days))
+            )
+
+    def _defect_surfaces(self, item: WorkItem) -> None:
+        del self._surfacing[item.id]
+        incident_type = self.demand.by_name[self.config.mechanisms.defects.incident_type]
+        self.admit(self.demand.new_item(incident_type, raised_by_defect=True))
+
+    # -- programmes
+
+    def _culture_event(self) -> None:
+        self.network.culture_event(self.staff, self.time)
+        self.recorder.programme_cost("culture", self.config.mechanisms.network.culture_event_cost)
+
+    def _decay_ties(self) -> None:
+        self.network.decay(self.time)
+
+    # -- the day
+
+    def step(self) -> None:
+        day = self.steps
+        self.language.on_day()
+        self.rotation.on_day(self.staff)
+        self.recorder.end_of_day(day)
+        self.datacollector.collect(self)
+        self.recorder.completed_today.clear()
+        if day >= self.horizon:
+            self.running = False
+
+    # daily series, read by the DataCollector
+
+    @property
+    def day(self) -> int:
+        return self.steps
+
+    @property
+    def wip(self) -> int:
+        return self.recorder.wip
+
+    @property
+    def queued(self) -> int:
+        return sum(u.queued for u in self.units)
+
+    @property
+    def busy(self) -> int:
+        return sum(u.busy for u in self.units)
+
+    @property
+    def in_handoff(self) -> int:
+        return self.wip - self.queued - self.busy
+
+    @property
+    def utilisation(self) -> float:
+        present = sum(u.present for u in self.units)
+        return self.busy / present if present else math.nan
+
+    @property
+    def delivered_today(self) -> int:
+        return len(self.recorder.completed_today)
+
+    @property
+    def lead_time_today(self) -> float:
+        done = self.recorder.completed_today
+        return sum(done) / len(done) if done else math.nan
+
+    @property
+    def cx_index(self) -> float:
+        return self.recorder.cx_index.value(self.time)
+
+    @property
+    def brm_queue(self) -> int:
+        return len(self.handoffs.brm_queue)
+
+    @property
+    def shared_language(self) -> float:
+        return self.language.level
+
+    @property
+    def cross_unit_ties(self) -> int:
+        return self.network.cross_unit_ties
+
+    @property
+    def staff_away(self) -> int:
+        return self.rotation.away
+
+    # -- the end
+
+    def network_summary(self) -> dict[str, float]:
+        by_discipline: dict[str, set[Staff]] = {}
+        for person in self.staff:
+            by_discipline.setdefault(person.discipline, set()).add(person)
+        return {
+            "ties": self.network.graph.number_of_edges(),
+            "cross_unit_ties": self.network.cross_unit_ties,
+            "modularity_by_unit": self.network.modularity([set(u.members) for u in self.units]),
+            "modularity_by_discipline": self.network.modularity(list(by_discipline.values())),
+        }
+
+    def records(self) -> RunRecords:
+        return self.recorder.finish()
+
+
+DAILY_SERIES = {
+    name: name
+    for name in (
+        "day", "wip", "queued", "busy", "in_handoff", "utilisation", "delivered_today",
+        "lead_time_today", "cx_index", "brm_queue", "shared_language", "cross_unit_ties",
+        "staff_away",
+    )
+}
+DAILY_SERIES["arrivals"] = lambda m: m.recorder.arrivals
+DAILY_SERIES["delivered"] = lambda m: m.recorder.completed

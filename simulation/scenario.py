@@ -1,0 +1,645 @@
+"""The scenario: everything one simulation run needs, as a validated pydantic model.
+
+A scenario is the single file that travels between the app, the command line and
+batch sweeps. It is strict: unknown keys, impossible organisations and out-of-range
+levers are refused with one line naming the field path and the reason
+(:class:`ScenarioError`).
+
+Every mechanism of the model has a section under ``mechanisms`` with an ``enabled``
+switch and its parameters. Each default is documented beside it with its source or the
+reasoning behind it; ``model.py`` and the modules it calls read these values and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+#: The disciplines on the IT side of the business-IT boundary unless a scenario says otherwise.
+Side = Literal["business", "it"]
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run: ``field`` is the dotted path, ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str, source: str | None = None):
+        self.field = field
+        self.reason = reason
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{field}: {reason}" if field else f"{where}{reason}")
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are an error, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- people
+
+
+class Discipline(Strict):
+    name: str = Field(min_length=1, description="Short name, used in routes (e.g. 'dev').")
+    side: Side = Field(description="Which side of the business-IT boundary it sits on.")
+    headcount: int = Field(ge=0, description="People of this discipline.")
+    cost_per_day: NonNegative = Field(
+        600.0,
+        description="Fully loaded cost per person per working day. Reasoned estimate for a "
+        "Western European firm (salary x ~1.4 overheads / ~220 days).",
+    )
+
+
+class Team(Strict):
+    """A team of the ``custom`` structure: a row of the skill matrix."""
+
+    name: str = Field(min_length=1)
+    members: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        description="Headcount per discipline in this team."
+    )
+
+
+class BRMs(Strict):
+    """Business Relationship Managers mediate handoffs across the business-IT boundary."""
+
+    count: int = Field(0, ge=0, description="Number of BRM agents.")
+    mediation_days: Positive = Field(
+        0.25,
+        description="Mean BRM time per mediated handoff (exponential). A two-hour "
+        "translation meeting; reasoned estimate.",
+    )
+    cost_per_day: NonNegative = Field(800.0, description="Cost per BRM per day.")
+    latency_effect: Probability = Field(
+        0.6,
+        description="Share of the handoff delay a BRM removes (they know whom to call).",
+    )
+    rework_effect: Probability = Field(
+        0.5,
+        description="Share of misunderstandings a BRM prevents (the brm_effect of DESIGN.md).",
+    )
+
+
+# --------------------------------------------------------------------------- work
+
+
+class Effort(Strict):
+    distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+    mean: Positive = Field(description="Mean effort in person-days.")
+    cv: NonNegative = Field(
+        1.0,
+        description="Coefficient of variation (lognormal only). Knowledge-work task sizes "
+        "are right-skewed with CV near 1 (reasoned estimate).",
+    )
+
+
+class Stage(Strict):
+    discipline: str
+    effort: Effort
+
+
+class WorkType(Strict):
+    name: str = Field(min_length=1)
+    arrival_rate: NonNegative = Field(description="Poisson arrivals per working day.")
+    route: list[Stage] = Field(min_length=1)
+    value: NonNegative = Field(0.0, description="Business value when delivered on time.")
+    expectation_days: Positive = Field(
+        20.0, description="Lead time the customer expects (or time to restore, for incidents)."
+    )
+    class_of_service: Literal["standard", "expedite"] = "standard"
+    customer_facing: bool = True
+
+
+# --------------------------------------------------------------------------- levers
+
+
+class Levers(Strict):
+    """What leadership can change without reorganising."""
+
+    shared_language: Probability = Field(
+        0.2, description="Organisation-wide shared vocabulary, 0 (none) to 1 (one language)."
+    )
+    transparency: Probability = Field(
+        0.2, description="Visibility of work and goals across units, 0..1."
+    )
+    prioritisation: Literal["fifo", "value"] | None = Field(
+        None,
+        description="fifo: each unit serves its queue in arrival order (local priorities); "
+        "value: one shared value-based priority (WSJF-like). Default: fifo when siloed, "
+        "value otherwise.",
+    )
+    cross_skill: Probability = Field(
+        0.0,
+        description="Initial proficiency of everyone in the other disciplines of their own side "
+        "(0: specialists only).",
+    )
+    rotation_share: Probability = Field(
+        0.0, description="Share of staff who do a rotation stint in another unit each year."
+    )
+    culture_events_per_quarter: NonNegative = Field(
+        0.0, description="Inclusive-culture events (cross-unit meetups) per quarter."
+    )
+    glossary: bool = Field(False, description="Run a shared-glossary initiative at the start.")
+
+
+# --------------------------------------------------------------------------- mechanisms
+
+
+class Mechanism(Strict):
+    enabled: bool = True
+
+
+class HandoffLatency(Mechanism):
+    """Delay before a handed-off item reaches the next queue (exponential)."""
+
+    within_team_days: NonNegative = Field(
+        0.02,
+        description="Inside a team: minutes, not days (JPL Team X concurrent design studies).",
+    )
+    cross_unit_days: NonNegative = Field(
+        2.0,
+        description="Between departments on the same side: days (a ticket waits for the "
+        "next triage; a weekly meeting alone averages 2.5 days of wait).",
+    )
+    business_it_days: NonNegative = Field(
+        4.0,
+        description="Between departments across the business-IT boundary: longer still "
+        "(request forms, approvals, a second triage); reasoned estimate.",
+    )
+    transparency_effect: Probability = Field(
+        0.5, description="Share of cross-unit delay removed at full transparency."
+    )
+    tie_effect: Probability = Field(
+        0.5, description="Share of the delay removed when the sender knows someone there."
+    )
+
+
+class Rework(Mechanism):
+    """Misunderstandings at boundaries, found downstream (rework) or escaping (defects)."""
+
+    p_business_it: Probability = Field(
+        0.5,
+        description="Base chance a requirement is misunderstood across the business-IT "
+        "boundary. Calibrated with the others so the siloed default spends ~25% of task "
+        "effort on boundary rework: about half of the 40-50% avoidable rework of Boehm & "
+        "Basili (2001), of which boundary misunderstandings are a leading source.",
+    )
+    p_cross_unit: Probability = Field(0.25, description="Between departments on one side.")
+    p_within_team: Probability = Field(0.05, description="Between disciplines in one team.")
+    detection: Probability = Field(
+        0.7,
+        description="Share of misunderstandings the receiving stage finds; the rest escape "
+        "as production defects.",
+    )
+    wasted_share: Probability = Field(
+        0.6, description="Share of the receiving stage's effort wasted before it is found."
+    )
+    rework_share: Probability = Field(
+        0.8, description="Effort to redo, as a share of the upstream stage's effort."
+    )
+    tie_effect: Probability = Field(
+        0.3, description="Share of misunderstandings avoided when sender and receiver have a tie."
+    )
+
+
+class Defects(Mechanism):
+    """Escaped defects raise incidents: silos that mis-specify create their own load."""
+
+    incident_type: str = Field(
+        "incident", description="Work type raised for an escaped defect (must exist)."
+    )
+    surface_days: Positive = Field(
+        10.0, description="Mean delay before a customer hits the defect (exponential)."
+    )
+
+
+class MisalignedWork(Mechanism):
+    """A share of IT capacity spent on work that serves no business goal."""
+
+    base_share: Probability = Field(
+        0.25,
+        description="Share with no transparency and local priorities. With the siloed "
+        "default transparency (0.2) this gives 20%: above the 'at least ~10% of IT spend' "
+        "of the alignment literature.",
+    )
+    shared_priority_effect: Probability = Field(
+        0.5, description="Share removed by one shared value-based priority."
+    )
+
+
+class Coordination(Mechanism):
+    """Share of each person's day lost to coordination (hidden work)."""
+
+    per_path: NonNegative = Field(
+        0.01,
+        description="Per colleague in the same unit (n-1 paths per person; Brooks' n(n-1)/2).",
+    )
+    max_paths: int = Field(
+        25, ge=0, description="Colleagues one really coordinates with saturate (~Dunbar's 15-50)."
+    )
+    per_interface: NonNegative = Field(
+        0.03, description="Per other unit this unit hands work to or from."
+    )
+    max_share: Annotated[float, Field(ge=0.0, le=0.9)] = Field(
+        0.5, description="Upper bound; VDT studies put hidden work at 30-50%."
+    )
+
+
+class Network(Mechanism):
+    """Social ties (networkx): dense inside units, sparse across, grown and decaying."""
+
+    within_unit_degree: NonNegative = Field(6.0, description="Ties per person inside the unit.")
+    discipline_degree: NonNegative = Field(
+        2.0, description="Ties per person to the same discipline in other units (chapters)."
+    )
+    cross_unit_degree: NonNegative = Field(0.5, description="Random ties per person across units.")
+    handoff_tie_probability: Probability = Field(
+        0.02, description="Chance a cross-unit handoff without a tie creates one."
+    )
+    culture_reach: Probability = Field(0.3, description="Share of staff at a culture event.")
+    culture_tie_probability: Probability = Field(
+        0.5, description="Chance an attendee makes a new cross-unit tie."
+    )
+    culture_event_cost: NonNegative = Field(3000.0, description="Cost per culture event.")
+    decay_after_days: Positive = Field(
+        60.0, description="Cross-unit ties unused this long may fade."
+    )
+    decay_probability: Probability = Field(
+        0.3, description="Chance per monthly check that an unused cross-unit tie fades."
+    )
+
+
+class Rotation(Mechanism):
+    """Staff spend a stint in another unit: away now, cross-skilled and connected later."""
+
+    stint_days: Positive = Field(20.0, description="Four working weeks away.")
+    skill_gain: Probability = Field(0.3, description="Proficiency gained in the host discipline.")
+    ties_gained: int = Field(3, ge=0, description="New ties with the host unit.")
+    language_gain: Probability = Field(
+        0.002, description="Rise of the shared language per completed stint (x remaining gap)."
+    )
+    cost_per_stint: NonNegative = Field(2000.0, description="Programme cost per stint.")
+
+
+class SharedLanguage(Mechanism):
+    """Organisation-level shared language, raised by a glossary, rotation and BRMs."""
+
+    glossary_gain: Probability = Field(
+        0.2, description="Rise from the glossary initiative, phased in over ramp days."
+    )
+    glossary_ramp_days: Positive = Field(40.0)
+    glossary_cost: NonNegative = Field(40000.0, description="One-off cost of the glossary.")
+    brm_gain: Probability = Field(
+        0.0005, description="Rise per BRM mediation (x remaining gap): translators teach."
+    )
+    ceiling: Probability = Field(0.95, description="Shared language never gets perfect.")
+
+
+class CustomerExperience(Mechanism):
+    """Each customer-facing item scores 0..100 from lead time and defects."""
+
+    lateness_penalty: NonNegative = Field(
+        1.0, description="Score = 100 * exp(-penalty * lateness), lateness = lead/expected - 1."
+    )
+    defect_penalty: Probability = Field(0.5, description="Share of the score lost to a defect.")
+    window_days: Positive = Field(30.0, description="Trailing window of the CX index.")
+
+
+class Value(Mechanism):
+    """Value delivered decays with lead time (cost of delay)."""
+
+    half_life_days: Positive = Field(
+        60.0, description="Lead time at which an item has lost half its value."
+    )
+    defect_loss: Probability = Field(0.3, description="Share of value lost to an escaped defect.")
+
+
+class Mechanisms(Strict):
+    handoff: HandoffLatency = Field(default_factory=HandoffLatency)
+    rework: Rework = Field(default_factory=Rework)
+    defects: Defects = Field(default_factory=Defects)
+    misaligned: MisalignedWork = Field(default_factory=MisalignedWork)
+    coordination: Coordination = Field(default_factory=Coordination)
+    network: Network = Field(default_factory=Network)
+    rotation: Rotation = Field(default_factory=Rotation)
+    language: SharedLanguage = Field(default_factory=SharedLanguage)
+    cx: CustomerExperience = Field(default_factory=CustomerExperience)
+    value: Value = Field(default_factory=Value)
+
+    def all_off(self) -> Mechanisms:
+        """A copy with every mechanism switched off: the pure queueing network."""
+        return self.model_copy(
+            update={name: getattr(self, name).model_copy(update={"enabled": False})
+                    for name in type(self).model_fields}
+        )
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+def _default_work_types() -> list[WorkType]:
+    def stage(discipline: str, mean: float) -> Stage:
+        return Stage(discipline=discipline, effort=Effort(mean=mean))
+
+    return [
+        WorkType(
+            name="feature", arrival_rate=1.1, value=20000, expectation_days=30,
+            route=[stage("business", 1.0), stage("dev", 4.0), stage("ops", 0.8),
+                   stage("marketing", 1.0)],
+        ),
+        WorkType(
+            name="campaign", arrival_rate=0.8, value=8000, expectation_days=15,
+            route=[stage("marketing", 2.0), stage("dev", 1.5), stage("ops", 0.5)],
+        ),
+        WorkType(
+            name="incident", arrival_rate=0.8, value=0, expectation_days=1,
+            class_of_service="expedite",
+            route=[stage("support", 0.2), stage("ops", 0.3), stage("dev", 0.5),
+                   stage("support", 0.1)],
+        ),
+        WorkType(
+            name="deal", arrival_rate=0.6, value=15000, expectation_days=20,
+            route=[stage("sales", 1.0), stage("business", 0.8), stage("dev", 2.0),
+                   stage("ops", 0.4)],
+        ),
+    ]
+
+
+def _default_disciplines() -> list[Discipline]:
+    return [
+        Discipline(name="business", side="business", headcount=6, cost_per_day=650),
+        Discipline(name="marketing", side="business", headcount=6, cost_per_day=550),
+        Discipline(name="sales", side="business", headcount=4, cost_per_day=550),
+        Discipline(name="support", side="business", headcount=5, cost_per_day=400),
+        Discipline(name="dev", side="it", headcount=26, cost_per_day=700),
+        Discipline(name="ops", side="it", headcount=10, cost_per_day=650),
+    ]
+
+
+class Scenario(Strict):
+    """One organisation, its demand and its levers: the input of one simulation run."""
+
+    name: str = "Untitled scenario"
+    description: str = ""
+    structure: Literal["siloed", "aligned", "converged", "custom"] = "siloed"
+    seed: int = Field(1, ge=0)
+    horizon_days: int = Field(250, ge=1, le=20000, description="Working days simulated.")
+    warmup_days: int = Field(
+        20, ge=0, description="Days excluded from KPI statistics while queues fill."
+    )
+    disciplines: list[Discipline] = Field(default_factory=_default_disciplines, min_length=1)
+    team_size: int = Field(
+        7, ge=1, description="Converged team size; 5-9 (Team Topologies, two-pizza teams)."
+    )
+    teams: list[Team] = Field(default_factory=list, description="Custom structure only.")
+    brms: BRMs = Field(default_factory=BRMs)
+    work_types: list[WorkType] = Field(default_factory=_default_work_types, min_length=1)
+    levers: Levers = Field(default_factory=Levers)
+    mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+
+    # -- cross-field checks: an impossible organisation is refused before it runs
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Scenario:
+        names = [d.name for d in self.disciplines]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _field_error(f"disciplines[{i}].name", f"'{name}' is listed twice")
+        staffed = self.headcounts()
+        if sum(staffed.values()) == 0:
+            raise _field_error("disciplines", "the organisation has nobody in it")
+        for t, team in enumerate(self.teams):
+            for disc in team.members:
+                if disc not in names:
+                    raise _field_error(
+                        f"teams[{t}].members.{disc}", f"'{disc}' is not a listed discipline"
+                    )
+        if self.structure == "custom":
+            if not self.teams:
+                raise _field_error("teams", "the custom structure needs at least one team")
+            for i, d in enumerate(self.disciplines):
+                in_teams = sum(team.members.get(d.name, 0) for team in self.teams)
+                if d.headcount and in_teams != d.headcount:
+                    raise _field_error(
+                        f"disciplines[{i}].headcount",
+                        f"{d.headcount} {d.name} people but the teams hold {in_teams}",
+                    )
+        type_names = [w.name for w in self.work_types]
+        for w, work in enumerate(self.work_types):
+            if work.name in type_names[:w]:
+                raise _field_error(f"work_types[{w}].name", f"'{work.name}' is listed twice")
+            for s, stage in enumerate(work.route):
+                if stage.discipline not in names:
+                    raise _field_error(
+                        f"work_types[{w}].route[{s}].discipline",
+                        f"'{stage.discipline}' is not a discipline of this organisation "
+                        f"(known: {', '.join(names)})",
+                    )
+                if staffed[stage.discipline] == 0:
+                    raise _field_error(
+                        f"work_types[{w}].route[{s}].discipline",
+                        f"nobody has the discipline '{stage.discipline}' (headcount 0)",
+                    )
+        if self.mechanisms.defects.enabled and self.mechanisms.defects.incident_type not in type_names:
+            raise _field_error(
+                "mechanisms.defects.incident_type",
+                f"'{self.mechanisms.defects.incident_type}' is not a work type "
+                "(switch defects off or add that type)",
+            )
+        if self.warmup_days >= self.horizon_days:
+            raise _field_error(
+                "warmup_days", f"{self.warmup_days} must be shorter than horizon_days "
+                f"({self.horizon_days})"
+            )
+        return self
+
+    # -- derived views the model reads
+
+    def headcounts(self) -> dict[str, int]:
+        """People per discipline; in the custom structure the teams are the truth."""
+        if self.structure == "custom" and self.teams:
+            return {
+                d.name: sum(team.members.get(d.name, 0) for team in self.teams)
+                for d in self.disciplines
+            }
+        return {d.name: d.headcount for d in self.disciplines}
+
+    @property
+    def prioritisation(self) -> Literal["fifo", "value"]:
+        if self.levers.prioritisation is not None:
+            return self.levers.prioritisation
+        return "fifo" if self.structure == "siloed" else "value"
+
+    @property
+    def total_staff(self) -> int:
+        return sum(self.headcounts().values())
+
+    # -- YAML in and out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str | None = None) -> Scenario:
+        return parse_scenario(_load_yaml(text, source), source)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Scenario:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError("", "no such file", str(path)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError("", f"cannot be read ({exc.__class__.__name__})", str(path)) from None
+        return cls.from_yaml(text, source=str(path))
+
+
+def _field_error(field: str, reason: str) -> ValueError:
+    # Raised inside validators; pydantic wraps it and parse_scenario unwraps it again.
+    return ValueError(f"@{field}@{reason}")
+
+
+def _load_yaml(text: str, source: str | None) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed"
+        raise ScenarioError("", f"not valid YAML{where}: {problem}", source) from None
+
+
+def format_location(loc: tuple[Any, ...]) -> str:
+    """('work_types', 0, 'route', 1, 'discipline') -> 'work_types[0].route[1].discipline'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def scenario_error_from(exc: ValidationError, source: str | None = None) -> ScenarioError:
+    """The first problem of a pydantic error as one ScenarioError (with a count of the rest)."""
+    errors = exc.errors()
+    first = errors[0]
+    field = format_location(first["loc"])
+    reason = first["msg"]
+    if reason.startswith("Value error, @"):
+        field_part, _, reason = reason.removeprefix("Value error, @").partition("@")
+        field = ".".join(p for p in (field, field_part) if p)
+    elif first["type"] == "extra_forbidden":
+        reason = "unknown field (check the spelling; see `python -m simulation schema`)"
+    elif first["type"] == "missing":
+        reason = "required field is missing"
+    else:
+        reason = f"{reason} (got {first.get('input')!r})" if "input" in first else reason
+    more = len(errors) - 1
+    if more:
+        reason += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ScenarioError(field, reason, source)
+
+
+def parse_scenario(data: Any, source: str | None = None) -> Scenario:
+    """Validate already-loaded data (a dict) into a Scenario, or raise ScenarioError."""
+    if data is None:
+        raise ScenarioError("", "the file is empty", source)
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            "", f"expected a mapping of scenario fields, got {type(data).__name__}", source
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise scenario_error_from(exc, source) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    return Scenario.from_file(path)
+
+
+def json_schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """A new, validated scenario with values set by dotted path ('brms.count': 3).
+
+    Paths index lists by position or by name: 'disciplines.dev.headcount' and
+    'work_types.feature.arrival_rate' both work. A bare leaf name that occurs once in
+    the schema ('shared_language') is accepted too, so flat keyword arguments work.
+    """
+    if not overrides:
+        return scenario
+    data = scenario.model_dump(mode="json")
+    for path, value in overrides.items():
+        _set_path(data, resolve_path(path), value, path)
+    return parse_scenario(data)
+
+
+def resolve_path(path: str) -> list[str]:
+    parts = path.replace("__", ".").split(".")
+    if len(parts) == 1 and parts[0] not in Scenario.model_fields:
+        matches = [p for p in _leaf_paths(Scenario) if p[-1] == parts[0]]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            options = ", ".join(".".join(m) for m in matches)
+            raise ScenarioError(path, f"ambiguous; use one of {options}")
+    return parts
+
+
+def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    paths: list[list[str]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths += _leaf_paths(annotation, (*prefix, name))
+        else:
+            paths.append([*prefix, name])
+    return paths
+
+
+def _set_path(data: Any, parts: list[str], value: Any, original: str) -> None:
+    node = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part, original)
+            if last:
+                node[index] = value
+            node = node[index]
+        elif isinstance(node, dict):
+            if part not in node:
+                raise ScenarioError(original, f"'{part}' is not a field here")
+            if last:
+                node[part] = copy.deepcopy(value)
+            node = node[part]
+        else:
+            raise ScenarioError(original, f"cannot go into '{part}'")
+
+
+def _list_index(items: list[Any], key: str, original: str) -> int:
+    if key.isdigit():
+        index = int(key)
+        if index < len(items):
+            return index
+        raise ScenarioError(original, f"index {index} is out of range")
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == key:
+            return index
+    raise ScenarioError(original, f"no entry named '{key}'")

@@ -1,0 +1,147 @@
+"""Work items, their tasks, and the demand that brings them (mechanism 1).
+
+A work item is a plain object, not an agent: it never acts, it is acted upon. Its
+``plan`` is the list of tasks still ahead; rework inserts tasks into it.
+
+Demand: Poisson arrivals per work-item type, the standard model of independent
+customer requests. Efforts are lognormal by default (right-skewed task sizes, CV near
+1), or exponential (the queueing-theory case) or fixed (the critical-path check).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from simulation.scenario import Effort, WorkType
+    from simulation.units import Unit
+
+#: Task kinds. Value work moves an item forward; the others are waste.
+VALUE, WASTED, REWORK = "value", "wasted", "rework"
+#: Effort on incidents raised by escaped defects (booked apart from value work).
+FAILURE_DEMAND = "failure_demand"
+
+
+def sample_effort(effort: Effort, rng: np.random.Generator) -> float:
+    """One effort draw in person-days."""
+    if effort.distribution == "fixed":
+        return effort.mean
+    if effort.distribution == "exponential":
+        return float(rng.exponential(effort.mean))
+    sigma2 = math.log1p(effort.cv**2)
+    mu = math.log(effort.mean) - sigma2 / 2
+    return float(rng.lognormal(mu, math.sqrt(sigma2)))
+
+
+@dataclass(slots=True)
+class Task:
+    """One stage of work for one discipline, or a wasted/rework repetition of one."""
+
+    discipline: str
+    effort: float
+    kind: str = VALUE
+    stage: int = 0  # index in the original route, for the event log
+
+
+@dataclass(eq=False, slots=True, weakref_slot=True)
+class WorkItem:
+    id: int
+    type: WorkType
+    arrival: float
+    plan: deque[Task]
+    home: Unit | None = None  # the owning team, where there is one
+    deployable: bool = False
+    raised_by_defect: bool = False
+    rank: int = 1  # 0 = expedite (served first everywhere), 1 = standard
+    priority: float = 0.0  # higher first, under value-based prioritisation
+    stage_efforts: tuple[float, ...] = ()
+    # state along the way
+    current: Task | None = None
+    unit: Unit | None = None  # where the current task is (queued or in progress)
+    enqueued_at: float = 0.0
+    sender: object | None = None  # the Staff who finished the previous task
+    handoff_kind: str | None = None  # the boundary the item is crossing, if any
+    handoff_started: float = 0.0
+    pending_delay: float = 0.0  # travel time still due after a BRM mediation
+    latent_defects: int = 0
+    rework_rounds: int = 0
+    touch_time: float = 0.0
+    first_it_start: float | None = None  # DORA's "commit": the first IT task starts
+    done_at: float | None = None
+    resume_to: Callable[[WorkItem], None] | None = None  # what happens when a delay ends
+
+    def resume(self) -> None:
+        """Event callback: a handoff delay or mediation has ended."""
+        self.resume_to(self)
+
+    @property
+    def lead_time(self) -> float:
+        return (self.done_at if self.done_at is not None else math.nan) - self.arrival
+
+
+class Demand:
+    """Poisson arrivals of each work type, scheduled on the model's event list."""
+
+    def __init__(self, model, work_types: list[WorkType], it_disciplines: set[str]):
+        self.model = model
+        self.rng = model.rng
+        self.next_id = 0
+        self._sources = [
+            _Source(self, wt, any(s.discipline in it_disciplines for s in wt.route))
+            for wt in work_types
+            if wt.arrival_rate > 0
+        ]
+        self.by_name = {wt.name: wt for wt in work_types}
+        self._deployable = {
+            wt.name: any(s.discipline in it_disciplines for s in wt.route) for wt in work_types
+        }
+
+    def start(self) -> None:
+        for source in self._sources:
+            source.schedule_next()
+
+    def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
+        rng = self.rng
+        plan = deque(
+            Task(stage.discipline, sample_effort(stage.effort, rng), VALUE, i)
+            for i, stage in enumerate(work_type.route)
+        )
+        total = sum(t.effort for t in plan)
+        self.next_id += 1
+        item = WorkItem(
+            id=self.next_id,
+            type=work_type,
+            arrival=self.model.time,
+            plan=plan,
+            deployable=self._deployable[work_type.name],
+            raised_by_defect=raised_by_defect,
+        )
+        item.stage_efforts = tuple(t.effort for t in plan)
+        # WSJF: cost of delay per day of work. Expedite items jump every queue.
+        cost_of_delay = (work_type.value or 1.0) / work_type.expectation_days
+        item.priority = cost_of_delay / max(total, 1e-9)
+        item.rank = 0 if work_type.class_of_service == "expedite" else 1
+        return item
+
+
+class _Source:
+    """Arrivals of one work type: exponential gaps, each arrival schedules the next."""
+
+    def __init__(self, demand: Demand, work_type: WorkType, deployable: bool):
+        self.demand = demand
+        self.work_type = work_type
+        self.mean_gap = 1.0 / work_type.arrival_rate
+
+    def schedule_next(self) -> None:
+        model = self.demand.model
+        model.schedule_event(self.arrive, after=float(self.demand.rng.exponential(self.mean_gap)))
+
+    def arrive(self) -> None:
+        self.demand.model.admit(self.demand.new_item(self.work_type))
+        self.schedule_next()
