@@ -1,8 +1,8 @@
 """Converge: an agent-based model of how organisation design shapes delivery.
 
-    from simulation import OrgModel, Scenario, run_scenario
-    result = run_scenario("scenarios/converged.yaml", seed=3)
-    result.kpis["lead_time_p85"]
+from simulation import OrgModel, Scenario, run_scenario
+result = run_scenario("scenarios/converged.yaml", seed=3)
+result.kpis["lead_time_p85"]
 """
 
 from simulation.model import OrgModel

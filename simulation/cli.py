@@ -23,16 +23,37 @@ from simulation.scenario import ScenarioError, json_schema, load_scenario
 EXIT_BAD_INPUT = 2
 
 SECTIONS = {
-    "Delivery speed": ["lead_time_mean", "lead_time_p50", "lead_time_p85", "lead_time_p95",
-                       "throughput_per_week", "wip_mean", "flow_efficiency"],
-    "DORA": ["change_lead_time_days", "deployments_per_week", "change_failure_rate",
-             "time_to_restore_days"],
+    "Delivery speed": [
+        "lead_time_mean",
+        "lead_time_p50",
+        "lead_time_p85",
+        "lead_time_p95",
+        "throughput_per_week",
+        "wip_mean",
+        "flow_efficiency",
+    ],
+    "DORA": [
+        "change_lead_time_days",
+        "deployments_per_week",
+        "change_failure_rate",
+        "time_to_restore_days",
+    ],
     "Customers": ["cx_index"],
-    "Quality and waste": ["rework_rate", "escaped_defects", "rework_effort_share",
-                          "misaligned_it_share", "coordination_share"],
+    "Quality and waste": [
+        "rework_rate",
+        "escaped_defects",
+        "rework_effort_share",
+        "misaligned_it_share",
+        "coordination_share",
+    ],
     "Cost and value": ["cost_total", "value_total", "roi"],
-    "Organisation": ["utilisation", "business_it_handoff_days", "brm_utilisation",
-                     "cross_unit_ties", "modularity_by_discipline"],
+    "Organisation": [
+        "utilisation",
+        "business_it_handoff_days",
+        "brm_utilisation",
+        "cross_unit_ties",
+        "modularity_by_discipline",
+    ],
 }
 
 
@@ -56,38 +77,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run one scenario and write its outputs",
-                              description="Run one scenario; print its KPIs and write "
-                              "kpis.json, the daily series, the per-item table and the event log.")
+    run = commands.add_parser(
+        "run",
+        help="run one scenario and write its outputs",
+        description="Run one scenario; print its KPIs and write "
+        "kpis.json, the daily series, the per-item table and the event log.",
+    )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     run.add_argument("--days", type=_positive_int, help="horizon in working days")
     run.add_argument("--out", type=Path, help="directory for the outputs (default: none)")
-    run.add_argument("--format", choices=["csv", "parquet"], default="csv",
-                     help="table format (default csv)")
+    run.add_argument(
+        "--format", choices=["csv", "parquet"], default="csv", help="table format (default csv)"
+    )
     run.set_defaults(handler=cmd_run)
 
     compare = commands.add_parser(
-        "compare", help="compare scenarios over replicates",
+        "compare",
+        help="compare scenarios over replicates",
         description="Run each scenario with the same seeds and print the KPIs side by side "
-        "as mean with 95%% confidence interval, and the change against the first.")
+        "as mean with 95%% confidence interval, and the change against the first.",
+    )
     compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario files")
-    compare.add_argument("--replicates", type=_positive_int, default=10,
-                         help="runs per scenario (default 10)")
+    compare.add_argument(
+        "--replicates", type=_positive_int, default=10, help="runs per scenario (default 10)"
+    )
     compare.add_argument("--seed", type=int, help="first seed (default: the first scenario's)")
     compare.add_argument("--days", type=_positive_int, help="horizon in working days")
-    compare.add_argument("--workers", type=_positive_int,
-                         help="local processes (default: one per core)")
+    compare.add_argument(
+        "--workers", type=_positive_int, help="local processes (default: one per core)"
+    )
     compare.add_argument("--out", type=Path, help="write runs.csv and summary.csv here")
     compare.set_defaults(handler=cmd_compare)
 
-    validate = commands.add_parser("validate", help="check scenario files",
-                                   description="Check scenario files without running them.")
+    validate = commands.add_parser(
+        "validate",
+        help="check scenario files",
+        description="Check scenario files without running them.",
+    )
     validate.add_argument("scenarios", type=Path, nargs="+")
     validate.set_defaults(handler=cmd_validate)
 
-    schema = commands.add_parser("schema", help="print the scenario JSON Schema",
-                                 description="Print the JSON Schema of a scenario file.")
+    schema = commands.add_parser(
+        "schema",
+        help="print the scenario JSON Schema",
+        description="Print the JSON Schema of a scenario file.",
+    )
     schema.set_defaults(handler=cmd_schema)
     return parser
 
@@ -113,24 +148,32 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         scenario = load_scenario(path)
-        print(f"{path}: ok ({scenario.structure}, {scenario.total_staff} staff, "
-              f"{len(scenario.work_types)} work types)")
+        print(
+            f"{path}: ok ({scenario.structure}, {scenario.total_staff} staff, "
+            f"{len(scenario.work_types)} work types)"
+        )
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     days = args.days or scenario.horizon_days
-    with tqdm(total=days, desc=scenario.name, unit="day", delay=1.0,
-              file=sys.stderr, leave=False) as bar:
-        result = run_scenario(scenario, seed=args.seed, days=args.days,
-                              on_day=lambda day, _: bar.update(1))
+    with tqdm(
+        total=days, desc=scenario.name, unit="day", delay=1.0, file=sys.stderr, leave=False
+    ) as bar:
+        result = run_scenario(
+            scenario, seed=args.seed, days=args.days, on_day=lambda day, _: bar.update(1)
+        )
     kpis = result.kpis
-    print(f"{scenario.name} ({scenario.structure}, {scenario.total_staff} staff, "
-          f"seed {kpis['seed']}, {kpis['days']} days)\n")
+    print(
+        f"{scenario.name} ({scenario.structure}, {scenario.total_staff} staff, "
+        f"seed {kpis['seed']}, {kpis['days']} days)\n"
+    )
     print(kpi_table([kpis], [scenario.name]))
-    print(f"\nDORA tier: {kpis['dora_tier']}   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
-          f"({_percent(kpis.get('bottleneck_utilisation', math.nan))} busy)")
+    print(
+        f"\nDORA tier: {kpis['dora_tier']}   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
+        f"({_percent(kpis.get('bottleneck_utilisation', math.nan))} busy)"
+    )
     if args.out:
         write_run(result, args.out, args.format)
         print(f"\nWrote kpis.json, daily, items, units and events ({args.format}) to {args.out}")
@@ -141,27 +184,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(p) for p in args.scenarios]
     names = _unique_names([s.name for s in scenarios])
     total = len(scenarios) * args.replicates
-    with tqdm(total=total, desc="runs", unit="run", delay=1.0, file=sys.stderr,
-              leave=False) as bar:
-        runs = run_replicates(scenarios, args.replicates, seed=args.seed, days=args.days,
-                              workers=args.workers,
-                              on_done=lambda done, _: bar.update(done - bar.n))
-    print(f"{args.replicates} replicates each, mean and 95% confidence interval; "
-          f"change against {names[0]}.\n")
+    with tqdm(total=total, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False) as bar:
+        runs = run_replicates(
+            scenarios,
+            args.replicates,
+            seed=args.seed,
+            days=args.days,
+            workers=args.workers,
+            on_done=lambda done, _: bar.update(done - bar.n),
+        )
+    print(
+        f"{args.replicates} replicates each, mean and 95% confidence interval; "
+        f"change against {names[0]}.\n"
+    )
     print(kpi_table_replicates(runs, names))
-    tiers = "   ".join(f"{n}: {mode([r['dora_tier'] for r in rs])}"
-                       for n, rs in zip(names, runs, strict=True))
+    tiers = "   ".join(
+        f"{n}: {mode([r['dora_tier'] for r in rs])}" for n, rs in zip(names, runs, strict=True)
+    )
     print(f"\nDORA tier (most common): {tiers}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         import pandas as pd
 
         frame = pd.concat(
-            [pd.DataFrame(rs).assign(scenario=n, replicate=range(len(rs)))
-             for n, rs in zip(names, runs, strict=True)], ignore_index=True)
+            [
+                pd.DataFrame(rs).assign(scenario=n, replicate=range(len(rs)))
+                for n, rs in zip(names, runs, strict=True)
+            ],
+            ignore_index=True,
+        )
         frame.to_csv(args.out / "runs.csv", index=False)
-        pd.concat({n: summarise(rs) for n, rs in zip(names, runs, strict=True)},
-                  names=["scenario"]).to_csv(args.out / "summary.csv")
+        pd.concat(
+            {n: summarise(rs) for n, rs in zip(names, runs, strict=True)}, names=["scenario"]
+        ).to_csv(args.out / "summary.csv")
         print(f"\nWrote runs.csv and summary.csv to {args.out}")
     return 0
 
@@ -173,8 +228,12 @@ def write_run(result, out: Path, fmt: str = "csv") -> None:
     out.mkdir(parents=True, exist_ok=True)
     records = result.records
     (out / "kpis.json").write_text(json.dumps(_jsonable(result.kpis), indent=2))
-    tables = {"daily": records.daily, "items": records.items,
-              "units": unit_table(records), "events": records.events}
+    tables = {
+        "daily": records.daily,
+        "items": records.items,
+        "units": unit_table(records),
+        "events": records.events,
+    }
     for name, frame in tables.items():
         if fmt == "parquet":
             frame.to_parquet(out / f"{name}.parquet", index=False)
@@ -206,8 +265,10 @@ def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> 
                 if key in summary.index:
                     row = summary.loc[key]
                     means.append(row["mean"])
-                    cells.append(f"{_fmt(key, row['mean'])} "
-                                 f"({_fmt(key, row['ci_low'])}-{_fmt(key, row['ci_high'])})")
+                    cells.append(
+                        f"{_fmt(key, row['mean'])} "
+                        f"({_fmt(key, row['ci_low'])}-{_fmt(key, row['ci_high'])})"
+                    )
                 else:
                     means.append(math.nan)
                     cells.append("n/a")
@@ -245,15 +306,23 @@ def _layout(rows: list[list[str]], header: list[str]) -> str:
         if len(row) > 1:
             for i, cell in enumerate(row):
                 widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w)
-                       for i, (h, w) in enumerate(zip(header, widths, strict=True)))]
+    lines = [
+        "  ".join(
+            h.ljust(w) if i < 2 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    ]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         if len(row) == 1:
             lines.append(row[0])
             continue
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     return "\n".join(lines)
 
 

@@ -110,9 +110,7 @@ class Handoffs:
             self.arrive(item)
             return
         item.resume_to = self.arrive
-        self.model.schedule_event(
-            item.resume, after=float(self.model.rng.exponential(mean_delay))
-        )
+        self.model.schedule_event(item.resume, after=float(self.model.rng.exponential(mean_delay)))
 
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""

@@ -92,9 +92,7 @@ class RotationProgramme:
         gained = person.proficiency.get(discipline, 0.0) + self.params.skill_gain
         person.proficiency[discipline] = min(MAX_CROSS_SKILL, gained)
         person.unit.refresh_skills()
-        self.model.network.connect_with_unit(
-            person, unit, self.params.ties_gained, self.model.time
-        )
+        self.model.network.connect_with_unit(person, unit, self.params.ties_gained, self.model.time)
         self.model.language.raise_by(self.params.language_gain)
         person.unit.step_in(person)
 
@@ -109,4 +107,3 @@ class RotationProgramme:
         discipline = choices[int(model.rng.integers(0, len(choices)))]
         units = model.units_by_discipline[discipline]
         return units[int(model.rng.integers(0, len(units)))], discipline
-

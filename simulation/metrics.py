@@ -149,7 +149,9 @@ def unit_table(records: RunRecords) -> pd.DataFrame:
 
 def _deploying_units(records: RunRecords) -> int:
     events = records.events
-    it = events[events["case:concept:name"].isin(records.items.loc[records.items["deployable"], "item"])]
+    it = events[
+        events["case:concept:name"].isin(records.items.loc[records.items["deployable"], "item"])
+    ]
     return max(1, it["org:group"].nunique()) if len(it) else 1
 
 
@@ -217,9 +219,16 @@ def summarise(runs: list[dict[str, Any]], confidence: float = 0.95) -> pd.DataFr
     for kpi in numeric.columns:
         values = numeric[kpi].dropna().to_numpy(dtype=float)
         mean, low, high = mean_ci(values, confidence)
-        rows.append({"kpi": kpi, "mean": mean, "ci_low": low, "ci_high": high,
-                     "std": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
-                     "n": len(values)})
+        rows.append(
+            {
+                "kpi": kpi,
+                "mean": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
+                "n": len(values),
+            }
+        )
     return pd.DataFrame(rows).set_index("kpi")
 
 
@@ -247,8 +256,12 @@ def _percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
     if len(values) == 0:
         return {f"{prefix}_{n}": math.nan for n in ("mean", "p50", "p85", "p95")}
     p50, p85, p95 = np.percentile(values, [50, 85, 95])
-    return {f"{prefix}_mean": float(values.mean()), f"{prefix}_p50": float(p50),
-            f"{prefix}_p85": float(p85), f"{prefix}_p95": float(p95)}
+    return {
+        f"{prefix}_mean": float(values.mean()),
+        f"{prefix}_p50": float(p50),
+        f"{prefix}_p85": float(p85),
+        f"{prefix}_p95": float(p95),
+    }
 
 
 def _ratio(a: float, b: float) -> float:

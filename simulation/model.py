@@ -57,8 +57,9 @@ class OrgModel(mesa.Model):
     ):
         config = with_overrides(as_scenario(scenario), overrides)
         if days is not None:
-            config = with_overrides(config, {"horizon_days": days,
-                                             "warmup_days": min(config.warmup_days, days - 1)})
+            config = with_overrides(
+                config, {"horizon_days": days, "warmup_days": min(config.warmup_days, days - 1)}
+            )
         super().__init__(rng=config.seed if rng is None else rng)
         self.config = config
         self.seed = config.seed if rng is None else rng
@@ -73,7 +74,9 @@ class OrgModel(mesa.Model):
         self.rotation = RotationProgramme(
             self, config.levers.rotation_share, config.mechanisms.rotation
         )
-        self.network = SocialNetwork(config.mechanisms.network, self.rng)
+        self.network = SocialNetwork(
+            config.mechanisms.network, self.rng, config.levers.transparency
+        )
         self.network.build(self.staff, self.units)
         self.handoffs = Handoffs(self, self.brms)
         self.recorder = Recorder(self)
@@ -325,8 +328,18 @@ class OrgModel(mesa.Model):
 DAILY_SERIES = {
     name: name
     for name in (
-        "day", "wip", "queued", "busy", "in_handoff", "utilisation", "delivered_today",
-        "lead_time_today", "cx_index", "brm_queue", "shared_language", "cross_unit_ties",
+        "day",
+        "wip",
+        "queued",
+        "busy",
+        "in_handoff",
+        "utilisation",
+        "delivered_today",
+        "lead_time_today",
+        "cx_index",
+        "brm_queue",
+        "shared_language",
+        "cross_unit_ties",
         "staff_away",
     )
 }

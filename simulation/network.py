@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
 
 class SocialNetwork:
-    def __init__(self, params: Network, rng: np.random.Generator):
+    def __init__(self, params: Network, rng: np.random.Generator, transparency: float = 1.0):
         self.params = params
         self.rng = rng
+        self.handoff_tie_probability = params.handoff_tie_probability * transparency
         self.graph = nx.Graph()
         self.cross_unit_ties = 0
 
@@ -46,7 +47,7 @@ class SocialNetwork:
         if len(units) > 1:
             for people in by_discipline.values():
                 self._random_ties(people, p.discipline_degree, now, across_units=True)
-            pairs = int(round(len(staff) * p.cross_unit_degree / 2))
+            pairs = round(len(staff) * p.cross_unit_degree / 2)
             if pairs and len(staff) > 1:
                 picks = rng.integers(0, len(staff), size=(pairs, 2))
                 for a, b in picks:
@@ -101,7 +102,7 @@ class SocialNetwork:
         edge = self.graph.get_edge_data(sender, receiver)
         if edge is not None:
             edge["last_used"] = now
-        elif self.rng.random() < self.params.handoff_tie_probability:
+        elif self.rng.random() < self.handoff_tie_probability:
             self.add_tie(sender, receiver, now)
 
     def connect_with_unit(self, person: Staff, unit: Unit, count: int, now: float) -> None:
@@ -116,7 +117,7 @@ class SocialNetwork:
 
     def culture_event(self, staff: list[Staff], now: float) -> int:
         """Attendees meet people from other units. Returns the number of new ties."""
-        n_attend = int(round(len(staff) * self.params.culture_reach))
+        n_attend = round(len(staff) * self.params.culture_reach)
         if n_attend < 2:
             return 0
         attendees = [staff[i] for i in self.rng.choice(len(staff), size=n_attend, replace=False)]

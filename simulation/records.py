@@ -40,9 +40,21 @@ EVENT_LOG_COLUMNS = [
 ]
 
 ITEM_COLUMNS = [
-    "item", "type", "arrival", "done", "lead_time", "touch_time", "first_it_start",
-    "deployable", "customer_facing", "expedite", "raised_by_defect", "rework_rounds",
-    "latent_defects", "cx_score", "value",
+    "item",
+    "type",
+    "arrival",
+    "done",
+    "lead_time",
+    "touch_time",
+    "first_it_start",
+    "deployable",
+    "customer_facing",
+    "expedite",
+    "raised_by_defect",
+    "rework_rounds",
+    "latent_defects",
+    "cx_score",
+    "value",
 ]
 
 
@@ -112,8 +124,17 @@ class Recorder:
 
     def task_row(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
         self.event_rows.append(
-            (item.id, item.type.name, task.discipline, task.kind, staff.unique_id,
-             staff.unit.name, item.enqueued_at, started, self.model.time)
+            (
+                item.id,
+                item.type.name,
+                task.discipline,
+                task.kind,
+                staff.unique_id,
+                staff.unit.name,
+                item.enqueued_at,
+                started,
+                self.model.time,
+            )
         )
         if item.first_it_start is None and task.discipline in self.it_disciplines:
             item.first_it_start = started
@@ -135,10 +156,23 @@ class Recorder:
             self.cx_index.add(item.done_at, score)
         wt = item.type
         self.item_rows.append(
-            (item.id, wt.name, item.arrival, item.done_at, lead, item.touch_time,
-             item.first_it_start, item.deployable, wt.customer_facing,
-             wt.class_of_service == "expedite", item.raised_by_defect, item.rework_rounds,
-             item.latent_defects, score, value_delivered(item, self.value_params))
+            (
+                item.id,
+                wt.name,
+                item.arrival,
+                item.done_at,
+                lead,
+                item.touch_time,
+                item.first_it_start,
+                item.deployable,
+                wt.customer_facing,
+                wt.class_of_service == "expedite",
+                item.raised_by_defect,
+                item.rework_rounds,
+                item.latent_defects,
+                score,
+                value_delivered(item, self.value_params),
+            )
         )
 
     def programme_cost(self, programme: str, amount: float) -> None:
@@ -173,17 +207,20 @@ class Recorder:
         marks = self._window_marks
         window = model.horizon - model.warmup
         effort = _minus(_effort_totals(model.staff), marks["effort"])
-        it_effort = _minus(_effort_totals(s for s in model.staff if s.side == "it"),
-                           marks["it_effort"])
+        it_effort = _minus(
+            _effort_totals(s for s in model.staff if s.side == "it"), marks["it_effort"]
+        )
         units = pd.DataFrame(
             {
                 "unit": [u.name for u in model.units],
                 "kind": [u.kind for u in model.units],
                 "size": [u.size for u in model.units],
-                "disciplines": [", ".join(sorted({m.discipline for m in u.members}))
-                                for u in model.units],
-                "busy_days": [u.busy_area() - b for u, b in
-                              zip(model.units, marks["unit_busy"], strict=True)],
+                "disciplines": [
+                    ", ".join(sorted({m.discipline for m in u.members})) for u in model.units
+                ],
+                "busy_days": [
+                    u.busy_area() - b for u, b in zip(model.units, marks["unit_busy"], strict=True)
+                ],
             }
         )
         staff_cost = sum(s.cost_per_day for s in model.staff) * model.horizon
@@ -217,22 +254,36 @@ class Recorder:
             wip_mean=(self.wip_area() - marks["wip_area"]) / window,
             arrivals_in_window=self.arrivals - marks["arrivals"],
             misunderstandings_found=self.misunderstandings_found,
-            extra={"shared_language_end": model.language.level,
-                   "rotation_stints": model.rotation.stints},
+            extra={
+                "shared_language_end": model.language.level,
+                "rotation_stints": model.rotation.stints,
+            },
         )
 
 
 def event_log(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(
         rows,
-        columns=["case:concept:name", "case:type", "discipline", "kind", "org:resource",
-                 "org:group", "enqueue_day", "start_day", "end_day"],
+        columns=[
+            "case:concept:name",
+            "case:type",
+            "discipline",
+            "kind",
+            "org:resource",
+            "org:group",
+            "enqueue_day",
+            "start_day",
+            "end_day",
+        ],
     )
     frame["concept:name"] = frame["discipline"].where(
         frame["kind"] == "value", frame["discipline"] + " (" + frame["kind"] + ")"
     )
-    for day_col, ts_col in (("enqueue_day", "enqueue_timestamp"),
-                            ("start_day", "start_timestamp"), ("end_day", "time:timestamp")):
+    for day_col, ts_col in (
+        ("enqueue_day", "enqueue_timestamp"),
+        ("start_day", "start_timestamp"),
+        ("end_day", "time:timestamp"),
+    ):
         frame[ts_col] = EPOCH + pd.to_timedelta(frame[day_col], unit="D")
     return frame[EVENT_LOG_COLUMNS]
 

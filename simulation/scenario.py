@@ -262,7 +262,10 @@ class Network(Mechanism):
     )
     cross_unit_degree: NonNegative = Field(0.5, description="Random ties per person across units.")
     handoff_tie_probability: Probability = Field(
-        0.02, description="Chance a cross-unit handoff without a tie creates one."
+        0.05,
+        description="Chance a cross-unit handoff without a tie creates one, at full "
+        "transparency; scaled by transparency (through an opaque ticket queue nobody "
+        "learns who did their work).",
     )
     culture_reach: Probability = Field(0.3, description="Share of staff at a culture event.")
     culture_tie_probability: Probability = Field(
@@ -337,8 +340,10 @@ class Mechanisms(Strict):
     def all_off(self) -> Mechanisms:
         """A copy with every mechanism switched off: the pure queueing network."""
         return self.model_copy(
-            update={name: getattr(self, name).model_copy(update={"enabled": False})
-                    for name in type(self).model_fields}
+            update={
+                name: getattr(self, name).model_copy(update={"enabled": False})
+                for name in type(self).model_fields
+            }
         )
 
 
@@ -351,24 +356,48 @@ def _default_work_types() -> list[WorkType]:
 
     return [
         WorkType(
-            name="feature", arrival_rate=1.1, value=20000, expectation_days=30,
-            route=[stage("business", 1.0), stage("dev", 4.0), stage("ops", 0.8),
-                   stage("marketing", 1.0)],
+            name="feature",
+            arrival_rate=1.1,
+            value=20000,
+            expectation_days=30,
+            route=[
+                stage("business", 1.0),
+                stage("dev", 4.0),
+                stage("ops", 0.8),
+                stage("marketing", 1.0),
+            ],
         ),
         WorkType(
-            name="campaign", arrival_rate=0.8, value=8000, expectation_days=15,
+            name="campaign",
+            arrival_rate=0.8,
+            value=8000,
+            expectation_days=15,
             route=[stage("marketing", 2.0), stage("dev", 1.5), stage("ops", 0.5)],
         ),
         WorkType(
-            name="incident", arrival_rate=0.8, value=0, expectation_days=1,
+            name="incident",
+            arrival_rate=0.8,
+            value=0,
+            expectation_days=1,
             class_of_service="expedite",
-            route=[stage("support", 0.2), stage("ops", 0.3), stage("dev", 0.5),
-                   stage("support", 0.1)],
+            route=[
+                stage("support", 0.2),
+                stage("ops", 0.3),
+                stage("dev", 0.5),
+                stage("support", 0.1),
+            ],
         ),
         WorkType(
-            name="deal", arrival_rate=0.6, value=15000, expectation_days=20,
-            route=[stage("sales", 1.0), stage("business", 0.8), stage("dev", 2.0),
-                   stage("ops", 0.4)],
+            name="deal",
+            arrival_rate=0.6,
+            value=15000,
+            expectation_days=20,
+            route=[
+                stage("sales", 1.0),
+                stage("business", 0.8),
+                stage("dev", 2.0),
+                stage("ops", 0.4),
+            ],
         ),
     ]
 
@@ -448,7 +477,10 @@ class Scenario(Strict):
                         f"work_types[{w}].route[{s}].discipline",
                         f"nobody has the discipline '{stage.discipline}' (headcount 0)",
                     )
-        if self.mechanisms.defects.enabled and self.mechanisms.defects.incident_type not in type_names:
+        if (
+            self.mechanisms.defects.enabled
+            and self.mechanisms.defects.incident_type not in type_names
+        ):
             raise _field_error(
                 "mechanisms.defects.incident_type",
                 f"'{self.mechanisms.defects.incident_type}' is not a work type "
@@ -456,8 +488,8 @@ class Scenario(Strict):
             )
         if self.warmup_days >= self.horizon_days:
             raise _field_error(
-                "warmup_days", f"{self.warmup_days} must be shorter than horizon_days "
-                f"({self.horizon_days})"
+                "warmup_days",
+                f"{self.warmup_days} must be shorter than horizon_days ({self.horizon_days})",
             )
         return self
 
@@ -499,7 +531,9 @@ class Scenario(Strict):
         except FileNotFoundError:
             raise ScenarioError("", "no such file", str(path)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError("", f"cannot be read ({exc.__class__.__name__})", str(path)) from None
+            raise ScenarioError(
+                "", f"cannot be read ({exc.__class__.__name__})", str(path)
+            ) from None
         return cls.from_yaml(text, source=str(path))
 
 

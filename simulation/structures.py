@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from simulation.scenario import Scenario
@@ -26,9 +27,7 @@ class UnitPlan:
 def plan_units(scenario: Scenario) -> list[UnitPlan]:
     headcounts = scenario.headcounts()
     if scenario.structure in ("siloed", "aligned"):
-        return [
-            UnitPlan(name, "department", [name] * n) for name, n in headcounts.items() if n > 0
-        ]
+        return [UnitPlan(name, "department", [name] * n) for name, n in headcounts.items() if n > 0]
     if scenario.structure == "custom":
         order = list(headcounts)
         return [
@@ -62,7 +61,7 @@ def count_interfaces(plans: list[UnitPlan], routes: list[list[str]]) -> list[int
         index = {p.name: i for i, p in enumerate(plans)}
         partners: list[set[int]] = [set() for _ in plans]
         for route in routes:
-            for a, b in zip(route, route[1:], strict=False):
+            for a, b in itertools.pairwise(route):
                 if a != b and a in index and b in index:
                     partners[index[a]].add(index[b])
                     partners[index[b]].add(index[a])

@@ -1,0 +1,26 @@
+# The two commands of the README, and a few more for developers.
+# Each installs what it needs into .venv first (Python 3.12+).
+
+.PHONY: app test lint format bench
+
+app:  ## open the app in a browser
+	@scripts/venv.sh requirements.txt
+	.venv/bin/streamlit run app.py
+
+test:  ## run the whole test suite (browser tests skip without Chromium)
+	@scripts/venv.sh requirements-dev.txt
+	.venv/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint:
+	@scripts/venv.sh requirements-dev.txt
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format:
+	@scripts/venv.sh requirements-dev.txt
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+bench:
+	@scripts/venv.sh requirements-dev.txt
+	.venv/bin/python benchmarks/flow_vs_simpy.py
+	.venv/bin/python benchmarks/scenarios.py
+	.venv/bin/python benchmarks/scaling.py

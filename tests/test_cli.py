@@ -1,0 +1,131 @@
+"""The command line, run as a user would: a real subprocess, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, SCENARIOS
+
+
+def cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulation", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_run_prints_kpis_and_writes_outputs(tmp_path):
+    out = tmp_path / "run"
+    done = cli(
+        "run", str(SCENARIOS / "converged.yaml"), "--days", "60", "--seed", "4", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Lead time, 85th pct" in done.stdout and "DORA tier:" in done.stdout
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["seed"] == 4 and kpis["days"] == 60
+    events = pd.read_csv(out / "events.csv")
+    assert {"case:concept:name", "concept:name", "org:resource", "time:timestamp"} <= set(
+        events.columns
+    )
+    assert len(pd.read_csv(out / "daily.csv")) == 60
+    assert (out / "items.csv").exists() and (out / "units.csv").exists()
+
+
+def test_run_writes_parquet_on_request(tmp_path):
+    done = cli(
+        "run",
+        str(SCENARIOS / "siloed.yaml"),
+        "--days",
+        "30",
+        "--out",
+        str(tmp_path),
+        "--format",
+        "parquet",
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_parquet(tmp_path / "events.parquet")) > 0
+
+
+def test_compare_prints_means_with_intervals_and_changes(tmp_path):
+    done = cli(
+        "compare",
+        str(SCENARIOS / "siloed.yaml"),
+        str(SCENARIOS / "converged.yaml"),
+        "--replicates",
+        "3",
+        "--days",
+        "80",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    lead = next(line for line in lines if line.strip().startswith("Lead time, mean"))
+    assert lead.count("(") == 2 and lead.rstrip().endswith("%")
+    assert "Converged teams vs Siloed departments" in done.stdout
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert len(runs) == 6 and set(runs["replicate"]) == {0, 1, 2}
+
+
+def test_compare_results_do_not_depend_on_worker_count(tmp_path):
+    args = [str(SCENARIOS / "aligned.yaml"), "--replicates", "2", "--days", "40"]
+    one = cli("compare", *args, "--workers", "1", "--out", str(tmp_path / "one"))
+    two = cli("compare", *args, "--workers", "2", "--out", str(tmp_path / "two"))
+    assert one.returncode == two.returncode == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "one" / "runs.csv"), pd.read_csv(tmp_path / "two" / "runs.csv")
+    )
+
+
+def test_schema_prints_json_schema():
+    done = cli("schema")
+    assert done.returncode == 0
+    assert "work_types" in json.loads(done.stdout)["properties"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("structure: siloed\nlevers: {shared_language: 3}\n", "levers.shared_language"),
+        ("structure: siloed\nheadcount: 5\n", "headcount: unknown field"),
+        (
+            "work_types: [{name: x, arrival_rate: 1,\n"
+            "  route: [{discipline: qa, effort: {mean: 1}}]}]\n",
+            "work_types[0].route[0].discipline: 'qa' is not a discipline",
+        ),
+        ("disciplines: [{name: dev, side: it, headcount: -1}]\n", "disciplines[0].headcount"),
+        ("{{{ not yaml", "not valid YAML"),
+    ],
+)
+def test_bad_scenarios_give_one_line_and_exit_2(tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    for command in ("run", "validate"):
+        done = cli(command, str(path))
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1 and expected in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_missing_file_and_bad_arguments_exit_2(tmp_path):
+    missing = cli("run", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    bad = cli("compare", str(SCENARIOS / "siloed.yaml"), "--replicates", "0")
+    assert bad.returncode == 2 and "must be at least 1" in bad.stderr
+
+
+def test_every_command_has_help():
+    for command in ("run", "compare", "validate", "schema"):
+        done = cli(command, "--help")
+        assert done.returncode == 0 and "usage:" in done.stdout

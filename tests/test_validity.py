@@ -1,0 +1,135 @@
+"""The model against theory: queueing networks, the critical path, Little's law,
+and reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation.metrics import mean_ci
+from simulation.runs import run_scenario
+from simulation.scenario import Mechanisms, Scenario, parse_scenario
+from simulation.theory import chain_lead_time, erlang_c, mmc_sojourn
+from tests.conftest import READY_MADE_NAMES, ready_made
+
+ALL_OFF = {name: {"enabled": False} for name in Mechanisms.model_fields}
+
+
+def chain(
+    arrival_rate: float,
+    stations: list[tuple[float, int]],
+    days: int,
+    distribution: str = "exponential",
+) -> Scenario:
+    """Every mechanism off, one route through ``stations`` of (mean effort, servers)."""
+    names = [f"s{i}" for i in range(len(stations))]
+    return parse_scenario(
+        {
+            "name": "chain",
+            "structure": "siloed",
+            "horizon_days": days,
+            "warmup_days": min(200, days // 10),
+            "disciplines": [
+                {"name": n, "side": "it", "headcount": c}
+                for n, (_, c) in zip(names, stations, strict=True)
+            ],
+            "work_types": [
+                {
+                    "name": "job",
+                    "arrival_rate": arrival_rate,
+                    "route": [
+                        {"discipline": n, "effort": {"distribution": distribution, "mean": mean}}
+                        for n, (mean, _) in zip(names, stations, strict=True)
+                    ],
+                }
+            ],
+            "levers": {"prioritisation": "fifo"},
+            "mechanisms": ALL_OFF,
+        }
+    )
+
+
+def test_erlang_c_matches_known_values():
+    assert erlang_c(1, 0.8) == pytest.approx(0.8)  # M/M/1: P(wait) = rho
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert mmc_sojourn(0.8, 1.0, 1) == pytest.approx(5.0)  # DESIGN.md's example
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("arrival_rate", "stations", "days", "replicates"),
+    [
+        (0.8, [(1.0, 1)], 4000, 8),  # M/M/1 at 80% load: 5.0 days
+        (1.6, [(1.0, 2), (2.0, 4), (0.5, 1)], 2500, 8),  # multi-server, heavy (pure_flow.yaml)
+        (0.9, [(1.0, 3), (2.0, 6)], 1500, 6),  # light load: mostly service time
+        (4.5, [(2.0, 10), (0.2, 1)], 1200, 6),  # many servers at 90%, then a fast single one
+    ],
+    ids=["mm1-heavy", "mmc-chain-heavy", "mmc-light", "mmc-many-servers"],
+)
+def test_pure_flow_agrees_with_queueing_theory(arrival_rate, stations, days, replicates):
+    scenario = chain(arrival_rate, stations, days)
+    means = np.array(
+        [
+            run_scenario(scenario, seed=seed).kpis["lead_time_mean"]
+            for seed in range(1, replicates + 1)
+        ]
+    )
+    theory = chain_lead_time(arrival_rate, stations)
+    mean, low, high = mean_ci(means, confidence=0.99)
+    assert low <= theory <= high, f"theory {theory:.3f} outside 99% CI [{low:.3f}, {high:.3f}]"
+    assert abs(mean - theory) / theory < 0.08
+
+
+def test_pure_flow_yaml_is_the_queueing_network_it_claims():
+    scenario = ready_made("pure_flow")
+    assert not any(getattr(scenario.mechanisms, m).enabled for m in ALL_OFF)
+    stations = [
+        (s.effort.mean, scenario.headcounts()[s.discipline]) for s in scenario.work_types[0].route
+    ]
+    assert chain_lead_time(scenario.work_types[0].arrival_rate, stations) == pytest.approx(
+        8.77, abs=0.01
+    )
+
+
+def test_critical_path_fixed_efforts_and_ample_staff():
+    efforts = [(0.5, 200), (2.25, 200), (1.0, 200)]
+    scenario = chain(2.0, efforts, 60, distribution="fixed")
+    items = run_scenario(scenario, seed=4).records.items
+    assert len(items) > 50
+    assert np.allclose(items["lead_time"], 3.75, rtol=0, atol=1e-9)
+
+
+def test_critical_path_holds_with_several_work_types():
+    scenario = chain(2.0, [(1.0, 100), (1.0, 100)], 40, distribution="fixed")
+    data = scenario.model_dump(mode="json")
+    data["work_types"].append(
+        {
+            "name": "short",
+            "arrival_rate": 1.0,
+            "route": [{"discipline": "s1", "effort": {"distribution": "fixed", "mean": 0.25}}],
+        }
+    )
+    items = run_scenario(parse_scenario(data), seed=2).records.items
+    expected = items["type"].map({"job": 2.0, "short": 0.25})
+    assert np.allclose(items["lead_time"], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", READY_MADE_NAMES)
+def test_littles_law_holds_on_every_ready_made_scenario(name):
+    kpis = run_scenario(ready_made(name), seed=11).kpis
+    assert kpis["wip_mean"] == pytest.approx(kpis["littles_law_wip"], rel=0.05)
+
+
+def test_same_seed_same_results_different_seed_different_results():
+    scenario = ready_made("converged")
+    first, again = run_scenario(scenario, seed=5), run_scenario(scenario, seed=5)
+    assert first.kpis == again.kpis
+    pd.testing.assert_frame_equal(first.records.events, again.records.events)
+    other = run_scenario(scenario, seed=6)
+    assert other.kpis["lead_time_mean"] != first.kpis["lead_time_mean"]
+
+
+def test_the_scenario_seed_is_the_default_seed():
+    scenario = ready_made("aligned").model_copy(update={"horizon_days": 60})
+    assert run_scenario(scenario).kpis == run_scenario(scenario, seed=scenario.seed).kpis
