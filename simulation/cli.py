@@ -16,7 +16,14 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from simulation.metrics import HEADLINE, PERCENT_KPIS, mode, summarise, unit_table
+from simulation.metrics import (
+    DIFFERENCE_KPIS,
+    HEADLINE,
+    PERCENT_KPIS,
+    mode,
+    summarise,
+    unit_table,
+)
 from simulation.runs import run_replicates, run_scenario
 from simulation.scenario import ScenarioError, json_schema, load_scenario
 
@@ -28,7 +35,7 @@ SECTIONS = {
         "lead_time_p50",
         "lead_time_p85",
         "lead_time_p95",
-        "throughput_per_week",
+        "new_work_per_week",
         "wip_mean",
         "flow_efficiency",
     ],
@@ -42,6 +49,7 @@ SECTIONS = {
     "Quality and waste": [
         "rework_rate",
         "escaped_defects",
+        "failure_demand_per_week",
         "rework_effort_share",
         "misaligned_it_share",
         "coordination_share",
@@ -194,8 +202,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             on_done=lambda done, _: bar.update(done - bar.n),
         )
     print(
-        f"{args.replicates} replicates each, mean and 95% confidence interval; "
-        f"change against {names[0]}.\n"
+        f"{args.replicates} replicates each: mean [95% confidence interval]; change "
+        f"against {names[0]} (pts: percentage points).\n"
     )
     print(kpi_table_replicates(runs, names))
     tiers = "   ".join(
@@ -252,8 +260,12 @@ def kpi_table(runs: list[dict[str, Any]], names: list[str]) -> str:
 
 
 def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> str:
+    """Mean [95% CI] per scenario; after each scenario but the first, its change against
+    the first (percent, or a plain difference for KPIs that are shares or scores)."""
     summaries = [summarise(rs) for rs in runs]
-    header = ["KPI", "unit", *names, *(f"{n} vs {names[0]}" for n in names[1:])]
+    header = ["KPI", "unit", names[0]]
+    for name in names[1:]:
+        header += [name, "change"]
     rows = []
     for section, keys in SECTIONS.items():
         rows.append([section])
@@ -261,21 +273,24 @@ def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> 
             label, unit, _ = HEADLINE[key]
             cells = [f"  {label}", unit]
             means = []
-            for summary in summaries:
-                if key in summary.index:
-                    row = summary.loc[key]
-                    means.append(row["mean"])
-                    cells.append(
-                        f"{_fmt(key, row['mean'])} "
-                        f"({_fmt(key, row['ci_low'])}-{_fmt(key, row['ci_high'])})"
-                    )
-                else:
-                    means.append(math.nan)
-                    cells.append("n/a")
-            for mean in means[1:]:
-                cells.append(_change(means[0], mean))
+            for i, summary in enumerate(summaries):
+                stats = summary.loc[key] if key in summary.index else None
+                mean = stats["mean"] if stats is not None else math.nan
+                means.append(mean)
+                cells.append(_with_interval(key, stats))
+                if i > 0:
+                    cells.append(_change(key, means[0], mean))
             rows.append(cells)
     return _layout(rows, header)
+
+
+def _with_interval(key: str, stats: Any) -> str:
+    if stats is None or math.isnan(stats["mean"]):
+        return "n/a"
+    low, high = stats["ci_low"], stats["ci_high"]
+    if math.isnan(low) or _fmt(key, low) == _fmt(key, high):
+        return _fmt(key, stats["mean"])
+    return f"{_fmt(key, stats['mean'])} [{_fmt(key, low)}, {_fmt(key, high)}]"
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -285,17 +300,24 @@ def _fmt(key: str, value: Any) -> str:
         return f"{100 * value:.1f}"
     if key in ("cost_total", "value_total"):
         return f"{value / 1000:,.0f}"
-    if isinstance(value, int) or abs(value) >= 100:
+    size = abs(value)
+    if size >= 100:
         return f"{value:,.0f}"
-    return f"{value:.2f}"
+    return f"{value:.1f}" if size >= 10 else f"{value:.2f}"
 
 
 def _percent(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{100 * value:.0f}%"
 
 
-def _change(base: float, value: float) -> str:
-    if any(math.isnan(v) for v in (base, value)) or base == 0:
+def _change(key: str, base: float, value: float) -> str:
+    if any(math.isnan(v) for v in (base, value)):
+        return "n/a"
+    if key in PERCENT_KPIS:
+        return f"{100 * (value - base):+.1f} pts"
+    if key in DIFFERENCE_KPIS:
+        return f"{value - base:+.2f}" if abs(value - base) < 10 else f"{value - base:+.1f}"
+    if base == 0:
         return "n/a"
     return f"{100 * (value - base) / abs(base):+.0f}%"
 

@@ -28,7 +28,9 @@ HEADLINE: dict[str, tuple[str, str, bool]] = {
     "lead_time_p50": ("Lead time, median", "days", False),
     "lead_time_p85": ("Lead time, 85th pct", "days", False),
     "lead_time_p95": ("Lead time, 95th pct", "days", False),
-    "throughput_per_week": ("Throughput", "items/week", True),
+    "throughput_per_week": ("Throughput, all items", "items/week", True),
+    "new_work_per_week": ("Throughput, new work", "items/week", True),
+    "failure_demand_per_week": ("Failure demand (defect incidents)", "items/week", False),
     "wip_mean": ("Work in progress", "items", False),
     "flow_efficiency": ("Flow efficiency", "%", True),
     "deployments_per_week": ("Deployments", "per week", True),
@@ -52,6 +54,8 @@ HEADLINE: dict[str, tuple[str, str, bool]] = {
 }
 
 PERCENT_KPIS = {k for k, (_, unit, _) in HEADLINE.items() if unit == "%"}
+#: KPIs on a scale where a percentage change means nothing: compare differences.
+DIFFERENCE_KPIS = PERCENT_KPIS | {"modularity_by_discipline", "modularity_by_unit", "cx_index"}
 
 
 def compute_kpis(records: RunRecords) -> dict[str, Any]:
@@ -70,6 +74,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k.update(_percentiles(lead, "lead_time"))
     k["throughput_per_day"] = len(done) / window
     k["throughput_per_week"] = k["throughput_per_day"] * DAYS_PER_WEEK
+    # Failure demand (incidents raised by escaped defects) is work, but not new value:
+    # a manager's "throughput" is the new work.
+    failure = int(done["raised_by_defect"].sum())
+    k["new_work_per_week"] = (len(done) - failure) / window * DAYS_PER_WEEK
+    k["failure_demand_per_week"] = failure / window * DAYS_PER_WEEK
     k["wip_mean"] = records.wip_mean
     k["flow_efficiency"] = _ratio(done["touch_time"].sum(), done["lead_time"].sum())
     k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_mean"]

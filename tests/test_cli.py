@@ -71,8 +71,9 @@ def test_compare_prints_means_with_intervals_and_changes(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     lead = next(line for line in lines if line.strip().startswith("Lead time, mean"))
-    assert lead.count("(") == 2 and lead.rstrip().endswith("%")
-    assert "Converged teams vs Siloed departments" in done.stdout
+    assert lead.count("[") == 2 and lead.rstrip().endswith("%")
+    assert "change against Siloed departments" in done.stdout
+    assert "DORA tier (most common): Siloed departments:" in done.stdout
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert len(runs) == 6 and set(runs["replicate"]) == {0, 1, 2}
 
