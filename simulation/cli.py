@@ -126,6 +126,63 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("scenarios", type=Path, nargs="+")
     validate.set_defaults(handler=cmd_validate)
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run an experiment: a sweep of parameters x replicates",
+        description="Run every point of an experiment file, replicates times, on local "
+        "processes or a Dask cluster. Results are written as they arrive; an interrupted "
+        "sweep continues with --resume.",
+    )
+    sweep.add_argument("experiment", type=Path, help="experiment YAML file")
+    sweep.add_argument("--out", type=Path, required=True, help="directory for the results")
+    sweep.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="local processes, or LocalCluster workers (default: one per core)",
+    )
+    sweep.add_argument(
+        "--cluster",
+        metavar="local|tcp://HOST:PORT",
+        help="run on Dask: 'local' starts a LocalCluster; an address uses an "
+        "existing scheduler (default: $DASK_SCHEDULER_ADDRESS, else local "
+        "processes without Dask)",
+    )
+    sweep.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        help="runs per task (default: about four tasks per worker, at most 25)",
+    )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a sweep in --out, skipping runs already written",
+    )
+    sweep.add_argument("--daily", action="store_true", help="also keep every run's daily series")
+    sweep.set_defaults(handler=cmd_sweep)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="summarise a sweep: KPIs per configuration, sensitivity, charts",
+        description="Print each configuration's KPIs as mean [95%% CI], a sensitivity table "
+        "(standardised regression coefficients), and write charts to DIR/charts.",
+    )
+    analyze.add_argument("directory", type=Path, help="the --out directory of a sweep")
+    analyze.add_argument(
+        "--kpi",
+        action="append",
+        dest="kpis",
+        metavar="KPI",
+        help="a KPI to analyse (repeatable; default: the headline KPIs)",
+    )
+    analyze.add_argument("--no-charts", action="store_true", help="print tables only")
+    analyze.add_argument(
+        "--format",
+        choices=["png", "svg"],
+        default="png",
+        help="image format of the charts, besides HTML (default png)",
+    )
+    analyze.set_defaults(handler=cmd_analyze)
+
     schema = commands.add_parser(
         "schema",
         help="print the scenario JSON Schema",
@@ -227,6 +284,145 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ).to_csv(args.out / "summary.csv")
         print(f"\nWrote runs.csv and summary.csv to {args.out}")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from simulation.batch import make_executor, sweep
+    from simulation.experiment import load_experiment
+
+    plan = load_experiment(args.experiment)
+    total = len(plan.runs)
+    executor = make_executor(args.workers, args.cluster)
+    where = getattr(executor, "address", None)
+    print(
+        f"{plan.experiment.name}: {len(plan.points)} points x "
+        f"{plan.experiment.replicates} replicates = {total} runs on {executor.name} "
+        f"({executor.workers} worker{'s' if executor.workers != 1 else ''}"
+        f"{', ' + where if where else ''})",
+        file=sys.stderr,
+    )
+    bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, delay=1.0, smoothing=0.1)
+
+    def progress(done: int, _: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        outcome = sweep(
+            plan,
+            args.out,
+            executor,
+            resume=args.resume,
+            chunk_size=args.chunk_size,
+            daily=args.daily,
+            on_progress=progress,
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"interrupted: {bar.n} of {total} runs are written in {args.out}; run the same "
+            "command with --resume to finish",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        bar.close()
+        executor.close()
+    skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
+    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}.")
+    print(f"Results: {args.out / 'results.parquet'}  (python -m simulation analyze {args.out})")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from simulation.analysis import (
+        DEFAULT_KPIS,
+        configuration_table,
+        format_sensitivity,
+        parameter_columns,
+        sensitivity,
+    )
+    from simulation.batch import load_results, read_manifest
+
+    results = load_results(args.directory)
+    manifest = read_manifest(args.directory)
+    if results.empty:
+        raise ScenarioError("", "holds no finished runs yet", str(args.directory))
+    kpis = args.kpis or [k for k in DEFAULT_KPIS if k in results.columns]
+    unknown = [k for k in kpis if k not in results.columns]
+    if unknown:
+        raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
+    parameters = parameter_columns(results, manifest)
+    table = configuration_table(results, parameters, kpis)
+    errors = int((results["status"] == "error").sum())
+    print(
+        f"{manifest['experiment']['name']}: {len(results)} runs "
+        f"({errors} errors), {manifest.get('status', 'unknown')}.\n"
+    )
+    shown = kpis[:4]
+    rows = [
+        [
+            *(_fmt_param(row[p]) for p in parameters),
+            str(int(row["runs"])),
+            *(
+                _with_interval(
+                    k,
+                    {"mean": row[k], "ci_low": row[f"{k}_ci_low"], "ci_high": row[f"{k}_ci_high"]},
+                )
+                for k in shown
+            ),
+        ]
+        for _, row in table.iterrows()
+    ]
+    header = [*parameters, "runs", *(HEADLINE.get(k, (k,))[0] for k in shown)]
+    print(_grid(rows, header))
+    if len(kpis) > len(shown):
+        print(f"(all {len(kpis)} KPIs with intervals: {args.directory / 'configurations.csv'})")
+    table.to_csv(args.directory / "configurations.csv", index=False)
+    src = sensitivity(results, parameters, kpis)
+    print(
+        "\nSensitivity: standardised regression coefficients (SRC; +1 = one standard "
+        "deviation up per standard deviation of the parameter); R2 = share explained.\n"
+    )
+    print(format_sensitivity(src))
+    if not src.empty:
+        src.to_csv(args.directory / "sensitivity.csv")
+    if not args.no_charts and parameters:
+        from simulation.sweep_charts import sweep_charts
+
+        written = write_charts(
+            sweep_charts(results, table, parameters, kpis), args.directory / "charts", args.format
+        )
+        print(f"\nCharts: {len(written)} files in {args.directory / 'charts'}")
+    return 0
+
+
+def write_charts(charts: dict, folder: Path, fmt: str) -> list[Path]:
+    """Each Altair chart as HTML and as a PNG or SVG image (vl-convert, no browser)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, chart in charts.items():
+        for suffix in ("html", fmt):
+            path = folder / f"{name}.{suffix}"
+            chart.save(str(path), **({"scale_factor": 2} if suffix == "png" else {}))
+            written.append(path)
+    return written
+
+
+def _fmt_param(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _grid(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = [
+        "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- output

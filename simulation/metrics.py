@@ -44,6 +44,8 @@ HEADLINE: dict[str, tuple[str, str, bool]] = {
     "misaligned_it_share": ("IT effort misaligned", "%", False),
     "coordination_share": ("Effort on coordination", "%", False),
     "business_it_handoff_days": ("Business-IT handoff", "days", False),
+    "cross_unit_handoff_days": ("Cross-unit handoff", "days", False),
+    "team_handoff_days": ("In-team handoff", "days", False),
     "utilisation": ("Utilisation", "%", False),
     "brm_utilisation": ("BRM utilisation", "%", False),
     "cost_total": ("Cost", "k", False),

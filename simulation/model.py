@@ -80,7 +80,7 @@ class OrgModel(mesa.Model):
         self.network.build(self.staff, self.units)
         self.handoffs = Handoffs(self, self.brms)
         self.recorder = Recorder(self)
-        self.demand = Demand(self, config.work_types, self._it_disciplines())
+        self.demand = Demand(self, config.work_types, self._it_disciplines(), config.demand_scale)
         # Mesa's events hold their callbacks weakly: these dicts keep items alive
         # while only an event refers to them (in a handoff, or a defect yet to surface).
         self.open_items: dict[int, WorkItem] = {}

@@ -431,6 +431,9 @@ class Scenario(Strict):
     teams: list[Team] = Field(default_factory=list, description="Custom structure only.")
     brms: BRMs = Field(default_factory=BRMs)
     work_types: list[WorkType] = Field(default_factory=_default_work_types, min_length=1)
+    demand_scale: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        1.0, description="Multiplies every work type's arrival rate (1 = as listed)."
+    )
     levers: Levers = Field(default_factory=Levers)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
 

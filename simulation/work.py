@@ -88,14 +88,16 @@ class WorkItem:
 class Demand:
     """Poisson arrivals of each work type, scheduled on the model's event list."""
 
-    def __init__(self, model, work_types: list[WorkType], it_disciplines: set[str]):
+    def __init__(
+        self, model, work_types: list[WorkType], it_disciplines: set[str], scale: float = 1.0
+    ):
         self.model = model
         self.rng = model.rng
         self.next_id = 0
         self._sources = [
-            _Source(self, wt, any(s.discipline in it_disciplines for s in wt.route))
+            _Source(self, wt, wt.arrival_rate * scale)
             for wt in work_types
-            if wt.arrival_rate > 0
+            if wt.arrival_rate * scale > 0
         ]
         self.by_name = {wt.name: wt for wt in work_types}
         self._deployable = {
@@ -133,10 +135,10 @@ class Demand:
 class _Source:
     """Arrivals of one work type: exponential gaps, each arrival schedules the next."""
 
-    def __init__(self, demand: Demand, work_type: WorkType, deployable: bool):
+    def __init__(self, demand: Demand, work_type: WorkType, arrival_rate: float):
         self.demand = demand
         self.work_type = work_type
-        self.mean_gap = 1.0 / work_type.arrival_rate
+        self.mean_gap = 1.0 / arrival_rate
 
     def schedule_next(self) -> None:
         model = self.demand.model

@@ -179,3 +179,11 @@ def test_large_enterprise_builds_more_than_a_thousand_people():
     model = OrgModel(SCENARIOS / "large_enterprise.yaml")
     assert len(model.staff) >= 1000
     assert len(model.brms) == 60
+
+
+def test_the_documented_mesa_batch_run_example_runs():
+    import runpy
+
+    summary = runpy.run_path(str(SCENARIOS.parent / "examples" / "mesa_batch_run.py"))["main"]()
+    assert list(summary.index) == [0, 1, 3, 5]
+    assert summary.loc[1, "wip"] > summary.loc[5, "wip"]  # one BRM is a queue; five are not

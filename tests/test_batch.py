@@ -1,0 +1,342 @@
+"""Sweeps: experiment files, executors, nothing lost, identical results, analysis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from simulation import batch
+from simulation.analysis import configuration_table, sensitivity
+from simulation.batch import LocalProcesses, Serial, load_results, sweep
+from simulation.experiment import load_experiment, plan_from_data, run_seed
+from simulation.runs import run_scenario
+from simulation.scenario import ScenarioError
+from tests.conftest import ROOT, SCENARIOS
+
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
+
+
+def small_experiment(tmp_path: Path, replicates: int = 3, **extra) -> Path:
+    path = tmp_path / "experiment.yaml"
+    data = {
+        "name": "small",
+        "base": str(SCENARIOS / "aligned.yaml"),
+        "design": "grid",
+        "parameters": {"brms.count": [0, 3], "levers.shared_language": [0.2, 0.6]},
+        "replicates": replicates,
+        "days": 40,
+        **extra,
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["elapsed_s"]).reset_index(drop=True)
+
+
+def cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, **kw)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_ready_made_experiments_validate(path):
+    plan = load_experiment(path)
+    assert len(plan.runs) == len(plan.points) * plan.experiment.replicates > 0
+
+
+def test_the_four_ready_made_experiments_cover_the_issue():
+    plans = {p.stem: load_experiment(p) for p in EXPERIMENTS}
+    brm = plans["brm_count"]
+    assert [p["brms.count"] for p in brm.points] == list(range(9))
+    assert {s.structure for s in brm.scenarios} == {"aligned"}
+    assert set(plans["language_transparency"].parameter_names) == {
+        "levers.shared_language", "levers.transparency"}
+    assert {s.structure for s in plans["team_size"].scenarios} == {"converged"}
+    assert set(plans["structure_demand"].parameter_names) == {"structure", "demand_scale"}
+
+
+def test_designs_expand_as_documented():
+    base = {"base": None, "scenario": {"horizon_days": 30}, "replicates": 2}
+    grid = plan_from_data({**base, "parameters": {
+        "brms.count": [1, 2, 3], "team_size": {"low": 4, "high": 8, "steps": 3}}})
+    assert len(grid.points) == 9 and {p["team_size"] for p in grid.points} == {4.0, 6.0, 8.0}
+    lhs = plan_from_data({**base, "design": "lhs", "samples": 10, "parameters": {
+        "levers.transparency": {"low": 0.0, "high": 1.0}}})
+    values = sorted(p["levers.transparency"] for p in lhs.points)
+    # a Latin hypercube puts exactly one sample in each tenth of the range
+    assert [int(v * 10) for v in values] == list(range(10))
+    rand = plan_from_data({**base, "design": "random", "samples": 5, "parameters": {
+        "brms.count": {"low": 0, "high": 6, "integer": True}, "structure": ["siloed", "aligned"]}})
+    assert all(isinstance(p["brms.count"], int) for p in rand.points)
+    listed = plan_from_data({**base, "design": "list", "points": [{"team_size": 5}, {"seed": 3}]})
+    assert listed.points == [{"team_size": 5}, {"seed": 3}]
+
+
+def test_run_seeds_come_from_the_experiment_seed_and_replicate_alone():
+    plan = plan_from_data({"scenario": {"horizon_days": 30}, "seed": 7, "replicates": 3,
+                           "parameters": {"brms.count": [0, 1]}})
+    seeds = {(r.point, r.replicate): r.seed for r in plan.runs}
+    assert seeds[(0, 2)] == seeds[(1, 2)] == run_seed(7, 2)  # common random numbers
+    assert len({seeds[(0, r)] for r in range(3)}) == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"base": "nope.yaml", "parameters": {"brms.count": [1]}}, "no such file"),
+        ({"scenario": {}, "parameters": {"brms.cuont": [1]}}, "parameters.brms.cuont"),
+        ({"scenario": {}, "parameters": {"brms.count": [-1]}}, "parameters.brms.count"),
+        ({"scenario": {}, "parameters": {"levers.transparency": {"low": 0.5, "high": 0.1,
+                                                                  "steps": 2}}}, "below low"),
+        ({"scenario": {}, "design": "lhs", "parameters": {"brms.count": [1]}}, "samples"),
+        ({"scenario": {}, "replicates": 0, "parameters": {"brms.count": [1]}}, "replicates"),
+        ({"scenario": {}, "paramters": {}}, "paramters: unknown field"),
+    ],
+)
+def test_malformed_experiments_are_refused_with_the_field(data, message, tmp_path):
+    with pytest.raises(ScenarioError, match=message):
+        plan_from_data(data, base_dir=tmp_path)
+
+
+def test_malformed_experiment_on_the_command_line_exits_2(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"base: {SCENARIOS / 'aligned.yaml'}\nparameters: {{brms.count: [two]}}\n")
+    done = cli("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "parameters.brms.count" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """The small experiment swept serially: what every other way must reproduce."""
+    tmp = tmp_path_factory.mktemp("reference")
+    plan = load_experiment(small_experiment(tmp))
+    sweep(plan, tmp / "out", Serial())
+    return tmp / "experiment.yaml", load_results(tmp / "out")
+
+
+def test_a_sweep_writes_one_row_per_run_with_parameters_seed_and_kpis(reference):
+    experiment, results = reference
+    assert len(results) == 12 and results["run_id"].is_unique
+    assert {"brms.count", "levers.shared_language", "seed", "lead_time_mean", "status"} <= set(
+        results.columns)
+    assert (results["status"] == "ok").all()
+    manifest = batch.read_manifest(experiment.parent / "out")
+    assert manifest["status"] == "complete" and manifest["runs_done"] == 12
+    assert {"python", "mesa", "numpy"} <= set(manifest["versions"])
+
+
+def test_any_run_can_be_reproduced_on_its_own(reference):
+    experiment, results = reference
+    plan = load_experiment(experiment)
+    row = results.iloc[7]
+    alone = run_scenario(plan.scenarios[int(row["point"])], seed=int(row["seed"])).kpis
+    assert alone["lead_time_mean"] == row["lead_time_mean"]
+
+
+def test_local_processes_give_identical_results(reference, tmp_path):
+    experiment, expected = reference
+    sweep(load_experiment(experiment), tmp_path / "out", LocalProcesses(2), chunk_size=1)
+    pd.testing.assert_frame_equal(without_timing(load_results(tmp_path / "out")),
+                                  without_timing(expected))
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_of_two_workers_gives_identical_results(reference, tmp_path):
+    experiment, expected = reference
+    done = cli("sweep", str(experiment), "--out", str(tmp_path / "out"), "--cluster", "local",
+               "--workers", "2", "--chunk-size", "5")
+    assert done.returncode == 0, done.stderr
+    assert "on dask (2 workers" in done.stderr
+    pd.testing.assert_frame_equal(without_timing(load_results(tmp_path / "out")),
+                                  without_timing(expected))
+
+
+def process_parents() -> dict[int, int]:
+    """pid -> parent pid of every process, from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list((out / "parts").glob("*.parquet"))) < at_least:
+        assert time.monotonic() < deadline, "the sweep wrote nothing in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc to find worker processes")
+def test_a_killed_worker_process_does_not_lose_or_double_runs(reference, tmp_path):
+    experiment, expected = reference
+    plan = load_experiment(experiment)
+    out = tmp_path / "out"
+    errors: list[BaseException] = []
+
+    def run(executor: LocalProcesses) -> None:
+        try:
+            sweep(plan, out, executor, chunk_size=1)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    executor = LocalProcesses(2)
+    thread = threading.Thread(target=run, args=(executor,))
+    thread.start()
+    wait_for_parts(out, 2)
+    # the pool's workers are the forkserver's children: our grandchildren
+    parents = process_parents()
+    children = {p for p, parent in parents.items() if parent == os.getpid()}
+    workers = [p for p, parent in parents.items() if parent in children]
+    assert workers, "no worker process found"
+    os.kill(workers[0], signal.SIGKILL)
+    assert len(list((out / "parts").glob("*.parquet"))) < 12, "killed too late to matter"
+    thread.join(timeout=300)
+    assert not errors, errors
+    assert executor.restarts >= 1  # the pool broke and was replaced
+    pd.testing.assert_frame_equal(without_timing(load_results(out)), without_timing(expected))
+
+
+@pytest.mark.slow
+def test_a_killed_dask_worker_does_not_lose_or_double_runs(reference, tmp_path):
+    experiment, expected = reference
+    plan = load_experiment(experiment)
+    executor = batch.DaskCluster("local", workers=2)
+    out = tmp_path / "out"
+    try:
+        pids = list(executor.client.run(os.getpid).values())
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                sweep(plan, out, executor, chunk_size=1)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        wait_for_parts(out, 2)
+        os.kill(pids[0], signal.SIGKILL)
+        assert len(list((out / "parts").glob("*.parquet"))) < 12, "killed too late to matter"
+        thread.join(timeout=300)
+        assert not errors, errors
+    finally:
+        executor.close()
+    pd.testing.assert_frame_equal(without_timing(load_results(out)), without_timing(expected))
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "crash"])
+def test_an_interrupted_sweep_resumed_loses_and_doubles_nothing(reference, tmp_path, how):
+    experiment, expected = reference
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "simulation", "sweep", str(experiment), "--out", str(out),
+               "--workers", "1", "--chunk-size", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    wait_for_parts(out, 3)
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=60)
+    written = len(list((out / "parts").glob("*.parquet")))
+    assert 3 <= written < 12, "the sweep should have been stopped halfway"
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and "--resume" in stderr
+    again = cli("sweep", str(experiment), "--out", str(out))
+    assert again.returncode == 2 and "--resume" in again.stderr  # nothing overwritten
+    resumed = cli("sweep", str(experiment), "--out", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({written} already written)" in resumed.stdout
+    pd.testing.assert_frame_equal(without_timing(load_results(out)), without_timing(expected))
+
+
+def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(reference, tmp_path, monkeypatch):
+    experiment, expected = reference
+    real = batch.run_scenario
+    bad_seed = int(expected.loc[4, "seed"])
+
+    def sometimes_fails(scenario, seed=None, **kw):
+        if seed == bad_seed and scenario.brms.count == 3:
+            raise RuntimeError("simulated failure")
+        return real(scenario, seed=seed, **kw)
+
+    monkeypatch.setattr(batch, "run_scenario", sometimes_fails)
+    outcome = sweep(load_experiment(experiment), tmp_path / "out", Serial())
+    results = load_results(tmp_path / "out")
+    failed = results[results["status"] == "error"]
+    assert outcome.complete and outcome.errors == len(failed) == 2  # two points have 3 BRMs
+    assert failed["error"].str.contains("RuntimeError: simulated failure").all()
+    assert (results["status"] == "ok").sum() == 10
+
+
+def test_a_sweep_directory_is_never_mixed_with_another_experiment(reference, tmp_path):
+    experiment, _ = reference
+    out = tmp_path / "out"
+    sweep(load_experiment(experiment), out, Serial())
+    (tmp_path / "other").mkdir()
+    other = small_experiment(tmp_path / "other", replicates=2)
+    with pytest.raises(ScenarioError, match="different experiment"):
+        sweep(load_experiment(other), out, Serial(), resume=True)
+
+
+def test_daily_series_are_kept_on_request(tmp_path):
+    experiment = small_experiment(tmp_path, replicates=1)
+    sweep(load_experiment(experiment), tmp_path / "out", Serial(), daily=True)
+    daily = pd.read_parquet(tmp_path / "out" / "daily.parquet")
+    assert daily["run_id"].nunique() == 4 and daily.groupby("run_id")["day"].max().eq(40).all()
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def test_sensitivity_names_the_parameter_that_drives_each_kpi(reference):
+    _, results = reference
+    params = ["brms.count", "levers.shared_language"]
+    src = sensitivity(results, params, ["rework_rate", "business_it_handoff_days"])
+    # shared language drives misunderstandings; BRMs drive business-IT handoff time
+    assert src.loc["rework_rate", "levers.shared_language"] < -0.5
+    assert src.loc["business_it_handoff_days", "brms.count"] < -0.5
+    assert abs(src.loc["business_it_handoff_days", "brms.count"]) > abs(
+        src.loc["business_it_handoff_days", "levers.shared_language"])
+    table = configuration_table(results, params, ["lead_time_mean"])
+    assert len(table) == 4 and (table["runs"] == 3).all()
+    assert (table["lead_time_mean_ci_low"] <= table["lead_time_mean"]).all()
+
+
+def test_analyze_prints_tables_and_writes_charts(reference):
+    experiment, _ = reference
+    out = experiment.parent / "out"
+    done = cli("analyze", str(out), "--format", "svg")
+    assert done.returncode == 0, done.stderr
+    assert "Sensitivity" in done.stdout and "strongest" in done.stdout
+    assert "brms.count" in done.stdout.splitlines()[2]
+    charts = out / "charts"
+    assert (charts / "sensitivity.html").exists()
+    svg = (charts / "lead_time_mean_by_brms_count.svg").read_text()
+    assert svg.count("<path") > 3  # lines and bands were drawn, not an empty frame
+
+
+def test_analyze_refuses_a_directory_without_a_sweep(tmp_path):
+    done = cli("analyze", str(tmp_path))
+    assert done.returncode == 2 and "holds no sweep" in done.stderr
