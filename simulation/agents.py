@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from simulation.work import FAILURE_DEMAND, REWORK, VALUE, WASTED, Task, WorkItem
+from simulation.work import (
+    DISRUPTION,
+    FAILURE_DEMAND,
+    VALUE,
+    Task,
+    WorkItem,
+)
 
 if TYPE_CHECKING:
     from simulation.model import OrgModel
@@ -24,7 +30,7 @@ class Staff(mesa.Agent):
     """
 
     def __init__(
-        self, model: OrgModel, discipline: str, side: str, unit: Unit, cost_per_day: float
+        self, model: OrgModel, discipline: str, side: str, unit: Unit | None, cost_per_day: float
     ):
         super().__init__(model)
         self.discipline = discipline
@@ -39,17 +45,16 @@ class Staff(mesa.Agent):
         self.item: WorkItem | None = None
         self.task: Task | None = None
         self.busy_since = 0.0
+        self.productivity_at_start = 1.0
         self.away = False  # on a rotation stint
-        self.leave_when_done = False
+        self.pending: str | None = None  # "rotation" or "leave", once the current task is done
         self.rotation_host: tuple[Unit, str] | None = None
-        # where the time went, in days
-        self.time_spent = dict.fromkeys(
-            (VALUE, WASTED, REWORK, FAILURE_DEMAND, "coordination", "misaligned"), 0.0
-        )
 
     @property
     def availability(self) -> float:
-        return max(0.05, 1.0 - self.coordination_share - self.misaligned_share)
+        """Share of the day for tasks, times the organisation's productivity (J-curve)."""
+        share = max(0.05, 1.0 - self.coordination_share - self.misaligned_share)
+        return share * self.model.productivity
 
     @property
     def busy(self) -> bool:
@@ -62,6 +67,7 @@ class Staff(mesa.Agent):
         self.item, self.task = item, task
         now = self.model.time
         self.busy_since = now
+        self.productivity_at_start = self.model.productivity
         self.model.task_started(item, self)
         duration = task.effort / (self.skill(task.discipline) * self.availability)
         self.model.schedule_event(self.finish, after=duration)
@@ -70,18 +76,23 @@ class Staff(mesa.Agent):
         """Event callback: the current task is done."""
         item, task = self.item, self.task
         spent = self.model.time - self.busy_since
-        productive = spent * (1.0 - self.coordination_share - self.misaligned_share)
+        task_time = spent * (1.0 - self.coordination_share - self.misaligned_share)
+        productive = task_time * self.productivity_at_start
         # Fixing an escaped defect is failure demand: avoidable rework by another name.
         use = FAILURE_DEMAND if item.raised_by_defect and task.kind == VALUE else task.kind
-        self.time_spent[use] += productive
-        self.time_spent["coordination"] += spent * self.coordination_share
-        self.time_spent["misaligned"] += spent * self.misaligned_share
+        book = self.model.recorder.book
+        book(self, use, productive)
+        book(self, DISRUPTION, task_time - productive)
+        book(self, "coordination", spent * self.coordination_share)
+        book(self, "misaligned", spent * self.misaligned_share)
         item.touch_time += productive
         self.model.recorder.task_row(item, task, self, self.busy_since)
         self.item = self.task = None
         self.unit.task_finished()
-        if self.leave_when_done:
+        if self.pending == "rotation":
             self.model.rotation.depart(self)
+        elif self.pending == "leave":
+            self.model.people.depart(self)
         else:
             self.unit.pull_next(self)
         self.model.task_done(item, task, self)
@@ -97,8 +108,7 @@ class BRM(mesa.Agent):
     def __init__(self, model: OrgModel):
         super().__init__(model)
         self.item: WorkItem | None = None
-        self.mediations = 0
-        self.busy_time = 0.0
+        self.retiring = False
         self.busy_since = 0.0
 
     def mediate(self, item: WorkItem, mean_days: float) -> None:
@@ -106,9 +116,12 @@ class BRM(mesa.Agent):
         self.busy_since = self.model.time
         self.model.schedule_event(self.finish, after=float(self.model.rng.exponential(mean_days)))
 
+    @property
+    def busy(self) -> bool:
+        return self.item is not None
+
     def finish(self) -> None:
         item = self.item
-        self.busy_time += self.model.time - self.busy_since
-        self.mediations += 1
+        self.model.recorder.mediation(self.model.time - self.busy_since)
         self.item = None
         self.model.handoffs.mediation_done(self, item)

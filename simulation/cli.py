@@ -21,6 +21,7 @@ from simulation.metrics import (
     HEADLINE,
     PERCENT_KPIS,
     mode,
+    phase_table,
     summarise,
     unit_table,
 )
@@ -63,6 +64,17 @@ SECTIONS = {
         "modularity_by_discipline",
     ],
 }
+
+
+TRANSITION_SECTION = [
+    "lead_time_before_change",
+    "lead_time_worst_after_change",
+    "recovery_days",
+    "lead_time_end",
+    "productivity_lost_days",
+    "transition_cost",
+    "pdca_kept",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,10 +251,57 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\nDORA tier: {kpis['dora_tier']}   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
         f"({_percent(kpis.get('bottleneck_utilisation', math.nan))} busy)"
     )
+    print_transition(result)
     if args.out:
         write_run(result, args.out, args.format)
         print(f"\nWrote kpis.json, daily, items, units and events ({args.format}) to {args.out}")
     return 0
+
+
+def print_transition(result) -> None:
+    """The path of a transition: KPIs per phase of each change, and PDCA decisions."""
+    phases = phase_table(result.records)
+    if not phases.empty:
+        print("\nChanges: KPIs before, during and after each (items delivered in the phase)\n")
+        rows = [
+            [
+                f"day {r.change_day:g}",
+                r.label,
+                r.phase,
+                f"{r.from_day:g}-{r.to_day:g}",
+                _fmt("lead_time_mean", r.lead_time_mean),
+                _fmt("new_work_per_week", r.new_work_per_week),
+                _fmt("cx_index", r.cx_index),
+                _fmt("change_failure_rate", r.change_failure_rate),
+            ]
+            for r in phases.itertuples()
+        ]
+        print(
+            _layout(
+                rows, ["change", "what", "phase", "days", "lead time", "new work/wk", "CX", "CFR %"]
+            )
+        )
+        k = result.kpis
+        print(
+            f"\nTime to recover the lead time before the first change: "
+            f"{_fmt('recovery_days', k.get('recovery_days'))} days; productivity lost to "
+            f"the dip: {_fmt('productivity_lost_days', k.get('productivity_lost_days'))} "
+            f"person-days; transition cost {_fmt('transition_cost', k.get('transition_cost'))}k"
+        )
+    decisions = result.records.decisions
+    if decisions is not None and not decisions.empty:
+        print("\nPDCA decisions\n")
+        rows = [
+            [
+                f"day {d.day:g}",
+                str(d.lever),
+                f"{d._3:g} -> {d.to:g}",
+                str(d.decision),
+                str(d.reason),
+            ]
+            for d in decisions.itertuples()
+        ]
+        print(_layout(rows, ["when", "lever", "change", "decision", "why"]))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -438,6 +497,11 @@ def write_run(result, out: Path, fmt: str = "csv") -> None:
         "units": unit_table(records),
         "events": records.events,
     }
+    if not records.changes.empty:
+        tables["changes"] = records.changes
+        tables["phases"] = phase_table(records)
+    if not records.decisions.empty:
+        tables["decisions"] = records.decisions
     for name, frame in tables.items():
         if fmt == "parquet":
             frame.to_parquet(out / f"{name}.parquet", index=False)
@@ -459,11 +523,16 @@ def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> 
     """Mean [95% CI] per scenario; after each scenario but the first, its change against
     the first (percent, or a plain difference for KPIs that are shares or scores)."""
     summaries = [summarise(rs) for rs in runs]
+    sections = dict(SECTIONS)
+    if any(
+        "transition_cost" in r and ("changes" in r or "pdca_trials" in r) for rs in runs for r in rs
+    ):
+        sections["Transition"] = TRANSITION_SECTION
     header = ["KPI", "unit", names[0]]
     for name in names[1:]:
         header += [name, "change"]
     rows = []
-    for section, keys in SECTIONS.items():
+    for section, keys in sections.items():
         rows.append([section])
         for key in keys:
             label, unit, _ = HEADLINE[key]
@@ -494,7 +563,7 @@ def _fmt(key: str, value: Any) -> str:
         return "n/a"
     if key in PERCENT_KPIS:
         return f"{100 * value:.1f}"
-    if key in ("cost_total", "value_total"):
+    if key in ("cost_total", "value_total", "transition_cost"):
         return f"{value / 1000:,.0f}"
     size = abs(value)
     if size >= 100:

@@ -115,6 +115,8 @@ class Handoffs:
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""
         now = self.model.time
+        if item.unit.retired:  # reorganised while the item travelled
+            item.unit = self.model.unit_for(item, item.plan[0].discipline)
         if item.handoff_kind is not None:
             self.model.recorder.handoff(item.handoff_kind, now - item.handoff_started)
             item.handoff_kind = None
@@ -133,10 +135,28 @@ class Handoffs:
     def mediation_done(self, brm: BRM, item: WorkItem) -> None:
         self.model.language.raise_by(self.model.config.mechanisms.language.brm_gain)
         self._travel(item, item.pending_delay)
+        if brm.retiring:
+            brm.remove()
+        else:
+            self.brm_available(brm)
+
+    def brm_available(self, brm: BRM) -> None:
         if self.brm_queue:
             brm.mediate(self.brm_queue.popleft(), self.brm_params.mediation_days)
         else:
             self.idle_brms.append(brm)
+
+    def retire_brm(self, brm: BRM) -> None:
+        """A BRM leaves: now if free, after the current mediation if not. With no BRM
+        left, handoffs waiting for one go on unmediated."""
+        brm.retiring = True
+        if brm in self.idle_brms:
+            self.idle_brms.remove(brm)
+            brm.remove()
+        if self.model.brm_count == 0 or all(b.retiring for b in self.model.brms):
+            while self.brm_queue:
+                waiting = self.brm_queue.popleft()
+                self._travel(waiting, waiting.pending_delay)
 
     # -- misunderstanding
 

@@ -36,6 +36,11 @@ class Language:
         self.glossary_days_left = params.glossary_ramp_days if (glossary and params.enabled) else 0
         self.glossary_started = self.glossary_days_left > 0
 
+    def start_glossary(self) -> None:
+        if self.params.enabled:
+            self.glossary_days_left = self.params.glossary_ramp_days
+            self.glossary_started = True
+
     def raise_by(self, share: float) -> None:
         """Close ``share`` of the gap to full shared language, up to the ceiling."""
         if self.params.enabled and share > 0:
@@ -52,9 +57,13 @@ class RotationProgramme:
     def __init__(self, model: OrgModel, share: float, params: Rotation):
         self.model = model
         self.params = params
-        self.daily_probability = share / WORKING_DAYS_PER_YEAR if params.enabled else 0.0
         self.stints = 0
         self.away = 0
+        self.set_share(share)
+
+    def set_share(self, share: float) -> None:
+        """Share of staff rotating per year, from now on."""
+        self.daily_probability = share / WORKING_DAYS_PER_YEAR if self.params.enabled else 0.0
 
     def on_day(self, staff: list[Staff]) -> None:
         if self.daily_probability <= 0:
@@ -63,7 +72,7 @@ class RotationProgramme:
         starting = int(rng.binomial(len(staff), self.daily_probability))
         for i in rng.choice(len(staff), size=starting, replace=False) if starting else ():
             person = staff[i]
-            if not person.away and not person.leave_when_done:
+            if not person.away and person.pending is None:
                 self.begin(person)
 
     def begin(self, person: Staff) -> None:
@@ -72,12 +81,12 @@ class RotationProgramme:
             return
         person.rotation_host = host
         if person.busy:
-            person.leave_when_done = True
+            person.pending = "rotation"
         else:
             self.depart(person)
 
     def depart(self, person: Staff) -> None:
-        person.leave_when_done = False
+        person.pending = None
         person.away = True
         person.unit.step_out(person)
         self.away += 1

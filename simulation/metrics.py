@@ -52,6 +52,13 @@ HEADLINE: dict[str, tuple[str, str, bool]] = {
     "value_total": ("Value delivered", "k", True),
     "roi": ("ROI (value / cost)", "x", True),
     "cross_unit_ties": ("Cross-unit ties", "ties", True),
+    "lead_time_before_change": ("Lead time before the first change", "days", False),
+    "lead_time_worst_after_change": ("Lead time at its worst after a change", "days", False),
+    "recovery_days": ("Time to recover the old lead time", "days", False),
+    "lead_time_end": ("Lead time at the end", "days", False),
+    "productivity_lost_days": ("Productivity lost to the dip", "person-days", False),
+    "transition_cost": ("Transition cost (spend + lost time)", "k", False),
+    "pdca_kept": ("PDCA changes kept", "changes", True),
     "modularity_by_discipline": ("Network modularity (silos)", "", False),
 }
 
@@ -132,8 +139,9 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
 
     # organisation
     units = unit_table(records)
-    staffed = units["size"].sum()
-    k["utilisation"] = _ratio(units["busy_days"].sum(), staffed * window)
+    k["utilisation"] = _ratio(
+        units["busy_days"].sum(), (units["size"] * units["window_days"]).sum()
+    )
     if len(units):
         top = units.sort_values(["utilisation", "queue_mean"], ascending=False).iloc[0]
         k["bottleneck"] = str(top["unit"])
@@ -144,14 +152,156 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k["brm_mediations"] = int(records.brm["mediations"])
     k.update({key: value for key, value in records.network.items()})
     k["shared_language_end"] = records.extra.get("shared_language_end", math.nan)
+    k.update(transition_kpis(records))
+    return k
+
+
+# --------------------------------------------------------------------------- transitions
+
+#: Days of deliveries averaged for the lead-time curve around a change.
+ROLLING_DAYS = 20
+
+
+def rolling_lead_time(
+    items: pd.DataFrame, days: np.ndarray, width: float = ROLLING_DAYS
+) -> np.ndarray:
+    """Mean lead time of the items delivered in the ``width`` days before each day."""
+    ordered = items.sort_values("done")
+    done = ordered["done"].to_numpy()
+    sums = np.concatenate([[0.0], np.cumsum(ordered["lead_time"].to_numpy())])
+    hi = np.searchsorted(done, days, side="left")
+    lo = np.searchsorted(done, days - width, side="left")
+    count = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (sums[hi] - sums[lo]) / np.maximum(count, 1), np.nan)
+
+
+def transition_table(records: RunRecords) -> pd.DataFrame:
+    """Per scheduled change: lead time before it, at its worst after it, at the end of
+    its period (before the next change), and the days it took to get back to the
+    level before it."""
+    changes = records.changes
+    if changes is None or changes.empty:
+        return pd.DataFrame()
+    scheduled = changes[changes["source"] == "scheduled"].reset_index(drop=True)
+    rows = []
+    for i, change in scheduled.iterrows():
+        day = float(change["day"])
+        end = float(scheduled["day"].iloc[i + 1]) if i + 1 < len(scheduled) else records.horizon
+        days = np.arange(day + 1, end + 1)
+        curve = rolling_lead_time(records.items, days)
+        before = rolling_lead_time(records.items, np.array([day]), width=2 * ROLLING_DAYS)[0]
+        recovered = np.nonzero(curve <= before)[0] if not math.isnan(before) else []
+        peak = int(np.nanargmax(curve)) if np.isfinite(curve).any() else 0
+        after_peak = [r for r in recovered if r >= peak]
+        rows.append(
+            {
+                "day": day,
+                "label": change["label"],
+                "structure": change["structure"],
+                "dip_depth": change["dip_depth"],
+                "lead_time_before": before,
+                "lead_time_worst": float(np.nanmax(curve))
+                if np.isfinite(curve).any()
+                else math.nan,
+                "lead_time_end": float(curve[-1]) if len(curve) else math.nan,
+                "recovery_days": float(days[after_peak[0]] - day) if after_peak else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: Days measured before a change, and at the end of its period, by phase_table.
+PHASE_DAYS = 40
+
+
+def window_kpis(records: RunRecords, start: float, end: float) -> dict[str, float]:
+    """Lead time, throughput of new work, CX and change failure rate of the items
+    delivered in [start, end)."""
+    items = records.items
+    done = items[(items["done"] >= start) & (items["done"] < end)]
+    days = max(end - start, 1e-9)
+    deployed = done[done["deployable"]]
+    return {
+        "lead_time_mean": float(done["lead_time"].mean()) if len(done) else math.nan,
+        "new_work_per_week": float((~done["raised_by_defect"]).sum()) / days * DAYS_PER_WEEK,
+        "cx_index": float(done["cx_score"].mean()) if done["cx_score"].notna().any() else math.nan,
+        "change_failure_rate": _ratio((deployed["latent_defects"] > 0).sum(), len(deployed)),
+        "delivered": len(done),
+    }
+
+
+def phase_table(records: RunRecords) -> pd.DataFrame:
+    """KPIs before, during and after each scheduled change: ``before`` is the
+    ``PHASE_DAYS`` before it, ``after`` the last ``PHASE_DAYS`` before the next change
+    (or the horizon), ``during`` the time between."""
+    changes = records.changes
+    if changes is None or changes.empty:
+        return pd.DataFrame()
+    scheduled = changes[changes["source"] == "scheduled"].reset_index(drop=True)
+    rows = []
+    for i, change in scheduled.iterrows():
+        day = float(change["day"])
+        end = float(scheduled["day"].iloc[i + 1]) if i + 1 < len(scheduled) else records.horizon
+        settled = max(day, end - PHASE_DAYS)
+        for phase, start, stop in (
+            ("before", max(0.0, day - PHASE_DAYS), day),
+            ("during", day, settled),
+            ("after", settled, end),
+        ):
+            if stop > start:
+                rows.append(
+                    {
+                        "change_day": day,
+                        "label": change["label"],
+                        "phase": phase,
+                        "from_day": start,
+                        "to_day": stop,
+                        **window_kpis(records, start, stop),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def transition_kpis(records: RunRecords) -> dict[str, Any]:
+    """The path, not only the destination: dip, recovery and cost of the transition."""
+    k: dict[str, Any] = {}
+    table = transition_table(records)
+    costs = records.costs
+    spend = costs.get("change_management", 0.0) + costs.get("hiring", 0.0)
+    lost = records.extra.get("disruption_days", 0.0)
+    k["transition_spend"] = spend
+    k["productivity_lost_days"] = lost
+    k["transition_cost"] = spend + lost * records.extra.get("mean_cost_per_day", 0.0)
+    decisions = records.decisions
+    if decisions is not None and not decisions.empty:
+        k["pdca_trials"] = int(decisions["decision"].isin(["kept", "reverted"]).sum())
+        k["pdca_kept"] = int((decisions["decision"] == "kept").sum())
+        end = rolling_lead_time(records.items, np.array([float(records.horizon)]))
+        k["lead_time_end"] = float(end[0])
+    if table.empty:
+        return k
+    first = table.iloc[0]
+    k["changes"] = len(table)
+    k["lead_time_before_change"] = first["lead_time_before"]
+    k["lead_time_worst_after_change"] = float(table["lead_time_worst"].max())
+    k["dip_lead_time_days"] = float((table["lead_time_worst"] - table["lead_time_before"]).max())
+    # Time to recover: from the first change until lead time is back at its level before.
+    curve_days = np.arange(first["day"] + 1, records.horizon + 1)
+    curve = rolling_lead_time(records.items, curve_days)
+    back = np.nonzero(curve <= first["lead_time_before"])[0]
+    k["recovery_days"] = float(curve_days[back[0]] - first["day"]) if len(back) else math.nan
+    k["lead_time_end"] = float(curve[-1]) if len(curve) else math.nan
     return k
 
 
 def unit_table(records: RunRecords) -> pd.DataFrame:
-    """Per unit: size, utilisation and mean queue over the KPI window."""
-    window = records.horizon - records.warmup
+    """Per unit of the final organisation: size, utilisation and mean queue over the
+    KPI window (or since the unit was formed, if a reorganisation formed it later)."""
     units = records.units.copy()
-    units["utilisation"] = units["busy_days"] / (units["size"].clip(lower=1) * window)
+    units["utilisation"] = units["busy_days"] / (
+        units["size"].clip(lower=1) * units["window_days"].clip(lower=1e-9)
+    )
     daily = records.unit_daily
     queue = daily[daily["day"] > records.warmup].groupby("unit", sort=False)["queued"].mean()
     units["queue_mean"] = units["unit"].map(queue).fillna(0.0)

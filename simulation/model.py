@@ -26,9 +26,13 @@ from simulation.agents import BRM, Staff
 from simulation.handoffs import Handoffs
 from simulation.learning import Language, RotationProgramme
 from simulation.network import SocialNetwork
+from simulation.organisation import hire, organise, set_availability
+from simulation.pdca import PDCAPolicy
+from simulation.people import PeopleFlow
 from simulation.records import Recorder, RunRecords
 from simulation.scenario import Scenario, load_scenario, parse_scenario, with_overrides
-from simulation.structures import count_interfaces, plan_units
+from simulation.structures import people_of
+from simulation.transitions import Transitions
 from simulation.units import Unit
 from simulation.work import Demand, WorkItem
 
@@ -66,8 +70,18 @@ class OrgModel(mesa.Model):
         self.horizon = config.horizon_days
         self.warmup = config.warmup_days
         self.side_of = {d.name: d.side for d in config.disciplines}
+        # Mesa's events hold their callbacks weakly: these dicts keep items alive
+        # while only an event refers to them (in a handoff, or a defect yet to surface).
+        self.open_items: dict[int, WorkItem] = {}
+        self._surfacing: dict[int, WorkItem] = {}
+        self.productivity = 1.0  # the J-curve after a change; see transitions.py
 
-        self._build_organisation()
+        self.recorder = Recorder(self)
+        self.people = PeopleFlow(self)
+        self.staff: list[Staff] = [hire(self, discipline) for discipline in people_of(config)]
+        self.units: list[Unit] = []
+        organise(self, self.staff)
+        self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
         self.language = Language(
             config.levers.shared_language, config.mechanisms.language, config.levers.glossary
         )
@@ -79,107 +93,132 @@ class OrgModel(mesa.Model):
         )
         self.network.build(self.staff, self.units)
         self.handoffs = Handoffs(self, self.brms)
-        self.recorder = Recorder(self)
         self.demand = Demand(self, config.work_types, self._it_disciplines(), config.demand_scale)
-        # Mesa's events hold their callbacks weakly: these dicts keep items alive
-        # while only an event refers to them (in a handoff, or a defect yet to surface).
-        self.open_items: dict[int, WorkItem] = {}
-        self._surfacing: dict[int, WorkItem] = {}
         if self.language.glossary_started:
             self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
+        self._culture_events = None
         self._schedule_programmes()
+        self.transitions = Transitions(self)
+        self.pdca = PDCAPolicy(self)
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
         self.demand.start()
 
-    # -- building
-
-    def _build_organisation(self) -> None:
-        config = self.config
-        value_priority = config.prioritisation == "value"
-        plans = plan_units(config)
-        cost = {d.name: d.cost_per_day for d in config.disciplines}
-        self.units: list[Unit] = []
-        self.staff: list[Staff] = []
-        for index, plan in enumerate(plans):
-            unit = Unit(self, index, plan.name, plan.kind, value_priority)
-            self.units.append(unit)
-            for discipline in plan.members:
-                person = Staff(self, discipline, self.side_of[discipline], unit, cost[discipline])
-                unit.add(person)
-                self.staff.append(person)
-        self._give_cross_skills(config.levers.cross_skill)
-        routes = [[s.discipline for s in wt.route] for wt in config.work_types]
-        for unit, n in zip(self.units, count_interfaces(plans, routes), strict=True):
-            unit.interfaces = n
-            unit.refresh_skills()
-        self._set_availability()
-        self.units_by_discipline: dict[str, list[Unit]] = {}
-        for unit in self.units:
-            for discipline in dict.fromkeys(m.discipline for m in unit.members):
-                self.units_by_discipline.setdefault(discipline, []).append(unit)
-        self.teams = [u for u in self.units if u.kind == "team"]
-        self.brms = [BRM(self) for _ in range(config.brms.count)]
-        self.brm_count = len(self.brms)
-
-    def _give_cross_skills(self, level: float) -> None:
-        if level <= 0:
-            return
-        for person in self.staff:
-            for discipline, side in self.side_of.items():
-                if side == person.side and discipline != person.discipline:
-                    person.proficiency[discipline] = level
-
-    def _set_availability(self) -> None:
-        """Coordination overhead (mechanism 6) and misaligned work (mechanism 5).
-
-        Coordination: ``per_path * min(n - 1, max_paths) + per_interface * interfaces``,
-        capped: each person coordinates with their unit's other members (Brooks'
-        n(n-1)/2 paths, n-1 per person, saturating) and across each interface.
-        Misaligned work, for IT staff only: ``base_share * (1 - transparency)``, halved
-        (by default) under one shared value-based priority.
-        """
-        mech = self.config.mechanisms
-        coord, mis = mech.coordination, mech.misaligned
-        misaligned_share = 0.0
-        if mis.enabled:
-            misaligned_share = mis.base_share * (1.0 - self.config.levers.transparency)
-            if self.config.prioritisation == "value":
-                misaligned_share *= 1.0 - mis.shared_priority_effect
-        for unit in self.units:
-            overhead = 0.0
-            if coord.enabled:
-                paths = min(unit.size - 1, coord.max_paths)
-                overhead = min(
-                    coord.max_share, coord.per_path * paths + coord.per_interface * unit.interfaces
-                )
-            for person in unit.members:
-                person.coordination_share = overhead
-                person.misaligned_share = misaligned_share if person.side == "it" else 0.0
+    @property
+    def brm_count(self) -> int:
+        return len(self.brms)
 
     def _it_disciplines(self) -> set[str]:
         return {name for name, side in self.side_of.items() if side == "it"}
 
     def _schedule_programmes(self) -> None:
-        levers, network = self.config.levers, self.config.mechanisms.network
-        if network.enabled and levers.culture_events_per_quarter > 0:
-            interval = WORKING_DAYS_PER_QUARTER / levers.culture_events_per_quarter
-            self.schedule_recurring(self._culture_event, Schedule(interval=interval))
-        if network.enabled:
+        if self.config.mechanisms.network.enabled:
             self.schedule_recurring(self._decay_ties, Schedule(interval=TIE_DECAY_CHECK_DAYS))
+        self._schedule_culture_events()
+
+    def _schedule_culture_events(self) -> None:
+        if self._culture_events is not None:
+            self._culture_events.stop()
+            self._culture_events = None
+        per_quarter = self.config.levers.culture_events_per_quarter
+        if self.config.mechanisms.network.enabled and per_quarter > 0:
+            interval = WORKING_DAYS_PER_QUARTER / per_quarter
+            self._culture_events = self.schedule_recurring(
+                self._culture_event, Schedule(interval=interval)
+            )
+
+    # -- changing the organisation (transitions.py decides when, and the J-curve)
+
+    def reconfigure(self, config: Scenario) -> None:
+        """Run on under ``config`` from now on: people, units, BRMs, levers and programmes."""
+        before, self.config = self.config, config
+        people_changed = self._match_headcount(config.headcounts())
+        structure_changed = any(
+            getattr(before, f) != getattr(config, f)
+            for f in ("structure", "team_size", "teams", "prioritisation")
+        )
+        if structure_changed or people_changed:
+            organise(self, self.staff)
+        else:
+            self.refresh_availability()
+        if config.levers.cross_skill != before.levers.cross_skill:
+            for person in self.staff:
+                for other, side in self.side_of.items():
+                    if side == person.side and other != person.discipline:
+                        level = person.proficiency.get(other, 0.0)
+                        person.proficiency[other] = max(level, config.levers.cross_skill)
+            for unit in self.units:
+                unit.refresh_skills()
+        self._match_brms(config.brms.count)
+        levers = config.levers
+        if levers.shared_language != before.levers.shared_language:
+            self.language.level = levers.shared_language
+        if levers.glossary and not before.levers.glossary:
+            self.language.start_glossary()
+            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
+        self.handoffs.transparency = levers.transparency
+        self.network.set_transparency(levers.transparency)
+        self.rotation.set_share(levers.rotation_share)
+        if levers.culture_events_per_quarter != before.levers.culture_events_per_quarter:
+            self._schedule_culture_events()
+        # queued work starts where people are idle in the new organisation
+        for unit in self.units:
+            for discipline in list(unit.idle):
+                for person in list(unit.idle[discipline]):
+                    if any(unit.queues.values()):
+                        del unit.idle[discipline][person]
+                        unit.pull_next(person)
+
+    def _match_headcount(self, target: dict[str, int]) -> bool:
+        """Hire or release people so each discipline has its target headcount."""
+        staying = [p for p in self.staff if p.pending != "leave"]
+        changed = False
+        for discipline, wanted in target.items():
+            present = [p for p in staying if p.discipline == discipline]
+            for _ in range(wanted - len(present)):
+                person = self.people.recruit(discipline)
+                self.staff.append(person)
+                person.unit = None
+                changed = True
+            surplus = len(present) - wanted
+            if surplus > 0:
+                # the most recently hired go first; the idle before the busy
+                leaving = sorted(present, key=lambda p: (p.busy, -p.unique_id))[:surplus]
+                for person in leaving:
+                    self.people.release(person)
+                changed = True
+        return changed
+
+    def _match_brms(self, wanted: int) -> None:
+        while len(self.brms) < wanted:
+            brm = BRM(self)
+            self.brms.append(brm)
+            self.handoffs.brm_available(brm)
+        for brm in self.brms[wanted:]:
+            self.handoffs.retire_brm(brm)
+        del self.brms[wanted:]
+
+    def refresh_availability(self) -> None:
+        set_availability(self)
+
+    def home_unit_for(self, discipline: str) -> Unit:
+        """Where a new hire of ``discipline`` goes: their department, or the smallest team."""
+        if self.teams:
+            return min(self.teams, key=lambda u: u.size)
+        return self.units_by_discipline[discipline][0]
 
     # -- the flow of work
 
     def admit(self, item: WorkItem) -> None:
         """A new work item arrives (from demand or from a surfacing defect)."""
         if self.teams:
-            item.home = self._choose_team()
+            item.home = self.choose_team()
             item.home.owned += 1
         self.open_items[item.id] = item
         self.recorder.arrival()
         item.unit = self.unit_for(item, item.plan[0].discipline)
         self.handoffs.arrive(item)
 
-    def _choose_team(self) -> Unit:
+    def choose_team(self) -> Unit:
         """Power of two choices: of two random teams, the less loaded owns the item."""
         teams = self.teams
         if len(teams) == 1:
@@ -244,8 +283,11 @@ class OrgModel(mesa.Model):
 
     def step(self) -> None:
         day = self.steps
+        self.productivity = self.transitions.productivity(self.time)
         self.language.on_day()
         self.rotation.on_day(self.staff)
+        self.people.on_day()
+        self.network.form_ties(self.units, self.time)
         self.recorder.end_of_day(day)
         self.datacollector.collect(self)
         self.recorder.completed_today.clear()
@@ -308,6 +350,10 @@ class OrgModel(mesa.Model):
     def staff_away(self) -> int:
         return self.rotation.away
 
+    @property
+    def headcount(self) -> int:
+        return len(self.staff)
+
     # -- the end
 
     def network_summary(self) -> dict[str, float]:
@@ -341,6 +387,8 @@ DAILY_SERIES = {
         "shared_language",
         "cross_unit_ties",
         "staff_away",
+        "productivity",
+        "headcount",
     )
 }
 DAILY_SERIES["arrivals"] = lambda m: m.recorder.arrivals

@@ -1,7 +1,8 @@
 """The social network (mechanism 7): who knows whom, kept in a networkx graph.
 
 Ties are dense inside a unit, present along disciplines across units (chapters,
-communities of practice) and sparse otherwise. A tie between the sender of a handoff
+communities of practice) and sparse otherwise. People who barely know their unit,
+as in a newly formed team, make ties there day by day. A tie between the sender of a handoff
 and the receiving unit shortens the handoff and makes misunderstandings rarer (see
 ``handoffs.py``). Ties grow from handoffs that need them and from inclusive-culture
 events; cross-unit ties fade when unused. Within-unit ties are renewed daily by
@@ -31,6 +32,9 @@ class SocialNetwork:
         self.handoff_tie_probability = params.handoff_tie_probability * transparency
         self.graph = nx.Graph()
         self.cross_unit_ties = 0
+
+    def set_transparency(self, transparency: float) -> None:
+        self.handoff_tie_probability = self.params.handoff_tie_probability * transparency
 
     # -- building
 
@@ -91,6 +95,30 @@ class SocialNetwork:
         if a.unit is not b.unit:
             self.cross_unit_ties -= 1
 
+    def reindex(self, staff: list[Staff]) -> None:
+        """Redo the per-unit bookkeeping of ties after people changed units."""
+        for person in staff:
+            person.ties_into = {}
+        crossing = 0
+        for a, b in self.graph.edges():
+            a.ties_into[b.unit.index] = a.ties_into.get(b.unit.index, 0) + 1
+            b.ties_into[a.unit.index] = b.ties_into.get(a.unit.index, 0) + 1
+            crossing += a.unit is not b.unit
+        self.cross_unit_ties = crossing
+
+    def forget(self, person: Staff) -> None:
+        """Someone leaves: their ties go with them."""
+        for other in list(self.graph.neighbors(person)):
+            self.remove_tie(person, other)
+        self.graph.remove_node(person)
+
+    def welcome(self, person: Staff, now: float) -> None:
+        """A new hire gets to know some of their unit."""
+        self.graph.add_node(person)
+        if self.params.enabled:
+            count = round(self.params.within_unit_degree)
+            self.connect_with_unit(person, person.unit, count, now)
+
     @staticmethod
     def knows_someone_in(sender: Staff, unit: Unit) -> bool:
         return sender.ties_into.get(unit.index, 0) > 0
@@ -114,6 +142,24 @@ class SocialNetwork:
             self.add_tie(person, members[j], now)
 
     # -- culture and decay
+
+    def form_ties(self, units: list[Unit], now: float) -> int:
+        """Colleagues who barely know their unit (a new team) get to know someone."""
+        if not self.params.enabled or self.params.formation_per_day <= 0:
+            return 0
+        made = 0
+        for unit in units:
+            wanted = min(unit.size - 1, self.params.within_unit_degree / 2)
+            lonely = [p for p in unit.members if p.ties_into.get(unit.index, 0) < wanted]
+            if not lonely:
+                continue
+            joining = self.rng.random(len(lonely)) < self.params.formation_per_day
+            for person, joins in zip(lonely, joining, strict=True):
+                if joins:
+                    made += self.add_tie(
+                        person, unit.members[int(self.rng.integers(unit.size))], now
+                    )
+        return made
 
     def culture_event(self, staff: list[Staff], now: float) -> int:
         """Attendees meet people from other units. Returns the number of new ties."""

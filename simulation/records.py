@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -39,23 +39,28 @@ EVENT_LOG_COLUMNS = [
     "time:timestamp",  # completion
 ]
 
-ITEM_COLUMNS = [
-    "item",
-    "type",
-    "arrival",
-    "done",
-    "lead_time",
-    "touch_time",
-    "first_it_start",
-    "deployable",
-    "customer_facing",
-    "expedite",
-    "raised_by_defect",
-    "rework_rounds",
-    "latent_defects",
-    "cx_score",
-    "value",
-]
+
+class ItemRow(NamedTuple):
+    """One delivered work item."""
+
+    item: int
+    type: str
+    arrival: float
+    done: float
+    lead_time: float
+    touch_time: float
+    first_it_start: float | None
+    deployable: bool
+    customer_facing: bool
+    expedite: bool
+    raised_by_defect: bool
+    rework_rounds: int
+    latent_defects: int
+    cx_score: float
+    value: float
+
+
+ITEM_COLUMNS = list(ItemRow._fields)
 
 
 @dataclass
@@ -81,6 +86,8 @@ class RunRecords:
     wip_mean: float  # time-average WIP over the KPI window
     arrivals_in_window: int
     misunderstandings_found: int
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # transitions.py's log
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the PDCA policy's
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,7 +100,7 @@ class Recorder:
         self.cx_index = CXIndex(self.cx_params)
         self.it_disciplines = {d.name for d in config.disciplines if d.side == "it"}
         self.event_rows: list[tuple] = []
-        self.item_rows: list[tuple] = []
+        self.item_rows: list[ItemRow] = []
         self.unit_rows: list[tuple] = []
         self.programme_costs: dict[str, float] = {}
         self.handoff_stats: dict[str, list[float]] = {}
@@ -101,6 +108,13 @@ class Recorder:
         self.arrivals = 0
         self.completed = 0
         self.completed_today: list[float] = []  # lead times
+        # where people's time went, in person-days: everyone, and IT alone
+        self.effort: dict[str, float] = {}
+        self.it_effort: dict[str, float] = {}
+        self.brm_busy = 0.0
+        self.mediations = 0
+        self.staff_cost = 0.0
+        self.brm_cost = 0.0
         # time-average WIP: the integral of WIP over time
         self.wip = 0
         self._wip_area = 0.0
@@ -139,6 +153,16 @@ class Recorder:
         if item.first_it_start is None and task.discipline in self.it_disciplines:
             item.first_it_start = started
 
+    def book(self, staff: Staff, use: str, days: float) -> None:
+        """``days`` of ``staff``'s time went to ``use``."""
+        self.effort[use] = self.effort.get(use, 0.0) + days
+        if staff.side == "it":
+            self.it_effort[use] = self.it_effort.get(use, 0.0) + days
+
+    def mediation(self, days: float) -> None:
+        self.brm_busy += days
+        self.mediations += 1
+
     def handoff(self, kind: str, days: float) -> None:
         if self.model.time >= self.model.warmup:
             stats = self.handoff_stats.setdefault(kind, [0, 0.0])
@@ -156,7 +180,7 @@ class Recorder:
             self.cx_index.add(item.done_at, score)
         wt = item.type
         self.item_rows.append(
-            (
+            ItemRow(
                 item.id,
                 wt.name,
                 item.arrival,
@@ -175,6 +199,9 @@ class Recorder:
             )
         )
 
+    def delivered_between(self, start: float, end: float) -> list[ItemRow]:
+        return [row for row in self.item_rows if start <= row.done < end]
+
     def programme_cost(self, programme: str, amount: float) -> None:
         self.programme_costs[programme] = self.programme_costs.get(programme, 0.0) + amount
 
@@ -182,20 +209,21 @@ class Recorder:
 
     def end_of_day(self, day: int) -> None:
         model = self.model
+        self.staff_cost += sum(s.cost_per_day for s in model.staff)
+        self.brm_cost += model.config.brms.cost_per_day * len(model.brms)
         for unit in model.units:
             self.unit_rows.append((day, unit.name, unit.queued, unit.busy, unit.present))
         if day == model.warmup:
             self._mark_window_start()
 
     def _mark_window_start(self) -> None:
-        model = self.model
         self._window_marks = {
-            "effort": _effort_totals(model.staff),
-            "it_effort": _effort_totals(s for s in model.staff if s.side == "it"),
-            "unit_busy": [u.busy_area() for u in model.units],
+            "effort": dict(self.effort),
+            "it_effort": dict(self.it_effort),
+            "unit_busy": {u: u.busy_area() for u in self.model.units},
             "wip_area": self.wip_area(),
             "arrivals": self.arrivals,
-            "brm_busy": sum(b.busy_time for b in model.brms),
+            "brm_busy": self.brm_busy,
         }
 
     # -- the end
@@ -206,10 +234,6 @@ class Recorder:
             self._mark_window_start()
         marks = self._window_marks
         window = model.horizon - model.warmup
-        effort = _minus(_effort_totals(model.staff), marks["effort"])
-        it_effort = _minus(
-            _effort_totals(s for s in model.staff if s.side == "it"), marks["it_effort"]
-        )
         units = pd.DataFrame(
             {
                 "unit": [u.name for u in model.units],
@@ -218,47 +242,73 @@ class Recorder:
                 "disciplines": [
                     ", ".join(sorted({m.discipline for m in u.members})) for u in model.units
                 ],
-                "busy_days": [
-                    u.busy_area() - b for u, b in zip(model.units, marks["unit_busy"], strict=True)
-                ],
+                "busy_days": [u.busy_area() - marks["unit_busy"].get(u, 0.0) for u in model.units],
+                # a unit formed by a reorganisation after the warm-up counts from then
+                "window_days": [model.horizon - max(model.warmup, u.created) for u in model.units],
             }
         )
-        staff_cost = sum(s.cost_per_day for s in model.staff) * model.horizon
-        brm_cost = model.config.brms.cost_per_day * len(model.brms) * model.horizon
-        costs = {"staff": staff_cost, "brms": brm_cost, **self.programme_costs}
-        brm_busy = sum(b.busy_time for b in model.brms) - marks["brm_busy"]
-        items = pd.DataFrame(self.item_rows, columns=ITEM_COLUMNS)
+        costs = {"staff": self.staff_cost, "brms": self.brm_cost, **self.programme_costs}
         return RunRecords(
             scenario_name=model.config.name,
             structure=model.config.structure,
             seed=model.seed,
             horizon=model.horizon,
             warmup=model.warmup,
-            items=items,
+            items=pd.DataFrame(self.item_rows, columns=ITEM_COLUMNS),
             events=event_log(self.event_rows),
             daily=model.datacollector.get_model_vars_dataframe().reset_index(drop=True),
             unit_daily=pd.DataFrame(
                 self.unit_rows, columns=["day", "unit", "queued", "busy", "present"]
             ),
             units=units,
-            effort=effort,
-            it_effort=it_effort,
+            effort=_minus(self.effort, marks["effort"]),
+            it_effort=_minus(self.it_effort, marks["it_effort"]),
             handoffs={k: (int(v[0]), float(v[1])) for k, v in self.handoff_stats.items()},
             costs=costs,
             brm={
                 "count": len(model.brms),
-                "busy_days": brm_busy,
-                "mediations": sum(b.mediations for b in model.brms),
+                "busy_days": self.brm_busy - marks["brm_busy"],
+                "mediations": self.mediations,
             },
             network=model.network_summary(),
             wip_mean=(self.wip_area() - marks["wip_area"]) / window,
             arrivals_in_window=self.arrivals - marks["arrivals"],
             misunderstandings_found=self.misunderstandings_found,
+            changes=pd.DataFrame(model.transitions.log, columns=CHANGE_COLUMNS),
+            decisions=pd.DataFrame(model.pdca.decisions, columns=DECISION_COLUMNS),
             extra={
                 "shared_language_end": model.language.level,
                 "rotation_stints": model.rotation.stints,
+                "hires": model.people.hires,
+                "leavers": model.people.leavers,
+                "disruption_days": self.effort.get("disruption", 0.0),
+                "mean_cost_per_day": self.staff_cost / (model.horizon * max(1, len(model.staff))),
             },
         )
+
+
+CHANGE_COLUMNS = [
+    "day",
+    "label",
+    "source",
+    "structure",
+    "size",
+    "dip_depth",
+    "recovery_days",
+    "change_management_cost",
+]
+DECISION_COLUMNS = [
+    "day",
+    "lever",
+    "from",
+    "to",
+    "tried_on",
+    "kpi",
+    "before",
+    "after",
+    "decision",
+    "reason",
+]
 
 
 def event_log(rows: list[tuple]) -> pd.DataFrame:
@@ -286,14 +336,6 @@ def event_log(rows: list[tuple]) -> pd.DataFrame:
     ):
         frame[ts_col] = EPOCH + pd.to_timedelta(frame[day_col], unit="D")
     return frame[EVENT_LOG_COLUMNS]
-
-
-def _effort_totals(staff) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for person in staff:
-        for use, days in person.time_spent.items():
-            totals[use] = totals.get(use, 0.0) + days
-    return totals
 
 
 def _minus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:

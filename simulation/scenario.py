@@ -148,6 +148,11 @@ class Levers(Strict):
         0.0, description="Inclusive-culture events (cross-unit meetups) per quarter."
     )
     glossary: bool = Field(False, description="Run a shared-glossary initiative at the start.")
+    change_management: Probability = Field(
+        0.0,
+        description="Investment in change management (communication, training, coaching), "
+        "0..1: shallower, shorter dips after a reorganisation, at a cost per person.",
+    )
 
 
 # --------------------------------------------------------------------------- mechanisms
@@ -261,6 +266,11 @@ class Network(Mechanism):
         2.0, description="Ties per person to the same discipline in other units (chapters)."
     )
     cross_unit_degree: NonNegative = Field(0.5, description="Random ties per person across units.")
+    formation_per_day: Probability = Field(
+        0.1,
+        description="Chance per day that someone who knows fewer than half the usual number "
+        "of their unit makes a new tie there: new teams take weeks to form (Tuckman).",
+    )
     handoff_tie_probability: Probability = Field(
         0.05,
         description="Chance a cross-unit handoff without a tie creates one, at full "
@@ -325,6 +335,55 @@ class Value(Mechanism):
     defect_loss: Probability = Field(0.3, description="Share of value lost to an escaped defect.")
 
 
+class ChangeCurve(Mechanism):
+    """The human side of change: after a change, productivity dips and recovers (a
+    J-curve). Depth grows with the share of people whose team changed."""
+
+    dip_depth: Probability = Field(
+        0.3,
+        description="Productivity lost right after a change that moves everyone, without "
+        "change management. Reasoned estimate: new teams form and storm for weeks "
+        "(Tuckman 1965); the Satir change model's chaos phase.",
+    )
+    recovery_days: Positive = Field(
+        40.0,
+        description="Time constant of the recovery: the dip is e^-1 of its depth after this "
+        "many days, nearly gone after three times as many (a quarter to half a year).",
+    )
+    process_change_size: Probability = Field(
+        0.2,
+        description="Size of a change that moves nobody but changes how work flows (shared "
+        "priorities, BRMs introduced or removed), as a share of a full reorganisation.",
+    )
+    management_effect: Probability = Field(
+        0.6,
+        description="Share of the dip that full change management prevents; it also "
+        "shortens the recovery by half this share.",
+    )
+    cost_per_person: NonNegative = Field(
+        1500.0,
+        description="Change-management cost per affected person at full investment.",
+    )
+
+
+class Turnover(Mechanism):
+    """People leave (taking skills and ties) and are replaced; new hires ramp up."""
+
+    annual_rate: Probability = Field(
+        0.0,
+        description="Share of staff leaving per year; 0 = off (the default). About 0.13 is "
+        "typical in tech (industry attrition surveys).",
+    )
+    hire_delay_days: NonNegative = Field(30.0, description="Days to fill a vacancy.")
+    ramp_up_days: NonNegative = Field(
+        60.0, description="Days for a new hire to reach full proficiency (0 = at once)."
+    )
+    start_proficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.5, description="A new hire's proficiency on day one."
+    )
+    hire_cost: NonNegative = Field(8000.0, description="Recruiting cost per hire.")
+
+
 class Mechanisms(Strict):
     handoff: HandoffLatency = Field(default_factory=HandoffLatency)
     rework: Rework = Field(default_factory=Rework)
@@ -336,6 +395,8 @@ class Mechanisms(Strict):
     language: SharedLanguage = Field(default_factory=SharedLanguage)
     cx: CustomerExperience = Field(default_factory=CustomerExperience)
     value: Value = Field(default_factory=Value)
+    change: ChangeCurve = Field(default_factory=ChangeCurve)
+    turnover: Turnover = Field(default_factory=Turnover)
 
     def all_off(self) -> Mechanisms:
         """A copy with every mechanism switched off: the pure queueing network."""
@@ -357,7 +418,7 @@ def _default_work_types() -> list[WorkType]:
     return [
         WorkType(
             name="feature",
-            arrival_rate=1.1,
+            arrival_rate=1.0,
             value=20000,
             expectation_days=30,
             route=[
@@ -413,6 +474,89 @@ def _default_disciplines() -> list[Discipline]:
     ]
 
 
+class LeverChanges(Strict):
+    """Levers set by a scheduled change; the ones left out keep their value."""
+
+    shared_language: Probability | None = None
+    transparency: Probability | None = None
+    prioritisation: Literal["fifo", "value"] | None = None
+    cross_skill: Probability | None = None
+    rotation_share: Probability | None = None
+    culture_events_per_quarter: NonNegative | None = None
+    glossary: bool | None = None
+    change_management: Probability | None = None
+
+
+class Change(Strict):
+    """A change on a given day: any of a new structure, team size or teams, BRM count,
+    headcount per discipline (hires or departures) and levers."""
+
+    day: int = Field(ge=1, description="Working day on which the change takes effect.")
+    label: str = ""
+    structure: Literal["siloed", "aligned", "converged", "custom"] | None = None
+    team_size: int | None = Field(None, ge=1)
+    teams: list[Team] | None = None
+    brms: int | None = Field(None, ge=0, description="The new number of BRMs.")
+    headcount: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="New headcount per discipline: hires, or departures."
+    )
+    levers: LeverChanges | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The change as dotted-path overrides of a scenario."""
+        out: dict[str, Any] = {}
+        for name in ("structure", "team_size"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.teams is not None:
+            out["teams"] = [t.model_dump(mode="json") for t in self.teams]
+        if self.brms is not None:
+            out["brms.count"] = self.brms
+        for discipline, count in (self.headcount or {}).items():
+            out[f"disciplines.{discipline}.headcount"] = count
+        if self.levers is not None:
+            for name, value in self.levers.model_dump(exclude_none=True).items():
+                out[f"levers.{name}"] = value
+        return out
+
+
+PDCA_TARGETS = (
+    "lead_time_mean",
+    "lead_time_p85",
+    "cx_index",
+    "change_failure_rate",
+    "new_work_per_week",
+)
+
+
+class PDCALever(Strict):
+    path: str = Field(description="Dotted path of the scenario field to try changing.")
+    step: float = Field(description="How much one trial changes it (signed).")
+    min: float | None = None
+    max: float | None = None
+
+
+class PDCA(Strict):
+    """Plan-Do-Check-Act: every ``every_days`` days, check the trial change against the
+    period before it; keep it if the target KPI improved beyond noise, else revert it;
+    then try the next lever of the list."""
+
+    enabled: bool = False
+    every_days: int = Field(40, ge=5, description="Length of one trial.")
+    settle_days: int = Field(
+        10, ge=0, description="Days after a change before the KPI is measured (work in flight)."
+    )
+    target: Literal[PDCA_TARGETS] = Field("lead_time_mean", description="KPI to improve.")
+    min_effect: Probability = Field(
+        0.03, description="Smallest relative improvement worth keeping."
+    )
+    z: NonNegative = Field(
+        1.0,
+        description="Improvement must also exceed z standard errors of the difference.",
+    )
+    levers: list[PDCALever] = Field(default_factory=list)
+
+
 class Scenario(Strict):
     """One organisation, its demand and its levers: the input of one simulation run."""
 
@@ -436,6 +580,10 @@ class Scenario(Strict):
     )
     levers: Levers = Field(default_factory=Levers)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    changes: list[Change] = Field(
+        default_factory=list, description="Scheduled changes: a transition over time."
+    )
+    pdca: PDCA = Field(default_factory=PDCA)
 
     # -- cross-field checks: an impossible organisation is refused before it runs
 
@@ -489,12 +637,70 @@ class Scenario(Strict):
                 f"'{self.mechanisms.defects.incident_type}' is not a work type "
                 "(switch defects off or add that type)",
             )
+        self._check_changes(names)
+        self._check_pdca()
         if self.warmup_days >= self.horizon_days:
             raise _field_error(
                 "warmup_days",
                 f"{self.warmup_days} must be shorter than horizon_days ({self.horizon_days})",
             )
         return self
+
+    def _check_changes(self, names: list[str]) -> None:
+        headcounts = self.headcounts()
+        needed = {s.discipline for w in self.work_types for s in w.route}
+        structure, teams = self.structure, self.teams
+        for c, change in sorted(enumerate(self.changes), key=lambda pair: pair[1].day):
+            if change.day >= self.horizon_days:
+                raise _field_error(
+                    f"changes[{c}].day",
+                    f"day {change.day} is not before the horizon ({self.horizon_days} days)",
+                )
+            for discipline, count in (change.headcount or {}).items():
+                if discipline not in names:
+                    raise _field_error(
+                        f"changes[{c}].headcount.{discipline}",
+                        f"'{discipline}' is not a listed discipline",
+                    )
+                headcounts[discipline] = count
+                if count == 0 and discipline in needed:
+                    raise _field_error(
+                        f"changes[{c}].headcount.{discipline}",
+                        f"leaves nobody with '{discipline}', which routes need",
+                    )
+            structure = change.structure or structure
+            teams = change.teams if change.teams is not None else teams
+            if structure == "custom" and not teams:
+                raise _field_error(
+                    f"changes[{c}].teams", "a change to the custom structure needs teams"
+                )
+            for t, team in enumerate(change.teams or []):
+                for discipline in team.members:
+                    if discipline not in names:
+                        raise _field_error(
+                            f"changes[{c}].teams[{t}].members.{discipline}",
+                            f"'{discipline}' is not a listed discipline",
+                        )
+
+    def _check_pdca(self) -> None:
+        if not self.pdca.enabled:
+            return
+        if not self.pdca.levers:
+            raise _field_error("pdca.levers", "the PDCA policy needs at least one lever")
+        data = self.model_dump(mode="json")
+        for i, lever in enumerate(self.pdca.levers):
+            try:
+                current = get_path(data, lever.path)
+            except ScenarioError as exc:
+                raise _field_error(f"pdca.levers[{i}].path", exc.reason) from None
+            if not isinstance(current, int | float) or isinstance(current, bool):
+                raise _field_error(
+                    f"pdca.levers[{i}].path", f"'{lever.path}' is not a number the policy can step"
+                )
+            if lever.step == 0:
+                raise _field_error(f"pdca.levers[{i}].step", "a step of 0 changes nothing")
+        if self.pdca.settle_days >= self.pdca.every_days:
+            raise _field_error("pdca.settle_days", "must be shorter than every_days")
 
     # -- derived views the model reads
 
@@ -649,6 +855,19 @@ def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[li
         else:
             paths.append([*prefix, name])
     return paths
+
+
+def get_path(data: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a dumped scenario (lists by index or name)."""
+    node: Any = data
+    for part in resolve_path(path):
+        if isinstance(node, list):
+            node = node[_list_index(node, part, path)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise ScenarioError(path, f"'{part}' is not a field here")
+    return node
 
 
 def _set_path(data: Any, parts: list[str], value: Any, original: str) -> None:

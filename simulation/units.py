@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 
 
 class Unit:
-    def __init__(self, model, index: int, name: str, kind: str, value_priority: bool):
+    def __init__(
+        self, model, index: int, name: str, kind: str, value_priority: bool, created: float = 0.0
+    ):
         self.model = model
+        self.created = created  # a reorganisation makes new units
+        self.retired = False
         self.index = index
         self.name = name
         self.kind = kind  # "department" or "team"
@@ -36,17 +40,47 @@ class Unit:
         self.away = 0  # members on rotation
         self._order = count()
         self._busy_area = 0.0  # integral of busy people over time
-        self._busy_since = 0.0
+        self._busy_since = created
 
     def __repr__(self) -> str:
         return f"Unit({self.name})"
 
     # -- membership
 
-    def add(self, staff: Staff) -> None:
+    def join(self, staff: Staff) -> None:
+        """``staff`` becomes a member, as they are: idle, busy on a task, or away."""
+        staff.unit = self
         self.members.append(staff)
         self.queues.setdefault(staff.discipline, [])
-        self.idle.setdefault(staff.discipline, {})[staff] = None
+        idle = self.idle.setdefault(staff.discipline, {})
+        if staff.away:
+            self.away += 1
+        elif staff.busy:
+            self._busy_change(+1)
+        else:
+            idle[staff] = None
+
+    def leave(self, staff: Staff) -> None:
+        """An idle or away person leaves the unit for good."""
+        self.members.remove(staff)
+        self.idle[staff.discipline].pop(staff, None)
+        if staff.away:
+            self.away -= 1
+
+    def drain(self) -> list[tuple[WorkItem, Task]]:
+        """Empty every queue: the waiting tasks, best first."""
+        waiting = sorted(
+            (entry for queue in self.queues.values() for entry in queue), key=lambda e: e[0]
+        )
+        for queue in self.queues.values():
+            queue.clear()
+        self.queued = 0
+        return [(item, task) for _, item, task in waiting]
+
+    def retire(self) -> None:
+        """A reorganisation replaced this unit: freeze its busy-time account."""
+        self._busy_change(-self.busy)
+        self.retired = True
 
     def step_out(self, staff: Staff) -> None:
         """An idle person leaves for a while (rotation)."""

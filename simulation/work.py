@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 VALUE, WASTED, REWORK = "value", "wasted", "rework"
 #: Effort on incidents raised by escaped defects (booked apart from value work).
 FAILURE_DEMAND = "failure_demand"
+#: Task time lost to the productivity dip after a change (the J-curve).
+DISRUPTION = "disruption"
 
 
 def sample_effort(effort: Effort, rng: np.random.Generator) -> float:
