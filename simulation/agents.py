@@ -6,13 +6,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from simulation.work import (
-    DISRUPTION,
-    FAILURE_DEMAND,
-    VALUE,
-    Task,
-    WorkItem,
-)
+from simulation.work import DISRUPTION, EFFORT_USES, FAILURE_DEMAND, VALUE, Task, WorkItem
 
 if TYPE_CHECKING:
     from simulation.model import OrgModel
@@ -49,6 +43,8 @@ class Staff(mesa.Agent):
         self.away = False  # on a rotation stint
         self.pending: str | None = None  # "rotation" or "leave", once the current task is done
         self.rotation_host: tuple[Unit, str] | None = None
+        # where this person's working time went, in days (records.py adds it up)
+        self.time_spent = dict.fromkeys(EFFORT_USES, 0.0)
 
     @property
     def availability(self) -> float:
@@ -63,39 +59,46 @@ class Staff(mesa.Agent):
     def skill(self, discipline: str) -> float:
         return self.proficiency.get(discipline, 0.0)
 
-    def start(self, item: WorkItem, task: Task) -> None:
+    def start(self, item: WorkItem, task: Task, now: float) -> None:
+        model = self.model
         self.item, self.task = item, task
-        now = self.model.time
         self.busy_since = now
-        self.productivity_at_start = self.model.productivity
-        self.model.task_started(item, self)
-        duration = task.effort / (self.skill(task.discipline) * self.availability)
-        self.model.schedule_event(self.finish, after=duration)
+        self.productivity_at_start = model.productivity
+        if item.sender is not None and item.sender.unit is not self.unit:
+            model.network.handoff_contact(item.sender, self, now)
+        duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * self.availability)
+        model._event_list.call(now + duration, self.finish)
 
     def finish(self) -> None:
         """Event callback: the current task is done."""
+        model = self.model
         item, task = self.item, self.task
-        spent = self.model.time - self.busy_since
-        task_time = spent * (1.0 - self.coordination_share - self.misaligned_share)
+        now = model.time
+        spent = now - self.busy_since
+        coordination, misaligned = self.coordination_share, self.misaligned_share
+        task_time = spent * (1.0 - coordination - misaligned)
         productive = task_time * self.productivity_at_start
         # Fixing an escaped defect is failure demand: avoidable rework by another name.
         use = FAILURE_DEMAND if item.raised_by_defect and task.kind == VALUE else task.kind
-        book = self.model.recorder.book
-        book(self, use, productive)
-        book(self, DISRUPTION, task_time - productive)
-        book(self, "coordination", spent * self.coordination_share)
-        book(self, "misaligned", spent * self.misaligned_share)
+        time_spent = self.time_spent
+        time_spent[use] += productive
+        time_spent[DISRUPTION] += task_time - productive
+        time_spent["coordination"] += spent * coordination
+        time_spent["misaligned"] += spent * misaligned
         item.touch_time += productive
-        self.model.recorder.task_row(item, task, self, self.busy_since)
+        model.recorder.task_row(item, task, self, self.busy_since, now)
         self.item = self.task = None
-        self.unit.task_finished()
+        self.unit.task_finished(now)
         if self.pending == "rotation":
-            self.model.rotation.depart(self)
+            model.rotation.depart(self)
         elif self.pending == "leave":
-            self.model.people.depart(self)
+            model.people.depart(self)
         else:
-            self.unit.pull_next(self)
-        self.model.task_done(item, task, self)
+            self.unit.pull_next(self, now)
+        if item.plan:
+            model.handoffs.pass_on(item, self, task, now)
+        else:
+            model.deliver(item)
 
     def come_back(self) -> None:
         """Event callback: a rotation stint is over."""
@@ -114,7 +117,7 @@ class BRM(mesa.Agent):
     def mediate(self, item: WorkItem, mean_days: float) -> None:
         self.item = item
         self.busy_since = self.model.time
-        self.model.schedule_event(self.finish, after=float(self.model.rng.exponential(mean_days)))
+        self.model.call_after(float(self.model.rng.exponential(mean_days)), self.finish)
 
     @property
     def busy(self) -> bool:

@@ -114,10 +114,19 @@ def format_sensitivity(table: pd.DataFrame) -> str:
         for kpi, row in table.iterrows()
     ]
     widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
-    lines = ["  ".join(n.ljust(w) if i in (0, len(names) - 1) else n.rjust(w)
-                       for i, (n, w) in enumerate(zip(names, widths, strict=True)))]
-    lines += ["  ".join(c.ljust(w) if i in (0, len(names) - 1) else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
+    lines = [
+        "  ".join(
+            n.ljust(w) if i in (0, len(names) - 1) else n.rjust(w)
+            for i, (n, w) in enumerate(zip(names, widths, strict=True))
+        )
+    ]
+    lines += [
+        "  ".join(
+            c.ljust(w) if i in (0, len(names) - 1) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     return "\n".join(lines)
 
 

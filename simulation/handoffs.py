@@ -69,7 +69,7 @@ class Handoffs:
             return BUSINESS_IT
         return CROSS_UNIT
 
-    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task, now: float) -> None:
         """``finished`` is done and more is planned: move the item to its next queue."""
         model = self.model
         upcoming = item.plan[0]
@@ -84,7 +84,7 @@ class Handoffs:
         if upcoming.kind == VALUE and self.rework.enabled:
             self._maybe_misunderstood(item, sender, finished, upcoming, kind, tie, mediated)
         delay = self._mean_delay(kind, tie, mediated)
-        item.handoff_kind, item.handoff_started = kind, model.time
+        item.handoff_kind, item.handoff_started = kind, now
         if mediated:
             item.pending_delay = delay
             self._to_brm(item)
@@ -109,8 +109,7 @@ class Handoffs:
         if mean_delay <= 0:
             self.arrive(item)
             return
-        item.resume_to = self.arrive
-        self.model.schedule_event(item.resume, after=float(self.model.rng.exponential(mean_delay)))
+        self.model.call_after(float(self.model.rng.exponential(mean_delay)), self.arrive, item)
 
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""
@@ -122,7 +121,7 @@ class Handoffs:
             item.handoff_kind = None
         item.enqueued_at = now
         item.current = task = item.plan.popleft()
-        item.unit.push(item, task)
+        item.unit.push(item, task, now)
 
     # -- BRMs
 

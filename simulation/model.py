@@ -23,6 +23,7 @@ import mesa
 from mesa.time import Schedule
 
 from simulation.agents import BRM, Staff
+from simulation.events import FastEventList, advance
 from simulation.handoffs import Handoffs
 from simulation.learning import Language, RotationProgramme
 from simulation.network import SocialNetwork
@@ -70,10 +71,9 @@ class OrgModel(mesa.Model):
         self.horizon = config.horizon_days
         self.warmup = config.warmup_days
         self.side_of = {d.name: d.side for d in config.disciplines}
-        # Mesa's events hold their callbacks weakly: these dicts keep items alive
-        # while only an event refers to them (in a handoff, or a defect yet to surface).
-        self.open_items: dict[int, WorkItem] = {}
-        self._surfacing: dict[int, WorkItem] = {}
+        self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
+        # Mesa's event list, in a faster form with the same interface (events.py)
+        self._event_list = FastEventList.taking_over(self._event_list)
         self.productivity = 1.0  # the J-curve after a change; see transitions.py
 
         self.recorder = Recorder(self)
@@ -102,6 +102,13 @@ class OrgModel(mesa.Model):
         self.pdca = PDCAPolicy(self)
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
         self.demand.start()
+
+    def _advance_time(self, until: float) -> None:
+        advance(self, until)  # Mesa's loop, on the fast event list (events.py)
+
+    def call_after(self, delay: float, fn, arg=None):
+        """Schedule ``fn(arg)`` after ``delay`` days on the event list (the fast path)."""
+        return self._event_list.call(self.time + delay, fn, arg)
 
     @property
     def brm_count(self) -> int:
@@ -239,18 +246,8 @@ class OrgModel(mesa.Model):
         first, second = candidates[a], candidates[b]
         return first if first.load <= second.load else second
 
-    def task_started(self, item: WorkItem, staff: Staff) -> None:
-        sender = item.sender
-        if sender is not None and sender.unit is not staff.unit:
-            self.network.handoff_contact(sender, staff, self.time)
-
-    def task_done(self, item, task, staff: Staff) -> None:
-        if item.plan:
-            self.handoffs.pass_on(item, staff, task)
-        else:
-            self._deliver(item)
-
-    def _deliver(self, item: WorkItem) -> None:
+    def deliver(self, item: WorkItem) -> None:
+        """The last task of ``item`` is done."""
         item.done_at = self.time
         del self.open_items[item.id]
         if item.home is not None:
@@ -259,14 +256,11 @@ class OrgModel(mesa.Model):
         defects = self.config.mechanisms.defects
         if item.latent_defects and defects.enabled:
             # Mechanism 4: the escaped defect surfaces later as an incident.
-            self._surfacing[item.id] = item
-            item.resume_to = self._defect_surfaces
-            self.schedule_event(
-                item.resume, after=float(self.rng.exponential(defects.surface_days))
+            self.call_after(
+                float(self.rng.exponential(defects.surface_days)), self._defect_surfaces, item
             )
 
     def _defect_surfaces(self, item: WorkItem) -> None:
-        del self._surfacing[item.id]
         incident_type = self.demand.by_name[self.config.mechanisms.defects.incident_type]
         self.admit(self.demand.new_item(incident_type, raised_by_defect=True))
 

@@ -125,7 +125,7 @@ class SocialNetwork:
 
     def handoff_contact(self, sender: Staff, receiver: Staff, now: float) -> None:
         """A cross-unit handoff: the tie is refreshed, or may be made."""
-        if not self.params.enabled:
+        if not self.params.enabled or sender not in self.graph:  # the sender has left
             return
         edge = self.graph.get_edge_data(sender, receiver)
         if edge is not None:

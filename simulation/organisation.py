@@ -68,7 +68,7 @@ def organise(model: OrgModel, people: list[Staff]) -> None:
         _rehome(model)
         for item, task in waiting:
             item.unit = model.unit_for(item, task.discipline)
-            item.unit.push(item, task)
+            item.unit.push(item, task, model.time)
 
 
 def _rehome(model: OrgModel) -> None:

@@ -104,6 +104,7 @@ class PeopleFlow:
         if person in self.ramping:
             self.ramping.remove(person)
         self.leavers += 1
+        model.recorder.depart(person)
         person.remove()
         model.refresh_availability()
 

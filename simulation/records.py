@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from simulation.customers import CXIndex, cx_score, value_delivered
-from simulation.work import WorkItem
+from simulation.work import DISRUPTION, WorkItem
 
 if TYPE_CHECKING:
     from simulation.agents import Staff
@@ -108,9 +108,9 @@ class Recorder:
         self.arrivals = 0
         self.completed = 0
         self.completed_today: list[float] = []  # lead times
-        # where people's time went, in person-days: everyone, and IT alone
-        self.effort: dict[str, float] = {}
-        self.it_effort: dict[str, float] = {}
+        # the working time of people who have left (the others' is on them)
+        self.departed: dict[str, float] = {}
+        self.departed_it: dict[str, float] = {}
         self.brm_busy = 0.0
         self.mediations = 0
         self.staff_cost = 0.0
@@ -136,7 +136,9 @@ class Recorder:
         self.arrivals += 1
         self.wip_change(+1)
 
-    def task_row(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
+    def task_row(
+        self, item: WorkItem, task: Task, staff: Staff, started: float, ended: float
+    ) -> None:
         self.event_rows.append(
             (
                 item.id,
@@ -147,17 +149,27 @@ class Recorder:
                 staff.unit.name,
                 item.enqueued_at,
                 started,
-                self.model.time,
+                ended,
             )
         )
         if item.first_it_start is None and task.discipline in self.it_disciplines:
             item.first_it_start = started
 
-    def book(self, staff: Staff, use: str, days: float) -> None:
-        """``days`` of ``staff``'s time went to ``use``."""
-        self.effort[use] = self.effort.get(use, 0.0) + days
-        if staff.side == "it":
-            self.it_effort[use] = self.it_effort.get(use, 0.0) + days
+    def depart(self, staff: Staff) -> None:
+        """Someone leaves: their time stays in the totals."""
+        groups = (self.departed, self.departed_it) if staff.side == "it" else (self.departed,)
+        for totals in groups:
+            for use, days in staff.time_spent.items():
+                totals[use] = totals.get(use, 0.0) + days
+
+    def effort_totals(self, it_only: bool = False) -> dict[str, float]:
+        """Person-days by use so far, over everyone who ever worked here."""
+        totals = dict(self.departed_it if it_only else self.departed)
+        for person in self.model.staff:
+            if not it_only or person.side == "it":
+                for use, days in person.time_spent.items():
+                    totals[use] = totals.get(use, 0.0) + days
+        return totals
 
     def mediation(self, days: float) -> None:
         self.brm_busy += days
@@ -218,8 +230,8 @@ class Recorder:
 
     def _mark_window_start(self) -> None:
         self._window_marks = {
-            "effort": dict(self.effort),
-            "it_effort": dict(self.it_effort),
+            "effort": self.effort_totals(),
+            "it_effort": self.effort_totals(it_only=True),
             "unit_busy": {u: u.busy_area() for u in self.model.units},
             "wip_area": self.wip_area(),
             "arrivals": self.arrivals,
@@ -261,8 +273,8 @@ class Recorder:
                 self.unit_rows, columns=["day", "unit", "queued", "busy", "present"]
             ),
             units=units,
-            effort=_minus(self.effort, marks["effort"]),
-            it_effort=_minus(self.it_effort, marks["it_effort"]),
+            effort=_minus(self.effort_totals(), marks["effort"]),
+            it_effort=_minus(self.effort_totals(it_only=True), marks["it_effort"]),
             handoffs={k: (int(v[0]), float(v[1])) for k, v in self.handoff_stats.items()},
             costs=costs,
             brm={
@@ -281,7 +293,7 @@ class Recorder:
                 "rotation_stints": model.rotation.stints,
                 "hires": model.people.hires,
                 "leavers": model.people.leavers,
-                "disruption_days": self.effort.get("disruption", 0.0),
+                "disruption_days": self.effort_totals()[DISRUPTION],
                 "mean_cost_per_day": self.staff_cost / (model.horizon * max(1, len(model.staff))),
             },
         )

@@ -10,8 +10,7 @@ import pandas as pd
 from simulation.analysis import sensitivity
 from simulation.metrics import HEADLINE, PERCENT_KPIS
 
-PALETTE = ["#2F5D8A", "#D1495B", "#2A9D8F", "#E9A23B", "#6C4AB6", "#7A9E4B", "#B5507F",
-           "#8C6D46"]
+PALETTE = ["#2F5D8A", "#D1495B", "#2A9D8F", "#E9A23B", "#6C4AB6", "#7A9E4B", "#B5507F", "#8C6D46"]
 
 
 def kpi_label(kpi: str) -> str:
@@ -19,8 +18,9 @@ def kpi_label(kpi: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def kpi_vs_parameter_chart(table: pd.DataFrame, kpi: str, x: str,
-                           colour: str | None = None) -> alt.LayerChart:
+def kpi_vs_parameter_chart(
+    table: pd.DataFrame, kpi: str, x: str, colour: str | None = None
+) -> alt.LayerChart:
     """Mean of ``kpi`` per value of ``x`` with its 95% CI as a band (numeric x) or error
     bars (text x); one line per value of ``colour`` when given."""
     # Vega-Lite reads "a.b" as a nested field: chart columns get plain names.
@@ -32,18 +32,24 @@ def kpi_vs_parameter_chart(table: pd.DataFrame, kpi: str, x: str,
     frame["low"] = frame[f"{kpi}_ci_low"] * scale
     frame["high"] = frame[f"{kpi}_ci_high"] * scale
     numeric = pd.api.types.is_numeric_dtype(frame[x])
-    x_enc = alt.X(f"{x}:{'Q' if numeric else 'N'}", title=x_title,
-                  scale=alt.Scale(zero=False) if numeric else alt.Undefined)
+    x_enc = alt.X(
+        f"{x}:{'Q' if numeric else 'N'}",
+        title=x_title,
+        scale=alt.Scale(zero=False) if numeric else alt.Undefined,
+    )
     encodings: dict = {"x": x_enc}
-    tooltip = [alt.Tooltip(f"{x}:{'Q' if numeric else 'N'}", title=x_title),
-               alt.Tooltip("mean:Q", format=".3g", title="mean"),
-               alt.Tooltip("low:Q", format=".3g", title="95% CI low"),
-               alt.Tooltip("high:Q", format=".3g", title="95% CI high"),
-               alt.Tooltip("runs:Q")]
+    tooltip = [
+        alt.Tooltip(f"{x}:{'Q' if numeric else 'N'}", title=x_title),
+        alt.Tooltip("mean:Q", format=".3g", title="mean"),
+        alt.Tooltip("low:Q", format=".3g", title="95% CI low"),
+        alt.Tooltip("high:Q", format=".3g", title="95% CI high"),
+        alt.Tooltip("runs:Q"),
+    ]
     if colour:
         frame[colour] = frame[colour].map(_label)
-        encodings["color"] = alt.Color(f"{colour}:N", title=colour_title,
-                                       scale=alt.Scale(range=PALETTE))
+        encodings["color"] = alt.Color(
+            f"{colour}:N", title=colour_title, scale=alt.Scale(range=PALETTE)
+        )
         tooltip.insert(1, alt.Tooltip(f"{colour}:N", title=colour_title))
     base = alt.Chart(frame).encode(**encodings)
     y = alt.Y("mean:Q", title=kpi_label(kpi), scale=alt.Scale(zero=False))
@@ -61,8 +67,11 @@ def kpi_vs_parameter_chart(table: pd.DataFrame, kpi: str, x: str,
 
 def sensitivity_chart(src: pd.DataFrame) -> alt.Chart:
     """KPIs x parameters, coloured by the standardised regression coefficient."""
-    frame = (src.drop(columns=["r2"], errors="ignore").reset_index()
-             .melt(id_vars="kpi", var_name="parameter", value_name="src"))
+    frame = (
+        src.drop(columns=["r2"], errors="ignore")
+        .reset_index()
+        .melt(id_vars="kpi", var_name="parameter", value_name="src")
+    )
     frame["kpi"] = frame["kpi"].map(lambda k: HEADLINE.get(k, (k,))[0])
     base = alt.Chart(frame).encode(
         x=alt.X("parameter:N", title=None, axis=alt.Axis(labelAngle=-20)),
@@ -74,12 +83,15 @@ def sensitivity_chart(src: pd.DataFrame) -> alt.Chart:
     )
     text = base.mark_text(fontSize=12).encode(text=alt.Text("src:Q", format="+.2f"))
     return (cells + text).properties(
-        title="Sensitivity: standardised regression coefficients", width=90 * frame[
-            "parameter"].nunique(), height=26 * frame["kpi"].nunique())
+        title="Sensitivity: standardised regression coefficients",
+        width=90 * frame["parameter"].nunique(),
+        height=26 * frame["kpi"].nunique(),
+    )
 
 
-def sweep_charts(results: pd.DataFrame, table: pd.DataFrame, parameters: list[str],
-                 kpis: list[str]) -> dict[str, alt.TopLevelMixin]:
+def sweep_charts(
+    results: pd.DataFrame, table: pd.DataFrame, parameters: list[str], kpis: list[str]
+) -> dict[str, alt.TopLevelMixin]:
     """Every chart of a sweep, by file name."""
     x = _x_parameter(table, parameters)
     others = [p for p in parameters if p != x]
@@ -90,7 +102,8 @@ def sweep_charts(results: pd.DataFrame, table: pd.DataFrame, parameters: list[st
         table = table.groupby(keep, as_index=False).mean(numeric_only=True)
     charts: dict[str, alt.TopLevelMixin] = {
         f"{kpi}_by_{_safe(x)}": kpi_vs_parameter_chart(table, kpi, x, colour)
-        for kpi in kpis if kpi in table
+        for kpi in kpis
+        if kpi in table
     }
     src = sensitivity(results, parameters, kpis)
     if not src.empty:

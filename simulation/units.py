@@ -116,14 +116,14 @@ class Unit:
         """Person-days busy since the start."""
         return self._busy_area + self.busy * (self.model.time - self._busy_since)
 
-    def _busy_change(self, delta: int) -> None:
-        now = self.model.time
+    def _busy_change(self, delta: int, now: float | None = None) -> None:
+        now = self.model.time if now is None else now
         self._busy_area += self.busy * (now - self._busy_since)
         self._busy_since = now
         self.busy += delta
 
-    def task_finished(self) -> None:
-        self._busy_change(-1)
+    def task_finished(self, now: float) -> None:
+        self._busy_change(-1, now)
 
     @property
     def load(self) -> float:
@@ -132,17 +132,17 @@ class Unit:
 
     # -- dispatch
 
-    def push(self, item: WorkItem, task: Task) -> None:
+    def push(self, item: WorkItem, task: Task, now: float) -> None:
         """A task arrives: start it with someone idle, or queue it."""
         staff = self._idle_for(task.discipline)
         if staff is not None:
-            self._start(staff, item, task)
+            self._start(staff, item, task, now)
             return
         key = (item.rank, -item.priority if self.value_priority else 0.0, next(self._order))
         heapq.heappush(self.queues[task.discipline], (key, item, task))
         self.queued += 1
 
-    def pull_next(self, staff: Staff) -> None:
+    def pull_next(self, staff: Staff, now: float | None = None) -> None:
         """``staff`` is free: take the best waiting task they can do, or go idle."""
         best_queue = self.queues.get(staff.discipline) or None
         if best_queue is None and len(staff.proficiency) > 1:
@@ -153,7 +153,7 @@ class Unit:
         if best_queue:
             _, item, task = heapq.heappop(best_queue)
             self.queued -= 1
-            self._start(staff, item, task)
+            self._start(staff, item, task, self.model.time if now is None else now)
         else:
             self.idle[staff.discipline][staff] = None
 
@@ -173,6 +173,6 @@ class Unit:
             del self.idle[best.discipline][best]
         return best
 
-    def _start(self, staff: Staff, item: WorkItem, task: Task) -> None:
-        self._busy_change(+1)
-        staff.start(item, task)
+    def _start(self, staff: Staff, item: WorkItem, task: Task, now: float) -> None:
+        self._busy_change(+1, now)
+        staff.start(item, task, now)

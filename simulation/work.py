@@ -28,17 +28,35 @@ VALUE, WASTED, REWORK = "value", "wasted", "rework"
 FAILURE_DEMAND = "failure_demand"
 #: Task time lost to the productivity dip after a change (the J-curve).
 DISRUPTION = "disruption"
+#: Every use of a person's working time that the records add up.
+EFFORT_USES = (VALUE, WASTED, REWORK, FAILURE_DEMAND, DISRUPTION, "coordination", "misaligned")
 
 
-def sample_effort(effort: Effort, rng: np.random.Generator) -> float:
-    """One effort draw in person-days."""
+class Draws:
+    """Draws of one distribution from the model's generator, taken in blocks: one call
+    of numpy per block rather than per draw (the stream stays reproducible)."""
+
+    BLOCK = 256
+
+    def __init__(self, draw: Callable[[int], np.ndarray]):
+        self._draw = draw
+        self._left: list[float] = []
+
+    def next(self) -> float:
+        if not self._left:
+            self._left = self._draw(self.BLOCK).tolist()[::-1]
+        return self._left.pop()
+
+
+def effort_draws(effort: Effort, rng: np.random.Generator) -> Draws:
+    """Efforts in person-days: lognormal with the given mean and CV, exponential, or fixed."""
     if effort.distribution == "fixed":
-        return effort.mean
+        return Draws(lambda n: np.full(n, effort.mean))
     if effort.distribution == "exponential":
-        return float(rng.exponential(effort.mean))
+        return Draws(lambda n: rng.exponential(effort.mean, n))
     sigma2 = math.log1p(effort.cv**2)
     mu = math.log(effort.mean) - sigma2 / 2
-    return float(rng.lognormal(mu, math.sqrt(sigma2)))
+    return Draws(lambda n: rng.lognormal(mu, math.sqrt(sigma2), n))
 
 
 @dataclass(slots=True)
@@ -51,7 +69,7 @@ class Task:
     stage: int = 0  # index in the original route, for the event log
 
 
-@dataclass(eq=False, slots=True, weakref_slot=True)
+@dataclass(eq=False, slots=True)
 class WorkItem:
     id: int
     type: WorkType
@@ -76,11 +94,6 @@ class WorkItem:
     touch_time: float = 0.0
     first_it_start: float | None = None  # DORA's "commit": the first IT task starts
     done_at: float | None = None
-    resume_to: Callable[[WorkItem], None] | None = None  # what happens when a delay ends
-
-    def resume(self) -> None:
-        """Event callback: a handoff delay or mediation has ended."""
-        self.resume_to(self)
 
     @property
     def lead_time(self) -> float:
@@ -102,6 +115,10 @@ class Demand:
             if wt.arrival_rate * scale > 0
         ]
         self.by_name = {wt.name: wt for wt in work_types}
+        self._efforts = {
+            wt.name: [effort_draws(stage.effort, self.rng) for stage in wt.route]
+            for wt in work_types
+        }
         self._deployable = {
             wt.name: any(s.discipline in it_disciplines for s in wt.route) for wt in work_types
         }
@@ -111,9 +128,9 @@ class Demand:
             source.schedule_next()
 
     def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
-        rng = self.rng
+        efforts = self._efforts[work_type.name]
         plan = deque(
-            Task(stage.discipline, sample_effort(stage.effort, rng), VALUE, i)
+            Task(stage.discipline, efforts[i].next(), VALUE, i)
             for i, stage in enumerate(work_type.route)
         )
         total = sum(t.effort for t in plan)
@@ -140,11 +157,11 @@ class _Source:
     def __init__(self, demand: Demand, work_type: WorkType, arrival_rate: float):
         self.demand = demand
         self.work_type = work_type
-        self.mean_gap = 1.0 / arrival_rate
+        rng, mean_gap = demand.rng, 1.0 / arrival_rate
+        self.gaps = Draws(lambda n: rng.exponential(mean_gap, n))
 
     def schedule_next(self) -> None:
-        model = self.demand.model
-        model.schedule_event(self.arrive, after=float(self.demand.rng.exponential(self.mean_gap)))
+        self.demand.model.call_after(self.gaps.next(), self.arrive)
 
     def arrive(self) -> None:
         self.demand.model.admit(self.demand.new_item(self.work_type))

@@ -45,8 +45,14 @@ def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simulation", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "simulation", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
 
 
 # --------------------------------------------------------------------------- experiments
@@ -64,31 +70,58 @@ def test_the_four_ready_made_experiments_cover_the_issue():
     assert [p["brms.count"] for p in brm.points] == list(range(9))
     assert {s.structure for s in brm.scenarios} == {"aligned"}
     assert set(plans["language_transparency"].parameter_names) == {
-        "levers.shared_language", "levers.transparency"}
+        "levers.shared_language",
+        "levers.transparency",
+    }
     assert {s.structure for s in plans["team_size"].scenarios} == {"converged"}
     assert set(plans["structure_demand"].parameter_names) == {"structure", "demand_scale"}
 
 
 def test_designs_expand_as_documented():
     base = {"base": None, "scenario": {"horizon_days": 30}, "replicates": 2}
-    grid = plan_from_data({**base, "parameters": {
-        "brms.count": [1, 2, 3], "team_size": {"low": 4, "high": 8, "steps": 3}}})
+    grid = plan_from_data(
+        {
+            **base,
+            "parameters": {"brms.count": [1, 2, 3], "team_size": {"low": 4, "high": 8, "steps": 3}},
+        }
+    )
     assert len(grid.points) == 9 and {p["team_size"] for p in grid.points} == {4.0, 6.0, 8.0}
-    lhs = plan_from_data({**base, "design": "lhs", "samples": 10, "parameters": {
-        "levers.transparency": {"low": 0.0, "high": 1.0}}})
+    lhs = plan_from_data(
+        {
+            **base,
+            "design": "lhs",
+            "samples": 10,
+            "parameters": {"levers.transparency": {"low": 0.0, "high": 1.0}},
+        }
+    )
     values = sorted(p["levers.transparency"] for p in lhs.points)
     # a Latin hypercube puts exactly one sample in each tenth of the range
     assert [int(v * 10) for v in values] == list(range(10))
-    rand = plan_from_data({**base, "design": "random", "samples": 5, "parameters": {
-        "brms.count": {"low": 0, "high": 6, "integer": True}, "structure": ["siloed", "aligned"]}})
+    rand = plan_from_data(
+        {
+            **base,
+            "design": "random",
+            "samples": 5,
+            "parameters": {
+                "brms.count": {"low": 0, "high": 6, "integer": True},
+                "structure": ["siloed", "aligned"],
+            },
+        }
+    )
     assert all(isinstance(p["brms.count"], int) for p in rand.points)
     listed = plan_from_data({**base, "design": "list", "points": [{"team_size": 5}, {"seed": 3}]})
     assert listed.points == [{"team_size": 5}, {"seed": 3}]
 
 
 def test_run_seeds_come_from_the_experiment_seed_and_replicate_alone():
-    plan = plan_from_data({"scenario": {"horizon_days": 30}, "seed": 7, "replicates": 3,
-                           "parameters": {"brms.count": [0, 1]}})
+    plan = plan_from_data(
+        {
+            "scenario": {"horizon_days": 30},
+            "seed": 7,
+            "replicates": 3,
+            "parameters": {"brms.count": [0, 1]},
+        }
+    )
     seeds = {(r.point, r.replicate): r.seed for r in plan.runs}
     assert seeds[(0, 2)] == seeds[(1, 2)] == run_seed(7, 2)  # common random numbers
     assert len({seeds[(0, r)] for r in range(3)}) == 3
@@ -100,8 +133,13 @@ def test_run_seeds_come_from_the_experiment_seed_and_replicate_alone():
         ({"base": "nope.yaml", "parameters": {"brms.count": [1]}}, "no such file"),
         ({"scenario": {}, "parameters": {"brms.cuont": [1]}}, "parameters.brms.cuont"),
         ({"scenario": {}, "parameters": {"brms.count": [-1]}}, "parameters.brms.count"),
-        ({"scenario": {}, "parameters": {"levers.transparency": {"low": 0.5, "high": 0.1,
-                                                                  "steps": 2}}}, "below low"),
+        (
+            {
+                "scenario": {},
+                "parameters": {"levers.transparency": {"low": 0.5, "high": 0.1, "steps": 2}},
+            },
+            "below low",
+        ),
         ({"scenario": {}, "design": "lhs", "parameters": {"brms.count": [1]}}, "samples"),
         ({"scenario": {}, "replicates": 0, "parameters": {"brms.count": [1]}}, "replicates"),
         ({"scenario": {}, "paramters": {}}, "paramters: unknown field"),
@@ -137,7 +175,8 @@ def test_a_sweep_writes_one_row_per_run_with_parameters_seed_and_kpis(reference)
     experiment, results = reference
     assert len(results) == 12 and results["run_id"].is_unique
     assert {"brms.count", "levers.shared_language", "seed", "lead_time_mean", "status"} <= set(
-        results.columns)
+        results.columns
+    )
     assert (results["status"] == "ok").all()
     manifest = batch.read_manifest(experiment.parent / "out")
     assert manifest["status"] == "complete" and manifest["runs_done"] == 12
@@ -155,19 +194,31 @@ def test_any_run_can_be_reproduced_on_its_own(reference):
 def test_local_processes_give_identical_results(reference, tmp_path):
     experiment, expected = reference
     sweep(load_experiment(experiment), tmp_path / "out", LocalProcesses(2), chunk_size=1)
-    pd.testing.assert_frame_equal(without_timing(load_results(tmp_path / "out")),
-                                  without_timing(expected))
+    pd.testing.assert_frame_equal(
+        without_timing(load_results(tmp_path / "out")), without_timing(expected)
+    )
 
 
 @pytest.mark.slow
 def test_dask_local_cluster_of_two_workers_gives_identical_results(reference, tmp_path):
     experiment, expected = reference
-    done = cli("sweep", str(experiment), "--out", str(tmp_path / "out"), "--cluster", "local",
-               "--workers", "2", "--chunk-size", "5")
+    done = cli(
+        "sweep",
+        str(experiment),
+        "--out",
+        str(tmp_path / "out"),
+        "--cluster",
+        "local",
+        "--workers",
+        "2",
+        "--chunk-size",
+        "5",
+    )
     assert done.returncode == 0, done.stderr
     assert "on dask (2 workers" in done.stderr
-    pd.testing.assert_frame_equal(without_timing(load_results(tmp_path / "out")),
-                                  without_timing(expected))
+    pd.testing.assert_frame_equal(
+        without_timing(load_results(tmp_path / "out")), without_timing(expected)
+    )
 
 
 def process_parents() -> dict[int, int]:
@@ -252,10 +303,22 @@ def test_a_killed_dask_worker_does_not_lose_or_double_runs(reference, tmp_path):
 def test_an_interrupted_sweep_resumed_loses_and_doubles_nothing(reference, tmp_path, how):
     experiment, expected = reference
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "simulation", "sweep", str(experiment), "--out", str(out),
-               "--workers", "1", "--chunk-size", "1"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "simulation",
+        "sweep",
+        str(experiment),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--chunk-size",
+        "1",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     wait_for_parts(out, 3)
     process.send_signal(how)
     _, stderr = process.communicate(timeout=60)
@@ -318,7 +381,8 @@ def test_sensitivity_names_the_parameter_that_drives_each_kpi(reference):
     assert src.loc["rework_rate", "levers.shared_language"] < -0.5
     assert src.loc["business_it_handoff_days", "brms.count"] < -0.5
     assert abs(src.loc["business_it_handoff_days", "brms.count"]) > abs(
-        src.loc["business_it_handoff_days", "levers.shared_language"])
+        src.loc["business_it_handoff_days", "levers.shared_language"]
+    )
     table = configuration_table(results, params, ["lead_time_mean"])
     assert len(table) == 4 and (table["runs"] == 3).all()
     assert (table["lead_time_mean_ci_low"] <= table["lead_time_mean"]).all()

@@ -20,8 +20,9 @@ SEEDS = range(1, 7)
 
 def paired(kpi_of, a, b, seeds=SEEDS):
     """Mean and 95% CI of kpi_of(b run) - kpi_of(a run) over common seeds."""
-    diffs = np.array([kpi_of(run_scenario(b, seed=s)) - kpi_of(run_scenario(a, seed=s))
-                      for s in seeds])
+    diffs = np.array(
+        [kpi_of(run_scenario(b, seed=s)) - kpi_of(run_scenario(a, seed=s)) for s in seeds]
+    )
     return mean_ci(diffs)
 
 
@@ -105,8 +106,9 @@ def test_hiring_and_brm_changes_take_effect_on_their_day():
 
 
 def test_turnover_takes_people_and_replaces_them():
-    scenario = with_overrides(ready_made("converged"), {
-        "mechanisms.turnover.annual_rate": 0.5, "horizon_days": 150})
+    scenario = with_overrides(
+        ready_made("converged"), {"mechanisms.turnover.annual_rate": 0.5, "horizon_days": 150}
+    )
     result = run_scenario(scenario, seed=1)
     extra = result.records.extra
     assert extra["leavers"] > 10 and extra["hires"] > 5
@@ -125,16 +127,24 @@ def test_turnover_takes_people_and_replaces_them():
 
 
 def pdca_on(base, lever: dict, days: int = 200):
-    return with_overrides(base, {
-        "horizon_days": days, "pdca.enabled": True, "pdca.every_days": 50,
-        "pdca.settle_days": 15, "pdca.levers": [lever],
-    })
+    return with_overrides(
+        base,
+        {
+            "horizon_days": days,
+            "pdca.enabled": True,
+            "pdca.every_days": 50,
+            "pdca.settle_days": 15,
+            "pdca.levers": [lever],
+        },
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_pdca_keeps_a_lever_that_clearly_helps(seed):
-    scenario = pdca_on(with_overrides(ready_made("aligned"), {"brms.count": 1}),
-                       {"path": "brms.count", "step": 3, "max": 8})
+    scenario = pdca_on(
+        with_overrides(ready_made("aligned"), {"brms.count": 1}),
+        {"path": "brms.count", "step": 3, "max": 8},
+    )
     decisions = run_scenario(scenario, seed=seed).records.decisions
     first = decisions.iloc[0]
     assert first["lever"] == "brms.count" and first["from"] == 1 and first["to"] == 4
@@ -165,8 +175,11 @@ def test_pdca_reverts_a_lever_that_clearly_hurts(seed):
         ({"day": 10, "headcount": {"qa": 3}}, "changes[0].headcount.qa", "not a listed"),
         ({"day": 10, "headcount": {"ops": 0}}, "changes[0].headcount.ops", "leaves nobody"),
         ({"day": 10, "structure": "custom"}, "changes[0].teams", "needs teams"),
-        ({"day": 10, "levers": {"transparency": 1.4}}, "changes[0].levers.transparency",
-         "less than or equal to 1"),
+        (
+            {"day": 10, "levers": {"transparency": 1.4}},
+            "changes[0].levers.transparency",
+            "less than or equal to 1",
+        ),
     ],
 )
 def test_bad_changes_are_refused_with_the_field(change, field, reason):
@@ -191,8 +204,13 @@ def test_a_bad_change_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     path = tmp_path / "late.yaml"
     text = (ROOT / "scenarios" / "transition_big_bang.yaml").read_text()
     path.write_text(text.replace("  - day: 60", "  - day: 900"))
-    done = subprocess.run([sys.executable, "-m", "simulation", "run", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "simulation", "run", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "changes[0].day: day 900" in done.stderr
 
@@ -200,11 +218,29 @@ def test_a_bad_change_on_the_command_line_is_one_line_and_exit_2(tmp_path):
 def test_compare_shows_the_dip_the_recovery_and_the_cost_of_each_path():
     names = ["transition_big_bang", "transition_stepwise", "pdca"]
     done = subprocess.run(
-        [sys.executable, "-m", "simulation", "compare",
-         *(str(ROOT / "scenarios" / f"{n}.yaml") for n in names),
-         "--replicates", "2", "--days", "200", "--workers", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "simulation",
+            "compare",
+            *(str(ROOT / "scenarios" / f"{n}.yaml") for n in names),
+            "--replicates",
+            "2",
+            "--days",
+            "200",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
-    for label in ("Lead time at its worst after a change", "Time to recover the old lead time",
-                  "Transition cost", "PDCA changes kept"):
+    for label in (
+        "Lead time at its worst after a change",
+        "Time to recover the old lead time",
+        "Transition cost",
+        "PDCA changes kept",
+    ):
         assert label in done.stdout

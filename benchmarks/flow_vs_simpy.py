@@ -1,0 +1,292 @@
+"""Converge against SimPy on the same pure-flow queueing network, timed side by side.
+
+With every mechanism switched off, Converge is a discrete-event simulator of a Jackson
+network of M/M/c stations (see scenarios/pure_flow.yaml). This script runs ~50,000
+Poisson arrivals through four stations (c = 1, 2, 3, 1 at 80% load each) in Converge
+and in an equivalent SimPy model, in the same process, and prints wall time (best of
+3), items per second, the Converge/SimPy ratio (target <= 1.0) and both mean lead
+times beside the Erlang-C value as a sanity check that both simulate the same system.
+
+    .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+import numpy as np
+import simpy
+from _common import add_repo_to_path, describe_machine, gc_time, profile_call, rule, verdict
+
+add_repo_to_path()
+
+from simulation.metrics import compute_kpis  # noqa: E402
+from simulation.model import OrgModel  # noqa: E402
+from simulation.scenario import Mechanisms  # noqa: E402
+
+ARRIVAL_RATE = 20.0  # items per day: a high rate keeps the number of daily steps small
+SERVERS = (1, 2, 3, 1)  # people per station (one discipline = one department = one station)
+LOAD = 0.8  # utilisation of every station
+WARMUP_DAYS = 10  # lead-time statistics use items arriving after this
+SEED = 1
+
+
+def service_means() -> list[float]:
+    """Mean service time per station (days) that gives ``LOAD`` at ``ARRIVAL_RATE``."""
+    return [c * LOAD / ARRIVAL_RATE for c in SERVERS]
+
+
+def erlang_c_lead_time(rate: float, servers: tuple[int, ...], means: list[float]) -> float:
+    """Mean sojourn time of a chain of M/M/c stations: sum of C(c,a)/(c*mu-lambda) + 1/mu."""
+    total = 0.0
+    for c, mean in zip(servers, means, strict=True):
+        mu = 1.0 / mean
+        a = rate / mu
+        tail = a**c / math.factorial(c) * c / (c - a)
+        wait_probability = tail / (sum(a**k / math.factorial(k) for k in range(c)) + tail)
+        total += wait_probability / (c * mu - rate) + mean
+    return total
+
+
+# --------------------------------------------------------------------------- Converge
+
+
+def converge_scenario(days: int) -> dict[str, Any]:
+    """The pure-flow chain as a scenario dict: siloed, fifo, every mechanism off."""
+    stations = [f"station{i + 1}" for i in range(len(SERVERS))]
+    return {
+        "name": "Benchmark: pure flow, 4 stations",
+        "structure": "siloed",
+        "seed": SEED,
+        "horizon_days": days,
+        "warmup_days": WARMUP_DAYS,
+        "disciplines": [
+            {"name": name, "side": "business" if i < 2 else "it", "headcount": c}
+            for i, (name, c) in enumerate(zip(stations, SERVERS, strict=True))
+        ],
+        "work_types": [
+            {
+                "name": "item",
+                "arrival_rate": ARRIVAL_RATE,
+                "route": [
+                    {"discipline": name, "effort": {"distribution": "exponential", "mean": m}}
+                    for name, m in zip(stations, service_means(), strict=True)
+                ],
+            }
+        ],
+        "levers": {"prioritisation": "fifo"},
+        "mechanisms": {name: {"enabled": False} for name in Mechanisms.model_fields},
+    }
+
+
+def run_converge(scenario: dict[str, Any]) -> OrgModel:
+    """Construct and run the model to its horizon (the part timed against SimPy)."""
+    model = OrgModel(scenario)
+    model.run_model()
+    return model
+
+
+# --------------------------------------------------------------------------- SimPy
+
+
+@dataclass
+class SimpyResult:
+    """Per completed item: arrival time and lead time (days)."""
+
+    arrivals: list[float]
+    lead_times: list[float]
+
+
+def run_simpy(days: int) -> SimpyResult:
+    """The same chain in SimPy: one Resource per station, one process per item."""
+    rng = np.random.default_rng(SEED)
+    env = simpy.Environment()
+    stations = [simpy.Resource(env, capacity=c) for c in SERVERS]
+    means = service_means()
+    result = SimpyResult([], [])
+
+    def item(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        arrival = env.now
+        for station, mean in zip(stations, means, strict=True):
+            with station.request() as request:
+                yield request
+                yield env.timeout(float(rng.exponential(mean)))
+        result.arrivals.append(arrival)
+        result.lead_times.append(env.now - arrival)
+
+    def source(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        gap = 1.0 / ARRIVAL_RATE
+        while True:
+            yield env.timeout(float(rng.exponential(gap)))
+            env.process(item(env))
+
+    env.process(source(env))
+    env.run(until=days)
+    return result
+
+
+# --------------------------------------------------------------------------- mesa floor
+
+
+class _Chain:
+    """A callback that reschedules itself: events with no model work at all."""
+
+    def __init__(self, model: mesa.Model, events: int, gap: float):
+        self.model, self.left, self.gap = model, events, gap
+
+    def fire(self) -> None:
+        self.left -= 1
+        if self.left > 0:
+            self.model.schedule_event(self.fire, after=self.gap)
+
+
+def run_mesa_floor(events: int, days: int, concurrent: int = 8) -> int:
+    """``events`` no-op events through mesa's event list and daily steps, as Converge uses.
+
+    What Converge would cost with no model code at all: the floor set by mesa.
+    """
+    model = mesa.Model(rng=SEED)
+    chains = [
+        _Chain(model, events // concurrent, days / (events // concurrent))
+        for _ in range(concurrent)
+    ]
+    for chain in chains:
+        model.schedule_event(chain.fire, after=chain.gap / 2)
+    for _ in range(days):
+        model.step()
+    return sum(events // concurrent - chain.left for chain in chains)
+
+
+def events_scheduled(model: mesa.Model) -> int:
+    """Events that went through the model's event list (its sequence counter)."""
+    return next(model._event_list._order)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class Phase:
+    """Best wall time, best CPU time and GC pauses (of the best-wall repetition), seconds."""
+
+    wall: float = math.inf
+    cpu: float = math.inf
+    gc: float = 0.0
+
+    def keep(self, wall: float, cpu: float, collecting: float) -> None:
+        if wall < self.wall:
+            self.wall, self.gc = wall, collecting
+        self.cpu = min(self.cpu, cpu)
+
+
+def timed[T](phase: Phase, fn: Callable[[], T]) -> T:
+    """Run ``fn()`` once, keep its times in ``phase`` if they are the best, return its result."""
+    gc.collect()
+    with gc_time() as collector:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        cpu = time.process_time() - cpu
+        wall = time.perf_counter() - wall
+    phase.keep(wall, cpu, collector.seconds)
+    return result
+
+
+def main() -> None:
+    """Run both simulators, print the comparison and the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 items instead of 50,000")
+    parser.add_argument("--repeats", type=int, default=3, help="repetitions (best is kept)")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one Converge run")
+    args = parser.parse_args()
+
+    items = 10_000 if args.quick else 50_000
+    days = round(items / ARRIVAL_RATE)
+    means = service_means()
+    theory = erlang_c_lead_time(ARRIVAL_RATE, SERVERS, means)
+    scenario = converge_scenario(days)
+
+    rule("Pure flow: Converge vs SimPy")
+    describe_machine()
+    print(
+        f"arrival rate {ARRIVAL_RATE:g}/day, {days} days (~{items:,} arrivals), "
+        f"stations c = {SERVERS}, mean service {[round(m, 3) for m in means]} days, "
+        f"load {LOAD:.0%} each; best of {args.repeats}"
+    )
+
+    # Interleave the repetitions so that background load hits both sides alike.
+    converge, records_phase, kpis, simpy_phase, floor = Phase(), Phase(), Phase(), Phase(), Phase()
+    for _ in range(max(1, args.repeats)):
+        model = records = sim = None  # free the previous repetition before timing
+        model = timed(converge, lambda: run_converge(scenario))
+        converge_events = events_scheduled(model)
+        records = timed(records_phase, model.records)
+        timed(kpis, lambda r=records: compute_kpis(r))
+        sim = timed(simpy_phase, lambda: run_simpy(days))
+        floor_events = timed(floor, lambda n=converge_events - days: run_mesa_floor(n, days))
+
+    items_frame = records.items
+    converge_done = model.recorder.completed
+    converge_lead = items_frame.loc[items_frame["arrival"] >= WARMUP_DAYS, "lead_time"].mean()
+    arrivals = np.asarray(sim.arrivals)
+    simpy_lead = float(np.asarray(sim.lead_times)[arrivals >= WARMUP_DAYS].mean())
+    simpy_done = len(sim.lead_times)
+
+    c, p = converge, simpy_phase
+    end_to_end = c.wall + records_phase.wall + kpis.wall
+    rows: list[tuple[str, str, str]] = [
+        ("items completed", f"{converge_done:,}", f"{simpy_done:,}"),
+        ("wall time, build + run (s)", f"{c.wall:.3f}", f"{p.wall:.3f}"),
+        ("  of which garbage collection (s)", f"{c.gc:.3f}", f"{p.gc:.3f}"),
+        ("CPU time, build + run (s)", f"{c.cpu:.3f}", f"{p.cpu:.3f}"),
+        ("items / second (wall)", f"{converge_done / c.wall:,.0f}", f"{simpy_done / p.wall:,.0f}"),
+        (
+            "us per item (wall)",
+            f"{c.wall / converge_done * 1e6:.0f}",
+            f"{p.wall / simpy_done * 1e6:.0f}",
+        ),
+        ("model.records() (s)", f"{records_phase.wall:.3f}", "-"),
+        ("compute_kpis() (s)", f"{kpis.wall:.3f}", "-"),
+        ("end to end (s)", f"{end_to_end:.3f}", f"{p.wall:.3f}"),
+        ("mean lead time (days)", f"{converge_lead:.3f}", f"{simpy_lead:.3f}"),
+        ("Erlang-C mean lead time (days)", f"{theory:.3f}", f"{theory:.3f}"),
+        (
+            "deviation from theory",
+            f"{converge_lead / theory - 1:.1%}",
+            f"{simpy_lead / theory - 1:.1%}",
+        ),
+        ("mesa events (incl. daily steps)", f"{converge_events:,}", "-"),
+        ("stock mesa EventList alone (s)", f"{floor.wall:.3f}", "-"),
+    ]
+    print(f"\n{'':<34}{'Converge':>14}{'SimPy':>14}")
+    for label, ours, theirs in rows:
+        print(f"{label:<34}{ours:>14}{theirs:>14}")
+    print(
+        f"  (mesa alone = {floor_events:,} no-op events + {days} daily steps, no model code:\n"
+        f"   the floor mesa's scheduler sets, {floor.wall / p.wall:.2f}x SimPy's whole run)"
+    )
+
+    ratio = c.wall / p.wall
+    print(
+        f"\n{'ratio Converge/SimPy, build + run, wall':<42}{ratio:5.2f}   target <= 1.00  "
+        f"{verdict(ratio <= 1.0)}"
+    )
+    print(f"{'ratio Converge/SimPy, build + run, CPU':<42}{c.cpu / p.cpu:5.2f}   (information)")
+    print(
+        f"{'ratio Converge/SimPy, incl. records+KPIs':<42}{end_to_end / p.wall:5.2f}"
+        "   (information)"
+    )
+
+    if args.profile:
+        rule("Where Converge's time goes (cProfile of one build + run)")
+        profile_call(lambda: run_converge(scenario))
+
+
+if __name__ == "__main__":
+    main()
