@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.experiment import Plan, Run
-from simulation.runs import run_scenario
+from simulation.runs import process_context, run_scenario
 from simulation.scenario import Scenario, ScenarioError
 
 MANIFEST = "manifest.json"
@@ -114,10 +114,7 @@ class LocalProcesses:
         self.restarts = 0  # pools lost to a dead worker
 
     def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
-        import multiprocessing
-
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["simulation.batch"])
+        context = process_context()
         pending = dict(enumerate(jobs))
         for _ in range(MAX_POOL_RESTARTS + 1):
             pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)

@@ -30,6 +30,9 @@ from simulation.scenario import ScenarioError, json_schema, load_scenario
 
 EXIT_BAD_INPUT = 2
 
+# No progress-bar monitor thread: worker processes can then be forked (runs.py).
+tqdm.monitor_interval = 0
+
 SECTIONS = {
     "Delivery speed": [
         "lead_time_mean",

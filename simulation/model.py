@@ -71,6 +71,8 @@ class OrgModel(mesa.Model):
         self.horizon = config.horizon_days
         self.warmup = config.warmup_days
         self.side_of = {d.name: d.side for d in config.disciplines}
+        # Demand's own streams first, so the same seed brings the same demand (work.py).
+        self.demand_streams = self.rng.spawn(len(config.work_types) + 1)
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
@@ -285,6 +287,7 @@ class OrgModel(mesa.Model):
         self.recorder.end_of_day(day)
         self.datacollector.collect(self)
         self.recorder.completed_today.clear()
+        self.recorder.new_work_today = 0
         if day >= self.horizon:
             self.running = False
 
@@ -318,6 +321,10 @@ class OrgModel(mesa.Model):
     @property
     def delivered_today(self) -> int:
         return len(self.recorder.completed_today)
+
+    @property
+    def new_work_today(self) -> int:
+        return self.recorder.new_work_today
 
     @property
     def lead_time_today(self) -> float:
@@ -375,6 +382,7 @@ DAILY_SERIES = {
         "in_handoff",
         "utilisation",
         "delivered_today",
+        "new_work_today",
         "lead_time_today",
         "cx_index",
         "brm_queue",

@@ -45,6 +45,7 @@ class SocialNetwork:
         rng, p = self.rng, self.params
         for unit in units:
             self._random_ties(unit.members, p.within_unit_degree, now)
+            self._top_up(unit, now)
         by_discipline: dict[str, list[Staff]] = {}
         for person in staff:
             by_discipline.setdefault(person.discipline, []).append(person)
@@ -56,6 +57,15 @@ class SocialNetwork:
                 picks = rng.integers(0, len(staff), size=(pairs, 2))
                 for a, b in picks:
                     self.add_tie(staff[a], staff[b], now)
+
+    def _top_up(self, unit: Unit, now: float) -> None:
+        """Everyone starts with at least the usual number of ties in their unit: the
+        density that form_ties keeps, so a new organisation starts in its steady state."""
+        wanted = min(unit.size - 1, self.params.within_unit_degree)
+        for person in unit.members:
+            while person.ties_into.get(unit.index, 0) < wanted:
+                other = unit.members[int(self.rng.integers(unit.size))]
+                self.add_tie(person, other, now)
 
     def _random_ties(
         self, people: list[Staff], degree: float, now: float, across_units: bool = False
@@ -144,12 +154,13 @@ class SocialNetwork:
     # -- culture and decay
 
     def form_ties(self, units: list[Unit], now: float) -> int:
-        """Colleagues who barely know their unit (a new team) get to know someone."""
+        """Colleagues who know fewer in their unit than usual (a new team, a new hire)
+        get to know someone there: the unit converges on the density it was built with."""
         if not self.params.enabled or self.params.formation_per_day <= 0:
             return 0
         made = 0
         for unit in units:
-            wanted = min(unit.size - 1, self.params.within_unit_degree / 2)
+            wanted = min(unit.size - 1, self.params.within_unit_degree)
             lonely = [p for p in unit.members if p.ties_into.get(unit.index, 0) < wanted]
             if not lonely:
                 continue

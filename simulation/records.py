@@ -108,6 +108,7 @@ class Recorder:
         self.arrivals = 0
         self.completed = 0
         self.completed_today: list[float] = []  # lead times
+        self.new_work_today = 0  # deliveries that are not failure demand
         # the working time of people who have left (the others' is on them)
         self.departed: dict[str, float] = {}
         self.departed_it: dict[str, float] = {}
@@ -186,6 +187,7 @@ class Recorder:
         self.completed += 1
         lead = item.lead_time
         self.completed_today.append(lead)
+        self.new_work_today += not item.raised_by_defect
         score = math.nan
         if self.cx_params.enabled and item.type.customer_facing:
             score = cx_score(item, self.cx_params)

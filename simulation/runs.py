@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -69,6 +71,29 @@ def run_replicates(
     return [flat[i * replicates : (i + 1) * replicates] for i in range(len(scenarios))]
 
 
+def process_context() -> multiprocessing.context.BaseContext:
+    """How to start worker processes. ``fork`` where it is safe (Linux, and no other
+    thread in this process): workers start at once with everything imported. Otherwise
+    ``forkserver`` (a clean server process forks the workers; about two seconds to import
+    once), or ``spawn`` where there is no forkserver."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and _threads_in_this_process() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["simulation.batch"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _threads_in_this_process() -> int:
+    """Operating-system threads, native ones (Arrow's, BLAS's) included."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def map_jobs(
     fn: Callable[[Any], Any],
     jobs: list[Any],
@@ -84,8 +109,7 @@ def map_jobs(
             if on_done:
                 on_done(i + 1, len(jobs))
         return results
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simulation.runs"])
+    context = process_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for i, result in enumerate(pool.map(fn, jobs)):
             results.append(result)

@@ -268,8 +268,8 @@ class Network(Mechanism):
     cross_unit_degree: NonNegative = Field(0.5, description="Random ties per person across units.")
     formation_per_day: Probability = Field(
         0.1,
-        description="Chance per day that someone who knows fewer than half the usual number "
-        "of their unit makes a new tie there: new teams take weeks to form (Tuckman).",
+        description="Chance per day that someone who knows fewer than the usual number of "
+        "their unit makes a new tie there: new teams take weeks to form (Tuckman).",
     )
     handoff_tie_probability: Probability = Field(
         0.05,

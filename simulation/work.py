@@ -101,23 +101,31 @@ class WorkItem:
 
 
 class Demand:
-    """Poisson arrivals of each work type, scheduled on the model's event list."""
+    """Poisson arrivals of each work type, scheduled on the model's event list.
+
+    Each work type draws its arrivals and efforts from its own stream, spawned from the
+    model's generator before anything else is drawn; incidents raised by escaped
+    defects have one more. So the same seed brings the same demand (the same items at
+    the same times with the same efforts) to every structure: common random numbers,
+    and a comparison between structures is a comparison of structures.
+    """
 
     def __init__(
         self, model, work_types: list[WorkType], it_disciplines: set[str], scale: float = 1.0
     ):
         self.model = model
-        self.rng = model.rng
         self.next_id = 0
+        streams = model.demand_streams
         self._sources = [
-            _Source(self, wt, wt.arrival_rate * scale)
-            for wt in work_types
+            _Source(self, wt, wt.arrival_rate * scale, streams[i])
+            for i, wt in enumerate(work_types)
             if wt.arrival_rate * scale > 0
         ]
         self.by_name = {wt.name: wt for wt in work_types}
         self._efforts = {
-            wt.name: [effort_draws(stage.effort, self.rng) for stage in wt.route]
-            for wt in work_types
+            (wt.name, from_defect): [effort_draws(stage.effort, rng) for stage in wt.route]
+            for i, wt in enumerate(work_types)
+            for from_defect, rng in ((False, streams[i]), (True, streams[-1]))
         }
         self._deployable = {
             wt.name: any(s.discipline in it_disciplines for s in wt.route) for wt in work_types
@@ -128,7 +136,7 @@ class Demand:
             source.schedule_next()
 
     def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
-        efforts = self._efforts[work_type.name]
+        efforts = self._efforts[work_type.name, raised_by_defect]
         plan = deque(
             Task(stage.discipline, efforts[i].next(), VALUE, i)
             for i, stage in enumerate(work_type.route)
@@ -154,10 +162,12 @@ class Demand:
 class _Source:
     """Arrivals of one work type: exponential gaps, each arrival schedules the next."""
 
-    def __init__(self, demand: Demand, work_type: WorkType, arrival_rate: float):
+    def __init__(
+        self, demand: Demand, work_type: WorkType, arrival_rate: float, rng: np.random.Generator
+    ):
         self.demand = demand
         self.work_type = work_type
-        rng, mean_gap = demand.rng, 1.0 / arrival_rate
+        mean_gap = 1.0 / arrival_rate
         self.gaps = Draws(lambda n: rng.exponential(mean_gap, n))
 
     def schedule_next(self) -> None:

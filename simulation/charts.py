@@ -1,0 +1,836 @@
+"""Altair charts of runs and organisations, shared by the app and batch reports.
+
+Two kinds of functions: ``*_frame`` functions aggregate run digests into the small
+tables a chart needs (a few hundred rows at most: means and 95% bands across replicates,
+histograms instead of raw lead times), and ``*_chart`` functions draw those tables.
+Keeping the two apart lets a report save the numbers behind every figure, and keeps
+what reaches a browser small.
+
+Colours are fixed per structure (siloed red, aligned amber, converged teal, custom
+purple) so a scenario looks the same on every chart and page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.digest import EFFORT_GROUPS, RunDigest
+from simulation.metrics import mode
+
+if TYPE_CHECKING:
+    from simulation.model import OrgModel
+
+Runs = Mapping[str, Sequence[RunDigest]]  # scenario name -> replicates
+
+# --------------------------------------------------------------------------- palette
+
+STRUCTURE_COLOURS = {
+    "siloed": "#C8553D",  # brick red: friction
+    "aligned": "#D89A1E",  # amber: better, still departments
+    "converged": "#1B8A8F",  # teal: flow
+    "custom": "#6A4C93",  # purple
+}
+#: For a second scenario of a structure already shown (e.g. two aligned variants).
+EXTRA_COLOURS = ["#2F5D8A", "#7A9E4B", "#B5507F", "#8C6D46", "#4F4F8F", "#3E7C59"]
+
+DISCIPLINE_COLOURS = {
+    # business side in warm tones, IT side in cool ones: the boundary shows at a glance
+    "business": "#D1603D",
+    "marketing": "#E9A23B",
+    "sales": "#B0794B",
+    "support": "#D94F70",
+    "dev": "#2E6FA8",
+    "ops": "#35A29F",
+}
+_MORE_DISCIPLINE_COLOURS = ["#7E57C2", "#8D6E63", "#607D8B", "#9CCC65", "#F06292", "#4DB6AC"]
+
+EFFORT_COLOURS = {
+    "Value work": "#1B8A8F",
+    "Rework": "#C8553D",
+    "Misaligned work": "#D89A1E",
+    "Coordination": "#8A9BA8",
+}
+
+STATE_COLOURS = {
+    # apart from the scenario colours: a state is never mistaken for a structure
+    "Delivered": "#D5DBE3",
+    "Being worked on": "#2E6FA8",
+    "In handoff": "#9B8FC4",
+    "Waiting in a queue": "#EE8E3E",
+}
+
+GRID = "#E6E9EE"
+
+
+def scenario_colours(names: Sequence[str], structures: Sequence[str]) -> dict[str, str]:
+    """A colour per scenario: its structure's colour, or a distinct extra for repeats."""
+    colours: dict[str, str] = {}
+    used: set[str] = set()
+    extras = iter(EXTRA_COLOURS * 4)
+    for name, structure in zip(names, structures, strict=True):
+        colour = STRUCTURE_COLOURS.get(structure)
+        if colour is None or colour in used:
+            colour = next(c for c in extras if c not in used)
+        colours[name] = colour
+        used.add(colour)
+    return colours
+
+
+def discipline_colours(disciplines: Sequence[str]) -> dict[str, str]:
+    more = iter(_MORE_DISCIPLINE_COLOURS * 4)
+    return {d: DISCIPLINE_COLOURS.get(d) or next(more) for d in disciplines}
+
+
+def _scale(colours: Mapping[str, str]) -> alt.Scale:
+    return alt.Scale(domain=list(colours), range=list(colours.values()))
+
+
+def _legend_colour(colours: Mapping[str, str], title: str | None = None) -> alt.Color:
+    return alt.Color(
+        "scenario:N",
+        scale=_scale(colours),
+        title=title,
+        # two columns: four long scenario names still fit a half-width chart
+        legend=alt.Legend(
+            orient="top", columns=2, labelLimit=260, symbolOpacity=1, symbolStrokeWidth=3
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def lead_time_frame(runs: Runs, bins: int = 40) -> pd.DataFrame:
+    """Share of delivered items per lead-time bin, per scenario (replicates pooled).
+
+    Bins are shared by all scenarios and stop at the 99th percentile of all lead times,
+    so a few extreme items do not squash the picture (shares stay shares of all items).
+    """
+    pooled = {
+        name: np.concatenate([d.lead_times["lead_time"].to_numpy() for d in ds])
+        for name, ds in runs.items()
+        if ds
+    }
+    everything = np.concatenate(list(pooled.values())) if pooled else np.array([])
+    if len(everything) == 0:
+        return pd.DataFrame(columns=["scenario", "start", "end", "share"])
+    top = max(float(np.percentile(everything, 99)), 1.0)
+    edges = np.linspace(0.0, top, bins + 1)
+    rows = []
+    for name, lead in pooled.items():
+        counts, _ = np.histogram(lead, bins=edges)
+        share = counts / max(1, len(lead))
+        rows += [
+            {"scenario": name, "start": float(a), "end": float(b), "share": float(s)}
+            for a, b, s in zip(edges[:-1], edges[1:], share, strict=True)
+        ]
+    return pd.DataFrame(rows)
+
+
+def percentile_frame(runs: Runs) -> pd.DataFrame:
+    """Median and 85th-percentile lead time per scenario (mean over replicates)."""
+    rows = []
+    for name, ds in runs.items():
+        for key, label in (("lead_time_p50", "median"), ("lead_time_p85", "85th percentile")):
+            vals = [d.kpis.get(key, math.nan) for d in ds]
+            rows.append(
+                {
+                    "scenario": name,
+                    "percentile": label,
+                    "days": float(np.nanmean(vals)) if ds else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def band_frame(
+    runs: Runs,
+    column: str,
+    period: int = 5,
+    how: str = "mean",
+    scale: float = 1.0,
+    bounds: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Mean and 95% band across replicates of a daily series, per ``period`` days.
+
+    ``how="sum"`` adds the days of a period (e.g. items delivered per week), ``"mean"``
+    averages them (e.g. the CX index). Values are multiplied by ``scale``; the band is
+    clipped to ``bounds`` (a score cannot leave its range).
+    """
+    frames = []
+    for name, ds in runs.items():
+        if not ds:
+            continue
+        # days x replicates, then one group-by for all replicates at once
+        table = pd.concat([d.daily.set_index("day")[column] for d in ds], axis=1)
+        table = table[table.index >= 1] * scale
+        period_end = ((table.index - 1) // period + 1) * period
+        grouped = table.groupby(period_end)
+        per_period = grouped.sum(min_count=1) if how == "sum" else grouped.mean()
+        values = per_period.to_numpy(dtype=float)
+        present = ~np.isnan(values)
+        n = present.sum(axis=1)
+        filled = np.where(present, values, 0.0)
+        mean = np.where(n > 0, filled.sum(axis=1) / np.maximum(n, 1), np.nan)
+        squares = np.where(present, (values - mean[:, None]) ** 2, 0.0).sum(axis=1)
+        sd = np.sqrt(squares / np.maximum(n - 1, 1))
+        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1))
+        half = np.where(n > 1, half, 0.0)
+        low, high = mean - half, mean + half
+        floor = np.where(present, values, np.inf).min(axis=1)
+        # counts and scores: a band below zero means nothing
+        low = np.where(floor >= 0, np.maximum(low, 0.0), low)
+        if bounds is not None:
+            low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+        frame = pd.DataFrame(
+            {
+                "scenario": name,
+                "day": per_period.index.astype(int),
+                "mean": mean,
+                "low": low,
+                "high": high,
+            }
+        )
+        frames.append(frame[~np.isnan(frame["mean"])])
+    if not frames:
+        return pd.DataFrame(columns=["scenario", "day", "mean", "low", "high"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def flow_frame(runs: Runs, period: int = 5, cumulative: bool = True) -> pd.DataFrame:
+    """Items by state over time, mean over replicates, one row per scenario, day, state.
+
+    With ``cumulative`` the states stack on the items delivered so far: a cumulative
+    flow diagram whose top edge is cumulative arrivals; without it, work in progress
+    by state.
+    """
+    states = {"busy": "Being worked on", "in_handoff": "In handoff", "queued": "Waiting in a queue"}
+    if cumulative:
+        states = {"delivered": "Delivered", **states}
+    rows = []
+    for name, ds in runs.items():
+        if not ds:
+            continue
+        mean = pd.concat([d.daily.set_index("day")[list(states)] for d in ds]).groupby(level=0)
+        table = mean.mean()
+        table = table[(table.index % period == 0) | (table.index == table.index.max())]
+        for day, row in table.iterrows():
+            for order, (column, label) in enumerate(states.items()):
+                rows.append(
+                    {
+                        "scenario": name,
+                        "day": int(day),
+                        "state": label,
+                        "order": order,
+                        "items": float(row[column]),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["scenario", "day", "state", "order", "items"])
+
+
+def unit_frame(runs: Runs, top: int = 12) -> pd.DataFrame:
+    """Utilisation and mean queue per unit (and the BRMs), mean over replicates.
+
+    ``bottleneck`` marks the unit most runs name as the bottleneck (``compute_kpis``).
+    Large organisations keep their ``top`` busiest units.
+    """
+    frames = []
+    for name, ds in runs.items():
+        if not ds:
+            continue
+        units = pd.concat([d.units for d in ds])
+        table = (
+            units.groupby("unit", sort=False)
+            .agg(
+                size=("size", "first"),
+                disciplines=("disciplines", "first"),
+                utilisation=("utilisation", "mean"),
+                queue=("queue_mean", "mean"),
+            )
+            .reset_index()
+        )
+        if ds[0].brm["count"] > 0:
+            table.loc[len(table)] = {
+                "unit": "BRMs",
+                "size": int(ds[0].brm["count"]),
+                "disciplines": "mediation",
+                "utilisation": float(np.nanmean([d.brm["utilisation"] for d in ds])),
+                "queue": float(np.nanmean([d.brm["queue_mean"] for d in ds])),
+            }
+        bottleneck = mode([str(d.kpis["bottleneck"]) for d in ds if d.kpis.get("bottleneck")])
+        table["bottleneck"] = table["unit"] == bottleneck
+        table = table.sort_values(["bottleneck", "utilisation"], ascending=False)
+        table = table.head(top).sort_values("utilisation", ascending=False)
+        frames.append(table.assign(scenario=name, units_total=len(ds[0].units)))
+    if not frames:
+        return pd.DataFrame(
+            columns=[
+                "scenario",
+                "unit",
+                "size",
+                "disciplines",
+                "utilisation",
+                "queue",
+                "bottleneck",
+                "units_total",
+            ]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def effort_frame(runs: Runs) -> pd.DataFrame:
+    """Where the staff's busy time went, per scenario: share and person-days per group.
+
+    ``start`` and ``end`` place each group on a 0-1 bar (stacked in EFFORT_GROUPS order).
+    """
+    rows = []
+    for name, ds in runs.items():
+        if not ds:
+            continue
+        days = {g: float(np.mean([d.effort.get(g, 0.0) for d in ds])) for g in EFFORT_GROUPS}
+        total = sum(days.values()) or 1.0
+        start = 0.0
+        for order, (group, value) in enumerate(days.items()):
+            share = value / total
+            rows.append(
+                {
+                    "scenario": name,
+                    "effort": group,
+                    "order": order,
+                    "person_days": value,
+                    "share": share,
+                    "start": start,
+                    "end": start + share,
+                }
+            )
+            start += share
+    columns = ["scenario", "effort", "order", "person_days", "share", "start", "end"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def lead_time_chart(
+    hist: pd.DataFrame, marks: pd.DataFrame, colours: Mapping[str, str]
+) -> alt.LayerChart:
+    """Lead-time distributions overlaid, with each scenario's 85th percentile dashed."""
+    base = alt.Chart(hist)
+    x = alt.X("start:Q", title="Lead time (working days)", scale=alt.Scale(nice=False))
+    y = alt.Y("share:Q", title="Share of items delivered", axis=alt.Axis(format="%"))
+    tooltip = [
+        alt.Tooltip("scenario:N", title="Scenario"),
+        alt.Tooltip("start:Q", title="From (days)", format=".1f"),
+        alt.Tooltip("end:Q", title="To (days)", format=".1f"),
+        alt.Tooltip("share:Q", title="Share of items", format=".1%"),
+    ]
+    area = base.mark_area(interpolate="step-after", opacity=0.18).encode(
+        x=x, y=y, color=_legend_colour(colours)
+    )
+    line = base.mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=x, y=y, color=_legend_colour(colours), tooltip=tooltip
+    )
+    p85 = marks[marks["percentile"] == "85th percentile"]
+    rules = (
+        alt.Chart(p85)
+        .mark_rule(strokeDash=[6, 4], strokeWidth=2)
+        .encode(
+            x="days:Q",
+            color=alt.Color("scenario:N", scale=_scale(colours), legend=None),
+            tooltip=[
+                alt.Tooltip("scenario:N", title="Scenario"),
+                alt.Tooltip("percentile:N", title="Lead time"),
+                alt.Tooltip("days:Q", title="Days", format=".1f"),
+            ],
+        )
+    )
+    return (area + line + rules).properties(height=300)
+
+
+def band_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    y_title: str,
+    warmup: int | None = None,
+    value_format: str = ".1f",
+    zero: bool = True,
+) -> alt.LayerChart:
+    """Mean over replicates as a line, its 95% confidence band shaded."""
+    base = alt.Chart(frame)
+    x = alt.X("day:Q", title="Working day", scale=alt.Scale(nice=False))
+    band = base.mark_area(opacity=0.2).encode(
+        x=x,
+        y=alt.Y("low:Q", title=y_title, scale=alt.Scale(zero=zero)),
+        y2="high:Q",
+        color=_legend_colour(colours),
+    )
+    line = base.mark_line(strokeWidth=2.5).encode(
+        x=x,
+        y=alt.Y("mean:Q", title=y_title),
+        color=_legend_colour(colours),
+        tooltip=[
+            alt.Tooltip("scenario:N", title="Scenario"),
+            alt.Tooltip("day:Q", title="Up to day"),
+            alt.Tooltip("mean:Q", title="Mean", format=value_format),
+            alt.Tooltip("low:Q", title="95% CI from", format=value_format),
+            alt.Tooltip("high:Q", title="95% CI to", format=value_format),
+        ],
+    )
+    layers = [band, line]
+    if warmup:
+        layers.insert(0, _warmup_rect(warmup))
+    return alt.layer(*layers).properties(height=280)
+
+
+def _warmup_rect(warmup: int) -> alt.Chart:
+    frame = pd.DataFrame({"start": [0], "end": [warmup], "label": ["warm-up (not in KPIs)"]})
+    return (
+        alt.Chart(frame)
+        .mark_rect(color="#EEF0F3", opacity=0.8)
+        .encode(x="start:Q", x2="end:Q", tooltip=alt.Tooltip("label:N", title=""))
+    )
+
+
+def flow_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    cumulative: bool = True,
+    panel_width: int = 980,
+) -> alt.FacetChart:
+    """A stacked-area flow diagram per scenario, side by side, on shared axes."""
+    title = "Items (cumulative)" if cumulative else "Items in progress"
+    states = [s for s in STATE_COLOURS if cumulative or s != "Delivered"]
+    chart = (
+        alt.Chart(frame)
+        .mark_area(opacity=0.9)
+        .encode(
+            x=alt.X("day:Q", title="Working day", scale=alt.Scale(nice=False)),
+            y=alt.Y("items:Q", title=title, stack="zero"),
+            color=alt.Color(
+                "state:N",
+                title=None,
+                scale=alt.Scale(domain=states, range=[STATE_COLOURS[s] for s in states]),
+                legend=alt.Legend(orient="top"),
+            ),
+            order=alt.Order("order:Q", sort="ascending"),
+            tooltip=[
+                alt.Tooltip("scenario:N", title="Scenario"),
+                alt.Tooltip("day:Q", title="Day"),
+                alt.Tooltip("state:N", title="State"),
+                alt.Tooltip("items:Q", title="Items (mean)", format=".1f"),
+            ],
+        )
+        .properties(
+            height=240, width=max(180, (panel_width - 40 * len(colours)) // max(1, len(colours)))
+        )
+    )
+    names = list(colours)
+    return chart.facet(
+        column=alt.Column(
+            "scenario:N",
+            title=None,
+            sort=names,
+            header=alt.Header(
+                labelFontSize=13, labelFontWeight="bold", labelColor=_header_colour(colours)
+            ),
+        ),
+    )
+
+
+def _header_colour(colours: Mapping[str, str]) -> Any:
+    """A Vega expression colouring facet headers with each scenario's colour."""
+    cases = " : ".join(f"datum.value === {_js(n)} ? '{c}'" for n, c in colours.items())
+    return alt.ExprRef(f"{cases} : '#333'") if colours else "#333"
+
+
+def _js(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def units_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.VConcatChart:
+    """Per scenario: how busy each unit is and how long its queue, bottleneck marked."""
+    blocks = []
+    for name in colours:
+        part = frame[frame["scenario"] == name].copy()
+        if part.empty:
+            continue
+        part["label"] = np.where(part["bottleneck"], "◀ bottleneck", "")
+        colour = colours[name]
+        order = part["unit"].tolist()
+        y = alt.Y("unit:N", title=None, sort=order, axis=alt.Axis(labelLimit=160))
+        tooltip = [
+            alt.Tooltip("unit:N", title="Unit"),
+            alt.Tooltip("size:Q", title="People"),
+            alt.Tooltip("disciplines:N", title="Disciplines"),
+            alt.Tooltip("utilisation:Q", title="Utilisation", format=".0%"),
+            alt.Tooltip("queue:Q", title="Items waiting (mean)", format=".1f"),
+        ]
+        base = alt.Chart(part)
+        busy = base.mark_bar(color=colour, cornerRadiusEnd=3).encode(
+            x=alt.X(
+                "utilisation:Q",
+                title="Utilisation (share of time busy)",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y=y,
+            tooltip=tooltip,
+            opacity=alt.condition("datum.bottleneck", alt.value(1.0), alt.value(0.55)),
+            stroke=alt.condition("datum.bottleneck", alt.value("#222"), alt.value(None)),
+        )
+        tag = base.mark_text(align="left", dx=4, fontWeight="bold", color="#222").encode(
+            x="utilisation:Q", y=y, text="label:N"
+        )
+        queue = base.mark_bar(color=colour, opacity=0.55, cornerRadiusEnd=3).encode(
+            x=alt.X("queue:Q", title="Queue (items waiting, mean)"),
+            y=alt.Y("unit:N", sort=order, axis=None),
+            tooltip=tooltip,
+        )
+        shown = len(part)
+        total = int(part["units_total"].iloc[0])
+        more = f" (the {shown} busiest of {total} units)" if total > shown else ""
+        height = max(60, 22 * shown)
+        blocks.append(
+            alt.hconcat(
+                (busy + tag).properties(width=330, height=height),
+                queue.properties(width=220, height=height),
+                title=alt.Title(f"{name}{more}", color=colour, anchor="start", fontSize=14),
+            )
+        )
+    return alt.vconcat(*blocks, spacing=18)
+
+
+def effort_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerChart:
+    """One 100% bar per scenario: value work against rework, misalignment, coordination."""
+    groups = list(EFFORT_COLOURS)
+    frame = frame.assign(
+        mid=(frame["start"] + frame["end"]) / 2,
+        label=[f"{s:.0%}" if s >= 0.06 else "" for s in frame["share"]],
+    )
+    y = alt.Y(
+        "scenario:N",
+        title=None,
+        sort=list(colours),
+        scale=alt.Scale(paddingInner=0.35),
+        axis=alt.Axis(labelLimit=220, labelFontWeight="bold", labelFontSize=12),
+    )
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X(
+                "start:Q",
+                title="Share of staff time at work",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            x2="end:Q",
+            color=alt.Color(
+                "effort:N",
+                title=None,
+                scale=alt.Scale(domain=groups, range=[EFFORT_COLOURS[g] for g in groups]),
+                legend=alt.Legend(orient="top", columns=2),
+            ),
+            tooltip=[
+                alt.Tooltip("scenario:N", title="Scenario"),
+                alt.Tooltip("effort:N", title="Effort"),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+                alt.Tooltip("person_days:Q", title="Person-days", format=",.0f"),
+            ],
+        )
+    )
+    text = (
+        alt.Chart(frame)
+        .mark_text(color="white", fontWeight="bold", fontSize=12)
+        .encode(y=y, x="mid:Q", text="label:N")
+    )
+    return (bars + text).properties(height=alt.Step(46))
+
+
+# --------------------------------------------------------------------------- organisation
+
+
+def org_frames(
+    model: OrgModel, max_ties: int = 1500, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Positions of people and ties for drawing an organisation (built, not run).
+
+    Units sit on a grid; each unit's people fill a disc (a sunflower spiral, grouped by
+    discipline), so a unit's size reads as its area. Returns (people, ties, units), in
+    layout units where one person takes about one unit of area. Large organisations
+    keep at most ``max_ties`` ties, cross-unit ties first (they carry the story).
+    """
+    units = model.units
+    cols = max(1, math.ceil(math.sqrt(len(units))))
+    radius = {u.name: math.sqrt(max(1, u.size) + 0.5) + 0.6 for u in units}
+    cell = 2.0 * max(radius.values(), default=1.0) + 2.0  # room for the label
+    golden = math.pi * (3 - math.sqrt(5))
+    degree = dict(model.network.graph.degree())
+    people_rows, unit_rows, position = [], [], {}
+    for index, unit in enumerate(units):
+        cx, cy = (index % cols) * cell, -(index // cols) * cell
+        members = sorted(unit.members, key=lambda m: m.discipline)
+        for i, person in enumerate(members):
+            r = math.sqrt(i + 0.5)
+            x, y = cx + r * math.cos(i * golden), cy + r * math.sin(i * golden)
+            position[person] = (x, y)
+            people_rows.append(
+                {
+                    "x": x,
+                    "y": y,
+                    "discipline": person.discipline,
+                    "unit": unit.name,
+                    "side": person.side,
+                    "ties": degree.get(person, 0),
+                }
+            )
+        unit_rows.append(
+            {
+                "x": cx,
+                "y": cy,
+                "label_y": cy + radius[unit.name] + 0.7,
+                "radius": radius[unit.name],
+                "unit": unit.name,
+                "size": unit.size,
+            }
+        )
+    within, across = [], []
+    for a, b in model.network.graph.edges():
+        (within if a.unit is b.unit else across).append((a, b))
+    rng = np.random.default_rng(seed)
+    keep_across = min(len(across), max_ties)
+    keep_within = min(len(within), max_ties - keep_across)
+    chosen = [
+        (across[i], "across units")
+        for i in sorted(rng.choice(len(across), keep_across, replace=False))
+    ]
+    chosen += [
+        (within[i], "within a unit")
+        for i in sorted(rng.choice(len(within), keep_within, replace=False))
+    ]
+    tie_rows = [
+        {
+            "x": position[a][0],
+            "y": position[a][1],
+            "x2": position[b][0],
+            "y2": position[b][1],
+            "tie": kind,
+        }
+        for (a, b), kind in chosen
+    ]
+    return (
+        pd.DataFrame(people_rows),
+        pd.DataFrame(tie_rows, columns=["x", "y", "x2", "y2", "tie"]),
+        pd.DataFrame(unit_rows),
+    )
+
+
+def org_chart(
+    people: pd.DataFrame,
+    ties: pd.DataFrame,
+    units: pd.DataFrame,
+    width: int = 700,
+    max_height: int = 640,
+) -> alt.LayerChart:
+    """People coloured by discipline, grouped by unit, with the ties between them.
+
+    Drawn at a fixed width with equal scales on both axes, so units stay round.
+    """
+    colours = discipline_colours(list(dict.fromkeys(people["discipline"])))
+    x0 = float((units["x"] - units["radius"]).min()) - 0.5
+    x1 = float((units["x"] + units["radius"]).max()) + 0.5
+    y0 = float((units["y"] - units["radius"]).min()) - 0.5
+    y1 = float(units["label_y"].max()) + 1.0
+    # pixels per layout unit, the same on both axes; tall layouts shrink to fit a screen
+    px = min(width / max(1e-9, x1 - x0), max_height / max(1e-9, y1 - y0))
+    width, height = round((x1 - x0) * px), round((y1 - y0) * px)
+    axis = alt.Axis(title=None, labels=False, ticks=False, domain=False, grid=False)
+    x = alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[x0, x1], nice=False, zero=False))
+    y = alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[y0, y1], nice=False, zero=False))
+    discs = (
+        alt.Chart(units.assign(area=(units["radius"] * px) ** 2 * math.pi))
+        .mark_circle(color="#EEF1F5", opacity=1, stroke="#D5DAE1", strokeWidth=1)
+        .encode(
+            x=x,
+            y=y,
+            size=alt.Size("area:Q", scale=None, legend=None),
+            tooltip=[alt.Tooltip("unit:N", title="Unit"), alt.Tooltip("size:Q", title="People")],
+        )
+    )
+    lines = (
+        alt.Chart(ties)
+        .mark_rule()
+        .encode(
+            x=x,
+            y=y,
+            x2="x2:Q",
+            y2="y2:Q",
+            color=alt.Color(
+                "tie:N",
+                title="Ties",
+                scale=alt.Scale(
+                    domain=["within a unit", "across units"], range=["#B8C2CE", "#39424E"]
+                ),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            opacity=alt.condition(
+                alt.datum.tie == "across units", alt.value(0.55), alt.value(0.45)
+            ),
+            strokeWidth=alt.condition(
+                alt.datum.tie == "across units", alt.value(1.0), alt.value(0.6)
+            ),
+        )
+    )
+    dot = max(8.0, min(170.0, 0.55 * px * px * math.pi / 4))  # about a person's share of area
+    dots = (
+        alt.Chart(people)
+        .mark_circle(opacity=1, stroke="white", strokeWidth=0.8)
+        .encode(
+            x=x,
+            y=y,
+            size=alt.value(dot),
+            color=alt.Color(
+                "discipline:N",
+                title="Discipline",
+                scale=alt.Scale(domain=list(colours), range=list(colours.values())),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("unit:N", title="Unit"),
+                alt.Tooltip("discipline:N", title="Discipline"),
+                alt.Tooltip("side:N", title="Side"),
+                alt.Tooltip("ties:Q", title="Ties"),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart(units)
+        .mark_text(fontSize=13, fontWeight="bold", color="#1F2937")
+        .encode(
+            x=x,
+            y=alt.Y(
+                "label_y:Q", axis=axis, scale=alt.Scale(domain=[y0, y1], nice=False, zero=False)
+            ),
+            text="unit:N",
+        )
+    )
+    return (
+        alt.layer(discs, lines, dots, labels)
+        .properties(width=width, height=max(120, height))
+        .resolve_scale(color="independent")
+        .configure_view(stroke=None)
+    )
+
+
+# --------------------------------------------------------------------------- workshop
+
+
+def workshop_units_chart(frame: pd.DataFrame, x_max: float) -> alt.Chart:
+    """Items at each unit right now: being worked on, and waiting. Big type for a room."""
+    order = list(dict.fromkeys(frame["unit"]))
+    states = ["Being worked on", "Waiting in a queue", "In handoff"]
+    return (
+        alt.Chart(frame)
+        .mark_bar(cornerRadiusEnd=2)
+        .encode(
+            y=alt.Y(
+                "unit:N", title=None, sort=order, axis=alt.Axis(labelFontSize=18, labelLimit=220)
+            ),
+            x=alt.X(
+                "items:Q",
+                title="Items",
+                scale=alt.Scale(domain=[0, max(5.0, x_max)]),
+                axis=alt.Axis(labelFontSize=16, titleFontSize=18, tickMinStep=1),
+            ),
+            color=alt.Color(
+                "state:N",
+                title=None,
+                scale=alt.Scale(domain=states, range=[STATE_COLOURS[s] for s in states]),
+                legend=alt.Legend(
+                    orient="top", labelFontSize=14, symbolSize=150, labelLimit=0, columnPadding=12
+                ),
+            ),
+            order=alt.Order("order:Q", sort="ascending"),
+            tooltip=[
+                alt.Tooltip("unit:N", title="Unit"),
+                alt.Tooltip("state:N", title="State"),
+                alt.Tooltip("items:Q", title="Items"),
+            ],
+        )
+        .properties(height=alt.Step(30))
+    )
+
+
+def workshop_series_chart(
+    history: pd.DataFrame,
+    column: str,
+    colours: Mapping[str, str],
+    y_title: str,
+    value_format: str = ".1f",
+    domain: tuple[float, float] | None = None,
+) -> alt.Chart:
+    """One line per side over the days so far, big type for a projector."""
+    frame = history[["side", "day", column]].dropna()
+    y_scale = alt.Scale(domain=list(domain)) if domain else alt.Scale()
+    return (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=4)
+        .encode(
+            x=alt.X(
+                "day:Q", title="Working day", axis=alt.Axis(labelFontSize=16, titleFontSize=18)
+            ),
+            y=alt.Y(
+                f"{column}:Q",
+                title=y_title,
+                scale=y_scale,
+                axis=alt.Axis(labelFontSize=16, titleFontSize=18),
+            ),
+            color=alt.Color(
+                "side:N",
+                title=None,
+                scale=_scale(colours),
+                legend=alt.Legend(
+                    orient="top", labelFontSize=16, labelLimit=300, symbolStrokeWidth=4
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("side:N", title="Structure"),
+                alt.Tooltip("day:Q", title="Day"),
+                alt.Tooltip(f"{column}:Q", title=y_title, format=value_format),
+            ],
+        )
+        .properties(height=260)
+    )
+
+
+__all__ = [
+    "DISCIPLINE_COLOURS",
+    "EFFORT_COLOURS",
+    "STATE_COLOURS",
+    "STRUCTURE_COLOURS",
+    "band_chart",
+    "band_frame",
+    "discipline_colours",
+    "effort_chart",
+    "effort_frame",
+    "flow_chart",
+    "flow_frame",
+    "lead_time_chart",
+    "lead_time_frame",
+    "org_chart",
+    "org_frames",
+    "percentile_frame",
+    "scenario_colours",
+    "unit_frame",
+    "units_chart",
+    "workshop_series_chart",
+    "workshop_units_chart",
+]

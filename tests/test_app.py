@@ -1,0 +1,530 @@
+"""The Streamlit app, page by page, with Streamlit's AppTest (no browser).
+
+Every test drives the real app.py: widgets are set, buttons clicked, and the KPIs,
+charts and summary the page shows are checked against the simulation itself. Runs use
+two replicates of the ready-made scenarios (a second or two each) and run in this
+process (CONVERGE_WORKERS=1), so the tests are quick and deterministic. Each test uses
+its own seeds: AppTest keeps st.cache_data between tests in one process.
+
+The building blocks the app relies on (levers, paired differences, chart frames and
+specs) are tested at the end without Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulation import charts
+from simulation.comparison import (
+    card,
+    format_delta,
+    paired_change,
+    summary_sentences,
+)
+from simulation.digest import run_digest
+from simulation.levers import apply_levers, changed_levers, lever_values
+from simulation.live import Workshop
+from simulation.scenario import Scenario, ScenarioError, with_overrides
+from tests.conftest import ROOT, ready_made
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def _in_process(monkeypatch):
+    monkeypatch.setenv("CONVERGE_WORKERS", "1")
+
+
+def open_app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    return at.run()
+
+
+def charts_on(at: AppTest) -> list[dict]:
+    """Each chart's Vega-Lite spec, with the data Streamlit ships beside it as tables."""
+    specs = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        spec["_tables"] = {
+            d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas()
+            for d in chart.proto.datasets
+        }
+        specs.append(spec)
+    return specs
+
+
+def layout(spec: dict) -> str:
+    return json.dumps({k: v for k, v in spec.items() if k != "_tables"})
+
+
+def rows_of(spec: dict) -> int:
+    return sum(len(t) for t in spec["_tables"].values()) + sum(
+        len(v) for v in spec.get("datasets", {}).values()
+    )
+
+
+def metric_values(at: AppTest, label: str) -> list[str]:
+    return [m.value for m in at.metric if m.label == label]
+
+
+def days(text: str) -> float:
+    match = re.fullmatch(r"([\d.,]+) days", text)
+    assert match, f"not a lead time: {text!r}"
+    return float(match.group(1).replace(",", ""))
+
+
+def colour(metric) -> str:
+    return type(metric.proto).MetricColor.Name(metric.proto.color)
+
+
+def errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+# --------------------------------------------------------------------------- Compare
+
+
+def test_compare_runs_and_shows_kpis_summary_and_charts():
+    at = open_app(s="siloed,aligned,converged", r="2", seed="101")
+    assert not at.exception
+    assert not at.error
+
+    # eight KPI cards per organisation, deltas against the first
+    assert len(at.metric) == 3 * 8
+    leads = [days(v) for v in metric_values(at, "Lead time")]
+    assert len(leads) == 3
+    assert all(1 < lead < 100 for lead in leads)
+    assert leads[2] < leads[0], "converged teams should deliver faster than silos"
+    cx = [float(v) for v in metric_values(at, "CX index")]
+    assert all(0 <= v <= 100 for v in cx) and cx[2] > cx[0]
+    assert all(v.endswith("%") for v in metric_values(at, "Change failures"))
+    assert all(re.fullmatch(r"[\d.]+x", v) for v in metric_values(at, "ROI"))
+    lead_cards = [m for m in at.metric if m.label == "Lead time"]
+    assert lead_cards[0].proto.delta == "baseline"
+    assert lead_cards[2].proto.delta.startswith("-")  # shorter lead time
+    # a shorter lead time is good news (green); less throughput is not (red)
+    assert colour(lead_cards[2]) == "GREEN"
+    throughput = [m for m in at.metric if m.label == "Throughput"][2]
+    assert colour(throughput) == ("RED" if throughput.proto.delta.startswith("-") else "GREEN")
+
+    # the plain-language summary names the organisations and the paired CI
+    summary = " ".join(m.value for m in at.markdown)
+    for name in ("Siloed departments", "Aligned departments", "Converged teams"):
+        assert name in summary
+    assert re.search(
+        r"Converged teams\*\* delivers items \*\*\d+% faster\*\* \(95% CI \d+–\d+%\)", summary
+    )
+
+    # six charts, each with the scenarios in their own colours and small data
+    specs = charts_on(at)
+    assert len(specs) == 6
+    lead = next(s for s in specs if "Lead time (working days)" in layout(s))
+    shown = {n for t in lead["_tables"].values() if "scenario" in t for n in t["scenario"]}
+    assert shown == {"Siloed departments", "Aligned departments", "Converged teams"}
+    assert charts.STRUCTURE_COLOURS["converged"] in layout(lead)
+    for spec in specs:
+        assert 0 < rows_of(spec) < 3000, "chart data must stay small"
+
+    # the view lives in the URL
+    assert at.query_params["s"] == "siloed,aligned,converged"
+    assert at.query_params["r"] == "2"
+
+
+def test_a_lever_reruns_only_the_scenario_it_changes():
+    at = open_app(s="siloed,converged", r="2", seed="201")
+    before = days(metric_values(at, "Lead time")[0])
+    assert "from cache" in " ".join(c.value for c in at.caption)
+
+    # the lever panel starts on the first organisation (siloed)
+    slider = next(s for s in at.slider if s.label == "Shared language")
+    slider.set_value(0.9).run()
+    assert not at.exception
+    assert any("Press **Run comparison**" in i.value for i in at.info)
+    assert "lv" in at.query_params  # the change is in the link
+
+    next(b for b in at.button if b.label == "Run comparison").click().run()
+    assert not at.exception
+    after = days(metric_values(at, "Lead time")[0])
+    assert after < before, "more shared language should mean fewer misunderstandings"
+    captions = " ".join(c.value for c in at.caption)
+    assert "4 runs" in captions and "(2 from cache)" in captions
+    assert not at.info
+
+
+def test_an_impossible_lever_shows_an_error_not_a_traceback():
+    at = open_app(s="siloed", r="1", seed="301")
+    headcount = next(n for n in at.number_input if n.label == "dev")
+    headcount.set_value(0).run()
+    assert not at.exception
+    assert "nobody has the discipline 'dev'" in errors(at)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"name: [unclosed\n  structure: siloed", "not valid YAML at line"),
+        (b"structure: matrix\n", "structure"),
+        (b"brms: {count: -3}\n", "brms.count"),
+        (b"\xff\xfe\x00\x01garbage", "not a text file"),
+        (b"name: x\n" + b"#" * 250_000, "the limit is 200 kB"),
+        (b"- just\n- a list\n", "expected a mapping"),
+    ],
+    ids=["malformed", "bad-structure", "negative-brms", "binary", "too-big", "not-a-mapping"],
+)
+def test_a_bad_upload_shows_an_error_and_the_app_keeps_working(content, expected):
+    at = open_app(s="siloed", r="1", seed="401")
+    at.file_uploader[0].set_value(("my-org.yaml", content, "application/x-yaml")).run()
+    assert not at.exception
+    assert expected in errors(at)
+    assert "my-org.yaml" in errors(at) or expected == "the limit is 200 kB"
+    assert len(at.metric) == 8, "the comparison still shows"
+
+
+def test_a_valid_upload_joins_the_comparison():
+    text = with_overrides(ready_made("aligned"), {"name": "Our plan", "brms.count": 5}).to_yaml()
+    at = open_app(s="siloed", r="1", seed="501")
+    at.file_uploader[0].set_value(("plan.yaml", text.encode(), "application/x-yaml")).run()
+    assert not at.exception and not at.error
+    assert "upload:Our plan" in at.multiselect[0].value
+    next(b for b in at.button if b.label == "Run comparison").click().run()
+    assert len(at.metric) == 16
+    assert "Our plan" in " ".join(m.value for m in at.markdown)
+    assert at.query_params["s"].endswith("*1")  # the upload travels in the link
+    assert "u" in at.query_params
+
+
+def test_a_link_reproduces_a_custom_scenario_and_levers():
+    from ui.common import pack
+
+    custom = with_overrides(ready_made("converged"), {"name": "Linked teams", "team_size": 5})
+    at = open_app(
+        s="siloed,*1",
+        r="1",
+        seed="601",
+        u=pack({"1": custom.to_yaml()}),
+        lv=pack({"0": {"brms": 2}}),
+    )
+    assert not at.exception and not at.error
+    assert "Linked teams" in " ".join(m.value for m in at.markdown)
+    assert at.session_state["levers"] == {"siloed": {"brms": 2}}
+
+
+def test_a_broken_link_explains_itself():
+    at = open_app(s="siloed,nowhere", r="1", seed="701")
+    assert not at.exception
+    assert "no ready-made scenario 'nowhere'" in errors(at)
+    at = open_app(s="*0", u="not-base64!!", r="1", seed="701")
+    assert not at.exception
+    assert "damaged" in errors(at)
+    from ui.common import pack
+
+    at = open_app(s="siloed", r="1", seed="701", lv=pack({"0": {"brms": "many"}}))
+    assert not at.exception
+    assert "brms: expected a number" in errors(at)
+    at = open_app(s="siloed", r="1", seed="701", lv=pack({"0": {"brms": 2.0}}))
+    assert not at.exception and not at.error
+    assert at.session_state["levers"] == {"siloed": {"brms": 2}}
+
+
+def test_downloads_offer_yaml_and_csv():
+    at = open_app(s="siloed,converged", r="1", seed="801")
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download this scenario (YAML)" in labels
+    assert "Download every run (CSV)" in labels
+    assert "Download the summary (CSV)" in labels
+
+
+# --------------------------------------------------------------------------- Design
+
+
+def test_design_draws_the_organisation_and_sends_it_to_compare():
+    at = open_app(s="siloed", r="1", seed="901")
+    at.switch_page("ui/design.py").run()
+    assert not at.exception
+    at.selectbox(key="dz_base").set_value("siloed").run()
+    people = {m.label: m.value for m in at.metric}
+    assert people["People"] == "57"
+    assert people["Units"] == "6"
+    assert 0 < float(people["Silo index"]) < 1
+    people_table = next(t for t in charts_on(at)[0]["_tables"].values() if "discipline" in t)
+    assert len(people_table) == 57
+
+    at.get("segmented_control")[0].set_value("converged").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Units"] == "8"  # 57 people in teams of about seven
+    assert float(metrics["Silo index"]) < float(people["Silo index"])
+
+    at.number_input(key="dz_brms").set_value(2).run()
+    next(b for b in at.button if b.label == "Send to Compare").click().run()
+    assert not at.exception
+    assert any("is in the comparison" in s.value for s in at.success)
+    assert "design:Siloed departments (redesign)" in at.session_state["selection"]
+
+
+def test_design_refuses_an_impossible_organisation():
+    at = open_app(s="siloed", r="1", seed="1001")
+    at.switch_page("ui/design.py").run()
+    at.selectbox(key="dz_base").set_value("siloed").run()
+    at.session_state["dz_disciplines"] = {
+        "edited_rows": {4: {"headcount": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    assert "nobody has the discipline 'dev'" in errors(at)
+
+
+def test_design_custom_teams_from_the_skill_matrix():
+    at = open_app(s="siloed", r="1", seed="1101")
+    at.switch_page("ui/design.py").run()
+    at.selectbox(key="dz_base").set_value("siloed").run()
+    at.get("segmented_control")[0].set_value("custom").run()
+    assert not at.exception and not at.error
+    # the matrix starts from the converged plan: same people, in eight teams
+    assert {m.label: m.value for m in at.metric}["Units"] == "8"
+    assert len(at.data_editor[0].value) == 8
+
+
+# --------------------------------------------------------------------------- Workshop
+
+
+def test_workshop_steps_and_plays_side_by_side():
+    at = open_app(s="siloed", r="1", seed="1201")
+    at.switch_page("ui/workshop.py").run()
+    assert not at.exception
+    page = " ".join(m.value for m in at.markdown)
+    assert "Day 0 of 250" in page
+    assert "Siloed departments" in page and "Converged teams" in page
+
+    next(b for b in at.button if b.label == "Step one day").click().run()
+    assert "Day 1 of 250" in " ".join(m.value for m in at.markdown)
+    assert len(charts_on(at)) == 4  # units per side, running lead time and CX
+
+    next(b for b in at.button if b.label == "Play").click().run()
+    assert not at.exception
+    assert at.session_state["ws_playing"]
+    assert any(b.label == "Pause" for b in at.button)
+    day = at.session_state["workshop"].day
+    assert day >= 3  # a played tick moves several days
+    next(b for b in at.button if b.label == "Pause").click().run()
+    assert at.session_state["workshop"].day == day
+    sides = at.session_state["workshop"].sides
+    assert sides[0].model.steps == sides[1].model.steps == day
+
+
+def test_workshop_restart_and_speed():
+    at = open_app(s="siloed", r="1", seed="1301")
+    at.switch_page("ui/workshop.py").run()
+    at.get("segmented_control")[0].set_value("20 days/s").run()
+    next(b for b in at.button if b.label == "Play").click().run()
+    assert at.session_state["workshop"].day == 10
+    headline = " ".join(m.value for m in at.markdown if "cv-headline" in m.value)
+    assert "After 10 days, <b>Converged teams</b> has delivered" in headline
+    next(b for b in at.button if b.label == "Restart").click().run()
+    assert not at.exception
+    assert at.session_state["workshop"].day == 0
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def test_levers_apply_and_round_trip():
+    siloed = ready_made("siloed")
+    changed = apply_levers(
+        siloed,
+        {
+            "brms": 3,
+            "demand": 1.5,
+            "headcount.dev": 30,
+            "shared_language": 0.6,
+            "priorities": "value",
+        },
+    )
+    assert changed.brms.count == 3
+    assert changed.headcounts()["dev"] == 30
+    assert changed.levers.shared_language == 0.6
+    assert changed.demand_scale == 1.5
+    assert changed.work_types == siloed.work_types  # the rates as listed, scaled in the model
+    assert changed_levers(siloed, lever_values(changed)) == {
+        "brms": 3,
+        "demand": 1.5,
+        "headcount.dev": 30,
+        "shared_language": 0.6,
+        "priorities": "value",
+    }
+    assert Scenario.from_yaml(changed.to_yaml()) == changed  # what the CLI would read
+    with pytest.raises(ScenarioError, match="unknown lever"):
+        apply_levers(siloed, {"nonsense": 1})
+    with pytest.raises(ScenarioError, match=r"levers\.shared_language"):
+        apply_levers(siloed, {"shared_language": 1.5})
+
+
+def test_paired_change_uses_replicate_pairs():
+    base = [{"lead_time_mean": v} for v in (10.0, 20.0, 30.0)]
+    other = [{"lead_time_mean": v} for v in (5.0, 10.0, 15.0)]
+    mean, low, high = paired_change(base, other, "lead_time_mean")
+    assert mean == pytest.approx(-0.5)
+    assert low == pytest.approx(-0.5) and high == pytest.approx(-0.5)  # paired: no spread
+    diff = paired_change(base, other, "lead_time_mean", relative=False)
+    assert diff[0] == pytest.approx(-10.0)
+    assert diff[1] < -10.0 < diff[2]
+
+
+def test_summary_and_cards_read_the_numbers():
+    runs = [
+        [
+            {
+                "lead_time_mean": 20.0 + i,
+                "cost_total": 100.0,
+                "cx_index": 40.0 + i,
+                "change_failure_rate": 0.3,
+                "roi": 0.6,
+                "dora_tier": "low",
+                "bottleneck": "dev",
+                "bottleneck_utilisation": 0.9,
+            }
+            for i in range(3)
+        ],
+        [
+            {
+                "lead_time_mean": 10.0 + i,
+                "cost_total": 100.0,
+                "cx_index": 80.0 + i,
+                "change_failure_rate": 0.05,
+                "roi": 0.9,
+                "dora_tier": "high",
+            }
+            for i in range(3)
+        ],
+    ]
+    lines = summary_sentences(["Silo", "Teams"], runs)
+    assert "**Silo** (baseline)" in lines[0] and "**dev** (90% busy)" in lines[0]
+    assert "**Teams** delivers items **" in lines[1] and "faster" in lines[1]
+    assert "at the same cost" in lines[1]
+    assert "+40 points" in lines[1]
+    lead = card("lead_time_mean", runs[0], runs[1])
+    assert lead["value"] == "11.0 days" and lead["delta"] == "-48%"
+    assert lead["delta_color"] == "inverse"
+    assert card("cx_index", runs[0], runs[1])["delta_color"] == "normal"
+    assert format_delta("cost_total", 100.0, 100.2) == "no change"
+
+
+@pytest.fixture(scope="module")
+def small_runs():
+    scenarios = {
+        name: with_overrides(ready_made(name), {"horizon_days": 80, "warmup_days": 10})
+        for name in ("siloed", "aligned", "converged")
+    }
+    runs = {
+        s.name: [run_digest((s.to_yaml(), seed)) for seed in (1, 2)] for s in scenarios.values()
+    }
+    colours = charts.scenario_colours(list(runs), [s.structure for s in scenarios.values()])
+    return runs, colours
+
+
+def test_every_chart_is_valid_vega_lite_with_small_data(small_runs):
+    runs, colours = small_runs
+    built = [
+        charts.lead_time_chart(
+            charts.lead_time_frame(runs), charts.percentile_frame(runs), colours
+        ),
+        charts.band_chart(
+            charts.band_frame(runs, "delivered_today", how="sum"), colours, "Items", warmup=10
+        ),
+        charts.band_chart(charts.band_frame(runs, "cx_index", bounds=(0, 100)), colours, "CX"),
+        charts.flow_chart(charts.flow_frame(runs), colours),
+        charts.flow_chart(charts.flow_frame(runs, cumulative=False), colours, cumulative=False),
+        charts.units_chart(charts.unit_frame(runs), colours),
+        charts.effort_chart(charts.effort_frame(runs), colours),
+    ]
+    for chart in built:
+        spec = chart.to_dict()  # validates against the Vega-Lite schema
+        rows = sum(len(v) for v in spec.get("datasets", {}).values())
+        assert 0 < rows < 3000
+
+
+def test_chart_frames_agree_with_the_runs(small_runs):
+    runs, _ = small_runs
+    hist = charts.lead_time_frame(runs)
+    shown = hist.groupby("scenario")["share"].sum()
+    assert shown.between(0.9, 1.0 + 1e-9).all()  # bins stop at the pooled 99th percentile
+    items = {name: sum(len(d.lead_times) for d in ds) for name, ds in runs.items()}
+    pooled = sum(shown[n] * items[n] for n in items) / sum(items.values())
+    assert pooled == pytest.approx(0.99, abs=0.01)
+    band = charts.band_frame(runs, "cx_index", bounds=(0, 100))
+    assert (band["low"] <= band["mean"] + 1e-9).all()
+    assert (band["mean"] <= band["high"] + 1e-9).all()
+    assert band["high"].max() <= 100 and band["low"].min() >= 0
+    flow = charts.flow_frame(runs)
+    last = flow[flow["day"] == flow["day"].max()].groupby("scenario")["items"].sum()
+    for name, ds in runs.items():
+        arrivals = np.mean([d.daily["arrivals"].iloc[-1] for d in ds])
+        assert last[name] == pytest.approx(arrivals)  # the CFD's top edge is arrivals
+    effort = charts.effort_frame(runs)
+    assert effort.groupby("scenario")["share"].sum().round(9).eq(1).all()
+    units = charts.unit_frame(runs)
+    assert units.groupby("scenario")["bottleneck"].sum().eq(1).all()
+    brm_row = units[(units["scenario"] == "Aligned departments") & (units["unit"] == "BRMs")]
+    assert len(brm_row) == 1
+
+
+def test_org_frames_place_everyone_and_every_tie():
+    from simulation.model import OrgModel
+
+    model = OrgModel(ready_made("converged"))
+    people, ties, units = charts.org_frames(model)
+    assert len(people) == 57 and len(units) == len(model.units)
+    assert len(ties) == model.network.graph.number_of_edges()
+    assert (ties["tie"] == "across units").sum() == model.network.cross_unit_ties
+    spec = charts.org_chart(people, ties, units).to_dict()
+    assert spec["width"] > 0 and spec["height"] > 0
+
+
+def test_workshop_model_side_by_side_same_seed():
+    siloed, converged = ready_made("siloed"), ready_made("converged")
+    ws = Workshop([siloed, converged], ["S", "C"], seed=3, days=30)
+    ws.step(30)
+    assert ws.finished and ws.day == 30
+    history = ws.history()
+    assert set(history["side"]) == {"S", "C"} and len(history) == 60
+    last = history.groupby("side").last()
+    assert (last["wip"] == last["queued"] + last["busy"] + last["in_handoff"]).all()
+    assert (last["arrivals"] - last["delivered"] == last["wip"]).all()
+    assert not math.isnan(last.loc["C", "lead_time"])
+    units = ws.units()["S"]
+    assert {"Being worked on", "Waiting in a queue", "In handoff"} >= set(units["state"])
+
+
+def test_the_process_pool_gives_the_same_runs_as_this_process(monkeypatch):
+    from ui import runner
+
+    short = with_overrides(ready_made("aligned"), {"horizon_days": 40, "warmup_days": 5})
+    jobs = [(short.to_yaml(), seed) for seed in range(9000, 9005)]
+    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+
+    def not_here(*_):
+        raise AssertionError("ran in this process: the pool did not work")
+
+    monkeypatch.setattr(runner, "_compute_here", not_here)
+    runner._pool.clear()
+    try:
+        pooled = runner.run_jobs(jobs)
+    finally:
+        runner._pool.clear()
+    here = [run_digest(job) for job in jobs]
+    assert [d.kpis["seed"] for d in pooled] == list(range(9000, 9005))
+    for a, b in zip(pooled, here, strict=True):
+        assert a.kpis["lead_time_mean"] == b.kpis["lead_time_mean"]
+        assert a.kpis["delivered"] == b.kpis["delivered"]
+    assert all(runner.cached_run(job) is not None for job in jobs)

@@ -1,0 +1,523 @@
+"""Compare: two to four organisation designs on the same demand and seeds."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import streamlit as st
+
+from simulation.comparison import (
+    KPI_CARDS,
+    card,
+    headline_table,
+    runs_frame,
+    summary_frame,
+    summary_sentences,
+    unique_names,
+)
+from simulation.digest import RunDigest
+from simulation.levers import (
+    LEVERS,
+    PRIORITIES,
+    STRUCTURES,
+    Lever,
+    apply_levers,
+    changed_levers,
+    coerce_lever,
+    lever_values,
+    levers_for,
+)
+from simulation.metrics import mode
+from simulation.scenario import Scenario, ScenarioError
+from ui import common, figures, runner
+
+MAX_SCENARIOS = 4
+RESULT = "cmp_result"
+
+common.page_header(
+    "Compare organisation designs",
+    "Run up to four organisations on the same demand with the same random seeds, and "
+    "see what structure and levers do to delivery speed, customer experience, waste "
+    "and cost.",
+)
+lib = common.library()
+
+
+# --------------------------------------------------------------------------- links
+
+
+def restore_from_link() -> None:
+    """Once per session: take scenarios, levers and replicates from the URL."""
+    if st.session_state.get("cmp_link_read"):
+        return
+    st.session_state["cmp_link_read"] = True
+    params = st.query_params
+    if "s" not in params:
+        return
+    try:
+        customs = common.unpack(params["u"]) if "u" in params else {}
+        changes = common.unpack(params["lv"]) if "lv" in params else {}
+        keys = []
+        for i, token in enumerate(t for t in params["s"].split(",") if t):
+            if token.startswith("*"):
+                scenario = Scenario.from_yaml(customs[token[1:]], source="the link")
+                key = common.add_to_library(scenario, "link")
+            elif token in lib:
+                key = token
+            else:
+                raise ValueError(f"there is no ready-made scenario '{token}'")
+            keys.append(key)
+            if str(i) in changes:
+                wanted = {k: coerce_lever(k, v) for k, v in dict(changes[str(i)]).items()}
+                apply_levers(lib[key].scenario, wanted)  # refuse bad levers here, not later
+                common.lever_changes()[key] = changed_levers(lib[key].scenario, wanted)
+        st.session_state[common.SELECTION] = keys[:MAX_SCENARIOS]
+        if "r" in params:
+            st.session_state["cmp_reps"] = min(30, max(1, int(params["r"])))
+        if "seed" in params:
+            st.session_state["cmp_seed"] = max(0, int(params["seed"]))
+    except (ScenarioError, ValueError, KeyError, TypeError) as exc:
+        st.session_state["cmp_link_error"] = f"This link could not be opened fully: {exc}"
+
+
+def write_link(keys: list[str], replicates: int, seed: int) -> None:
+    """Keep the view in the URL, so a copied link reproduces it."""
+    tokens, customs, changes = [], {}, {}
+    for i, key in enumerate(keys):
+        entry = lib[key]
+        if entry.origin == "ready-made":
+            tokens.append(key)
+        else:
+            tokens.append(f"*{i}")
+            customs[str(i)] = entry.yaml
+        if common.lever_changes().get(key):
+            changes[str(i)] = common.lever_changes()[key]
+    wanted = {"s": ",".join(tokens), "r": str(replicates), "seed": str(seed)}
+    if customs:
+        wanted["u"] = common.pack(customs)
+    if changes:
+        wanted["lv"] = common.pack(changes)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+def handle_upload() -> None:
+    uploaded = st.session_state.get("cmp_upload")
+    if uploaded is None:
+        return
+    try:
+        scenario = common.read_upload(uploaded.name, uploaded.getvalue())
+    except ScenarioError as exc:
+        st.error(f"Could not use this file. {exc}", icon=":material/error:")
+        return
+    if st.session_state.get("cmp_upload_done") == uploaded.file_id:
+        return
+    st.session_state["cmp_upload_done"] = uploaded.file_id
+    key = common.add_to_library(scenario, "upload")
+    chosen = common.selection()
+    if key not in chosen:
+        if len(chosen) >= MAX_SCENARIOS:
+            chosen.pop()
+        chosen.append(key)
+    st.session_state.pop("cmp_select", None)
+    st.toast(f"Added '{scenario.name}' to the comparison.", icon=":material/upload_file:")
+
+
+def on_select() -> None:
+    st.session_state[common.SELECTION] = list(st.session_state["cmp_select"])
+
+
+def lever_widget(target: str, lever: Lever, base_value: Any, value: Any) -> None:
+    wkey = f"lv|{target}|{lever.key}"
+    if wkey not in st.session_state:
+        st.session_state[wkey] = value
+    kwargs = {
+        "key": wkey,
+        "help": lever.help or None,
+        "on_change": on_lever,
+        "args": (target, lever.key, wkey, base_value),
+    }
+    if lever.key == "structure":
+        options = list(STRUCTURES if lib[target].scenario.teams else STRUCTURES[:3])
+        st.selectbox(lever.label, options, **kwargs)
+    elif lever.key == "priorities":
+        st.radio(
+            lever.label,
+            list(PRIORITIES),
+            horizontal=True,
+            format_func={"fifo": "Local (FIFO)", "value": "Shared (value)"}.get,
+            **kwargs,
+        )
+    elif lever.kind == "share":
+        st.slider(lever.label, 0.0, 1.0, step=0.05, **kwargs)
+    else:
+        # Room above a large organisation's own value (sixty BRMs, teams of twenty).
+        high = max(lever.high, 2 * float(base_value), float(value))
+        if lever.kind == "int" and lever.key.startswith("headcount."):
+            st.number_input(lever.label, min_value=0, max_value=int(high), step=1, **kwargs)
+        elif lever.kind == "int":
+            st.slider(lever.label, int(lever.low), int(high), step=int(lever.step), **kwargs)
+        else:
+            st.slider(lever.label, float(lever.low), float(high), step=float(lever.step), **kwargs)
+
+
+def on_lever(target: str, lever: str, wkey: str, base_value: Any) -> None:
+    value = st.session_state[wkey]
+    changes = common.lever_changes().setdefault(target, {})
+    if value == base_value or (isinstance(value, float) and math.isclose(value, base_value)):
+        changes.pop(lever, None)
+    else:
+        changes[lever] = value
+
+
+def reset_levers(target: str) -> None:
+    common.lever_changes().pop(target, None)
+    for key in [k for k in st.session_state if str(k).startswith(f"lv|{target}|")]:
+        del st.session_state[key]
+
+
+def levers_panel(keys: list[str]) -> None:
+    if st.session_state.get("cmp_target") not in keys:
+        st.session_state.pop("cmp_target", None)  # it left the comparison
+    target = st.selectbox(
+        "Adjust the levers of", keys, format_func=lambda k: lib[k].label, key="cmp_target"
+    )
+    base = lib[target].scenario
+    base_values = lever_values(base)
+    current = {**base_values, **common.lever_changes().get(target, {})}
+    levers = levers_for(base)
+    groups = {
+        "Organisation": ["structure", "team_size", "brms"],
+        "Ways of working": ["priorities", "shared_language", "transparency", "rotation", "culture"],
+        "Demand": ["demand"],
+    }
+    for title, names in groups.items():
+        st.markdown(f"**{title}**")
+        for lever in levers:
+            if lever.key in names:
+                lever_widget(target, lever, base_values[lever.key], current[lever.key])
+        if title == "Organisation":
+            heads = [lv for lv in levers if lv.key.startswith("headcount.")]
+            if heads:
+                with st.expander("Headcount per discipline"):
+                    for lever in heads:
+                        lever_widget(target, lever, base_values[lever.key], current[lever.key])
+    changed = common.lever_changes().get(target)
+    if changed:
+        st.caption(
+            "Changed: "
+            + ", ".join(
+                f"{(LEVERS.get(k).label if k in LEVERS else k).lower()} {v}"
+                for k, v in changed.items()
+            )
+        )
+    st.button(
+        "Reset levers", on_click=reset_levers, args=(target,), disabled=not changed, width="stretch"
+    )
+    try:
+        scenario = common.effective(target)
+    except ScenarioError:
+        return
+    st.download_button(
+        "Download this scenario (YAML)",
+        common.effective_yaml(target),
+        file_name=_file_name(scenario),
+        mime="application/x-yaml",
+        on_click="ignore",
+        width="stretch",
+        icon=":material/download:",
+        help="The scenario with your levers, in the file format `python -m simulation` reads.",
+    )
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
+def _file_name(scenario: Scenario) -> str:
+    stem = "".join(c if c.isalnum() else "-" for c in scenario.name.lower()).strip("-")
+    return f"{stem or 'scenario'}.yaml"
+
+
+with st.sidebar:
+    restore_from_link()
+    st.subheader("Scenarios", anchor=False)
+    picker = st.container()
+    st.file_uploader(
+        "Add your own scenario",
+        type=["yaml", "yml"],
+        key="cmp_upload",
+        help="A scenario file in the format of scenarios/*.yaml (at most 200 kB).",
+    )
+    handle_upload()
+    with picker:
+        if "cmp_select" not in st.session_state:
+            st.session_state["cmp_select"] = [k for k in common.selection() if k in lib]
+        keys = st.multiselect(
+            "Organisations to compare (the first is the baseline)",
+            list(lib),
+            format_func=lambda k: lib[k].label,
+            max_selections=MAX_SCENARIOS,
+            key="cmp_select",
+            on_change=on_select,
+        )
+    st.subheader("Runs", anchor=False)
+    first_seed = lib[keys[0]].scenario.seed if keys else 1
+    if "cmp_seed" not in st.session_state:
+        st.session_state["cmp_seed"] = first_seed
+    if "cmp_reps" not in st.session_state:
+        st.session_state["cmp_reps"] = 10
+    replicates = st.slider(
+        "Replicates per scenario",
+        1,
+        30,
+        key="cmp_reps",
+        help="Runs per scenario. Replicate i uses seed + i in every "
+        "scenario, so differences come from the designs, not from luck.",
+    )
+    seed = int(st.number_input("First seed", min_value=0, step=1, key="cmp_seed"))
+    run_clicked = st.button(
+        "Run comparison", type="primary", width="stretch", icon=":material/play_arrow:"
+    )
+    if keys:
+        st.subheader("Levers", anchor=False)
+        levers_panel(keys)
+
+if st.session_state.get("cmp_link_error"):
+    st.error(st.session_state["cmp_link_error"], icon=":material/link_off:")
+
+if not keys:
+    st.info(
+        "Pick at least one organisation in the sidebar (two or more to compare).",
+        icon=":material/arrow_back:",
+    )
+    st.stop()
+
+write_link(keys, replicates, seed)
+
+# --------------------------------------------------------------------------- scenarios
+
+scenarios: list[Scenario] = []
+texts: list[str] = []
+problems = []
+for key in keys:
+    try:
+        texts.append(common.effective_yaml(key))
+        scenarios.append(common.effective(key))
+    except ScenarioError as exc:
+        problems.append(f"**{lib[key].label}** cannot run with these levers: {exc}")
+for problem in problems:
+    st.error(problem, icon=":material/error:")
+if problems:
+    st.stop()
+
+names = unique_names([s.name for s in scenarios])
+structures = [s.structure for s in scenarios]
+colours = common.colours_for(names, structures)
+jobs = [(text, seed + r) for text in texts for r in range(replicates)]
+signature = tuple(jobs)
+
+# --------------------------------------------------------------------------- running
+
+
+def run(jobs: list[tuple[str, int]]) -> None:
+    started = time.perf_counter()
+    cached = sum(runner.cached_run(job) is not None for job in dict.fromkeys(jobs))
+    bar = st.progress(0.0, text=f"Running {len(jobs) - cached} simulations…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Running simulations: {done} of {total} done")
+
+    try:
+        digests = runner.run_jobs(jobs, progress)
+    except ScenarioError as exc:
+        bar.empty()
+        st.error(f"A scenario could not run: {exc}", icon=":material/error:")
+        st.stop()
+    except Exception as exc:  # a model failure must not take the page down
+        bar.empty()
+        st.error(f"The simulation failed: {exc.__class__.__name__}: {exc}", icon=":material/error:")
+        st.stop()
+    bar.empty()
+    st.session_state[RESULT] = {
+        "signature": signature,
+        "names": names,
+        "structures": structures,
+        "digests": [digests[i * replicates : (i + 1) * replicates] for i in range(len(names))],
+        "seconds": time.perf_counter() - started,
+        "cached": cached,
+        "runs": len(jobs),
+    }
+
+
+previous = st.session_state.get(RESULT)
+all_cached = all(runner.cached_run(job) is not None for job in dict.fromkeys(jobs))
+if run_clicked or previous is None or (previous["signature"] != signature and all_cached):
+    run(jobs)
+result = st.session_state[RESULT]
+if result["signature"] != signature:
+    st.info(
+        "You changed the organisations, levers or runs since these results. "
+        "Press **Run comparison** to update them.",
+        icon=":material/update:",
+    )
+    names, structures = result["names"], result["structures"]
+    colours = common.colours_for(names, structures)
+
+digests: list[list[RunDigest]] = result["digests"]
+kpis = [[d.kpis for d in ds] for ds in digests]
+runs_map = dict(zip(names, digests, strict=True))
+
+# --------------------------------------------------------------------------- KPI cards
+
+st.subheader("Headline results", anchor=False)
+horizons = {(ds[0].horizon, ds[0].warmup) for ds in digests}
+span = (
+    f"{digests[0][0].horizon} working days each (the first {digests[0][0].warmup} are "
+    "warm-up and left out)"
+    if len(horizons) == 1
+    else "each over its own horizon (warm-up left out)"
+)
+n_runs = len(digests[0])
+base_note = f"Changes are against {names[0]}; green is better. " if len(names) > 1 else ""
+st.caption(
+    f"{'Mean of ' + str(n_runs) + ' runs' if n_runs > 1 else 'One run'} per organisation, "
+    f"{span}. {base_note}{_runs(result['runs'])} in {result['seconds']:.1f} s "
+    f"({result['cached']} from cache)."
+)
+if len(names) >= 4:  # four narrow columns: smaller type keeps every value whole
+    st.html(
+        "<style>[data-testid='stMetricValue'] { font-size: 1.3rem; }"
+        "[data-testid='stMetricLabel'] p { font-size: .8rem; }</style>"
+    )
+for i, column in enumerate(st.columns(len(names), gap="medium")):
+    name = names[i]
+    tier = mode([str(k.get("dora_tier", "n/a")) for k in kpis[i]])
+    with column.container(border=True):
+        st.markdown(
+            common.scenario_chip(name, colours[name])
+            + f'<div class="cv-chip-detail">{structures[i]} · DORA tier {tier}'
+            + (" · baseline" if i == 0 else f" · vs {names[0]}")
+            + "</div>",
+            unsafe_allow_html=True,
+        )
+        grid = st.columns(2, gap="small")
+        for j, key in enumerate(KPI_CARDS):
+            c = card(key, kpis[0] if i else None, kpis[i])
+            if i == 0:  # a grey "baseline" keeps the cards of every column the same height
+                c.update(delta="baseline", delta_color="off", delta_arrow="off")
+            grid[j % 2].metric(
+                c["label"],
+                c["value"],
+                c["delta"],
+                delta_color=c["delta_color"],
+                delta_arrow=c["delta_arrow"],
+                help=c["help"],
+            )
+
+with st.container(border=True):
+    st.markdown("#### What the numbers say")
+    st.markdown("\n".join(f"- {line}" for line in summary_sentences(names, kpis)))
+    if len(names) > 1 and len(digests[0]) > 1:
+        st.caption(
+            "95% confidence intervals of differences are paired by seed: replicate i "
+            "of every organisation runs with the same seed."
+        )
+
+# --------------------------------------------------------------------------- charts
+
+specs = figures.comparison_specs(result["signature"], tuple(names), tuple(structures))
+
+
+def show(name: str, stretch: bool = True) -> None:
+    st.vega_lite_chart(spec=specs[name], width="stretch" if stretch else "content")
+
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown("#### How long items take")
+    st.caption(
+        "Share of delivered items by lead time, all runs pooled; dashed: 85% of "
+        "items are delivered within this many days."
+    )
+    show("lead")
+with right:
+    st.markdown("#### Throughput over time")
+    st.caption(
+        "New work delivered per week (incidents raised by escaped defects left out): "
+        "mean across runs, shaded 95% confidence band."
+    )
+    show("throughput")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown("#### Customer experience over time")
+    st.caption("CX index (0-100, trailing 30 days): mean across runs, shaded 95% band.")
+    show("cx")
+with right:
+    st.markdown("#### Where the effort goes")
+    st.caption(
+        "Staff time at work after warm-up: value work, avoidable rework (wasted "
+        "work, rework and fixing escaped defects), misaligned IT work and "
+        "coordination."
+    )
+    show("effort")
+
+st.markdown("#### Flow of work")
+if "cmp_flow_view" not in st.session_state:
+    st.session_state["cmp_flow_view"] = "Work in progress by state"
+view = st.segmented_control(
+    "View",
+    ["Work in progress by state", "Cumulative flow"],
+    key="cmp_flow_view",
+    label_visibility="collapsed",
+)
+if view == "Cumulative flow":
+    st.caption(
+        "Cumulative flow: items delivered so far (grey) and, stacked on them, the "
+        "items still open by where they are; the top edge is all items that "
+        "arrived. Mean across runs."
+    )
+    show("cfd", stretch=False)
+else:
+    st.caption(
+        "Open items by where they are, mean across runs: orange is work waiting in "
+        "a queue, violet is work travelling between units, blue is being worked on."
+    )
+    show("wip", stretch=False)
+
+st.markdown("#### Utilisation and queues per unit")
+st.caption(
+    "How busy each department or team is and how many items wait for it, mean "
+    "after warm-up. The bottleneck is the unit most runs find busiest."
+)
+show("units", stretch=False)
+
+# --------------------------------------------------------------------------- details
+
+with st.expander("All KPIs with 95% confidence intervals, and downloads"):
+    st.dataframe(headline_table(names, kpis), hide_index=True, width="stretch")
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Download every run (CSV)",
+        runs_frame(names, kpis).to_csv(index=False),
+        file_name="converge-runs.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+    )
+    c2.download_button(
+        "Download the summary (CSV)",
+        summary_frame(names, kpis).to_csv(index=False),
+        file_name="converge-summary.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+    )

@@ -1,0 +1,125 @@
+"""Running comparisons for the app: one cached result per (scenario, seed).
+
+Every run is cached with st.cache_data keyed on the scenario's YAML text and the seed,
+so turning one lever reruns only the scenario it changed, and a shared link or a
+second visitor gets cached results at once. Runs not yet cached go to a pool of local
+processes that lives as long as the server (a new pool per comparison would cost more
+than the runs), falling back to this process when the pool is unavailable.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+import streamlit as st
+
+from simulation.digest import RunDigest, run_digest
+
+Job = tuple[str, int]  # (normalised scenario YAML, seed)
+
+#: Fewer uncached runs than this are not worth a trip to the pool.
+MIN_POOL_JOBS = 4
+
+
+def workers() -> int:
+    """Local processes for uncached runs: CONVERGE_WORKERS, else one per core."""
+    try:
+        return max(1, int(os.environ.get("CONVERGE_WORKERS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+@st.cache_resource(show_spinner=False)
+def _pool() -> ProcessPoolExecutor | None:
+    n = workers()
+    if n <= 1:
+        return None
+    # forkserver: workers are forked from a clean process with the model preloaded,
+    # never from the server with its threads.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["simulation.digest"])
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=context)
+    for _ in range(n):  # start the workers now, so the first comparison need not wait
+        pool.submit(os.getpid)
+    return pool
+
+
+def warm_up() -> None:
+    """Start the process pool in the background (called when the app opens)."""
+    _pool()
+
+
+class _NotCached(Exception):
+    pass
+
+
+def _only_cached(yaml_text: str, seed: int) -> RunDigest:
+    raise _NotCached
+
+
+@st.cache_data(max_entries=3000, show_spinner=False)
+def _cached(yaml_text: str, seed: int, _compute: Callable[[str, int], RunDigest]) -> RunDigest:
+    # _compute is not part of the key: it either runs the model or hands over a
+    # result computed elsewhere (in the pool), which is then cached like any other.
+    return _compute(yaml_text, seed)
+
+
+def cached_run(job: Job) -> RunDigest | None:
+    """The cached digest of ``job``, or None when it has not been run yet."""
+    try:
+        return _cached(job[0], job[1], _only_cached)
+    except _NotCached:
+        return None
+
+
+def run_jobs(
+    jobs: Sequence[Job], on_progress: Callable[[int, int], None] | None = None
+) -> list[RunDigest]:
+    """Digests of ``jobs`` in order: cached ones at once, the rest computed and cached."""
+    results: dict[Job, RunDigest] = {}
+    missing = []
+    for job in dict.fromkeys(jobs):
+        digest = cached_run(job)
+        if digest is None:
+            missing.append(job)
+        else:
+            results[job] = digest
+    total, done = len(missing), 0
+
+    def store(job: Job, compute: Callable[[str, int], RunDigest]) -> None:
+        nonlocal done
+        results[job] = _cached(job[0], job[1], compute)
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+
+    pool = _pool() if len(missing) >= MIN_POOL_JOBS else None
+    if pool is not None:
+        futures: dict[Future[RunDigest], Job] = {}
+        try:
+            futures = {pool.submit(run_digest, job): job for job in missing}
+            for future in as_completed(futures):
+                digest = future.result()
+                store(futures[future], lambda *_, d=digest: d)
+        except BrokenProcessPool:
+            # A worker died (out of memory, killed): finish here, and next time use a
+            # fresh pool.
+            pool.shutdown(wait=False, cancel_futures=True)
+            _pool.clear()
+        finally:
+            # The user may have moved on (Streamlit stops a script mid-run): runs not yet
+            # started must not delay the next comparison.
+            for future in futures:
+                future.cancel()
+    for job in missing:
+        if job not in results:
+            store(job, _compute_here)
+    return [results[job] for job in jobs]
+
+
+def _compute_here(yaml_text: str, seed: int) -> RunDigest:
+    return run_digest((yaml_text, seed))
