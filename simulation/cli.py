@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from simulation.comparison import unique_names
 from simulation.metrics import (
     DIFFERENCE_KPIS,
     HEADLINE,
@@ -309,7 +310,7 @@ def print_transition(result) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(p) for p in args.scenarios]
-    names = _unique_names([s.name for s in scenarios])
+    names = unique_names([s.name for s in scenarios])
     total = len(scenarios) * args.replicates
     with tqdm(total=total, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False) as bar:
         runs = run_replicates(
@@ -614,15 +615,6 @@ def _layout(rows: list[list[str]], header: list[str]) -> str:
             )
         )
     return "\n".join(lines)
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -176,18 +176,23 @@ def rolling_lead_time(
         return np.where(count > 0, (sums[hi] - sums[lo]) / np.maximum(count, 1), np.nan)
 
 
+def change_periods(records: RunRecords) -> list[tuple[pd.Series, float, float]]:
+    """Each scheduled change with the day it took effect and the day its period ends
+    (the next scheduled change, or the horizon). PDCA trials are not periods."""
+    changes = records.changes
+    if changes is None or changes.empty:
+        return []
+    scheduled = changes[changes["source"] == "scheduled"].reset_index(drop=True)
+    days = [float(d) for d in scheduled["day"]] + [float(records.horizon)]
+    return [(change, days[i], days[i + 1]) for i, change in scheduled.iterrows()]
+
+
 def transition_table(records: RunRecords) -> pd.DataFrame:
     """Per scheduled change: lead time before it, at its worst after it, at the end of
     its period (before the next change), and the days it took to get back to the
     level before it."""
-    changes = records.changes
-    if changes is None or changes.empty:
-        return pd.DataFrame()
-    scheduled = changes[changes["source"] == "scheduled"].reset_index(drop=True)
     rows = []
-    for i, change in scheduled.iterrows():
-        day = float(change["day"])
-        end = float(scheduled["day"].iloc[i + 1]) if i + 1 < len(scheduled) else records.horizon
+    for change, day, end in change_periods(records):
         days = np.arange(day + 1, end + 1)
         curve = rolling_lead_time(records.items, days)
         before = rolling_lead_time(records.items, np.array([day]), width=2 * ROLLING_DAYS)[0]
@@ -235,14 +240,8 @@ def phase_table(records: RunRecords) -> pd.DataFrame:
     """KPIs before, during and after each scheduled change: ``before`` is the
     ``PHASE_DAYS`` before it, ``after`` the last ``PHASE_DAYS`` before the next change
     (or the horizon), ``during`` the time between."""
-    changes = records.changes
-    if changes is None or changes.empty:
-        return pd.DataFrame()
-    scheduled = changes[changes["source"] == "scheduled"].reset_index(drop=True)
     rows = []
-    for i, change in scheduled.iterrows():
-        day = float(change["day"])
-        end = float(scheduled["day"].iloc[i + 1]) if i + 1 < len(scheduled) else records.horizon
+    for change, day, end in change_periods(records):
         settled = max(day, end - PHASE_DAYS)
         for phase, start, stop in (
             ("before", max(0.0, day - PHASE_DAYS), day),

@@ -127,6 +127,6 @@ def test_missing_file_and_bad_arguments_exit_2(tmp_path):
 
 
 def test_every_command_has_help():
-    for command in ("run", "compare", "validate", "schema"):
+    for command in ("run", "compare", "validate", "schema", "sweep", "analyze"):
         done = cli(command, "--help")
         assert done.returncode == 0 and "usage:" in done.stdout
