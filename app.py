@@ -26,8 +26,15 @@ def main() -> None:
         st.Page("ui/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
         st.Page("ui/design.py", title="Design", icon=":material/account_tree:", url_path="design"),
         st.Page(
+            "ui/transition.py",
+            title="Transition",
+            icon=":material/timeline:",
+            url_path="transition",
+        ),
+        st.Page(
             "ui/workshop.py", title="Workshop", icon=":material/co_present:", url_path="workshop"
         ),
+        st.Page("ui/results.py", title="Results", icon=":material/insights:", url_path="results"),
     ]
     st.logo(str(common.ROOT / "ui" / "logo.svg"), size="large")
     st.navigation(pages, position="top").run()

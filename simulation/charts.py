@@ -8,6 +8,11 @@ what reaches a browser small.
 
 Colours are fixed per structure (siloed red, aligned amber, converged teal, custom
 purple) so a scenario looks the same on every chart and page.
+
+Runs that reorganise over time carry a change log: :func:`change_frame` turns it into
+one marker per scenario and day, and the over-time charts (:func:`band_chart`,
+:func:`flow_chart`) draw those markers as vertical rules with the change's label and a
+tooltip: dashed for a scheduled change, dotted for a PDCA trial.
 """
 
 from __future__ import annotations
@@ -68,6 +73,11 @@ STATE_COLOURS = {
 
 GRID = "#E6E9EE"
 
+#: Transition paths compared on the Transition page: the user's design first (the app's
+#: teal), the ready-made paths after it. A path is not a structure (every path starts
+#: siloed), so these stay apart from STRUCTURE_COLOURS' meaning.
+PATH_COLOURS = ["#1B8A8F", "#2F5D8A", "#D89A1E", "#B5507F", "#6A4C93", "#7A9E4B"]
+
 
 def scenario_colours(names: Sequence[str], structures: Sequence[str]) -> dict[str, str]:
     """A colour per scenario: its structure's colour, or a distinct extra for repeats."""
@@ -81,6 +91,11 @@ def scenario_colours(names: Sequence[str], structures: Sequence[str]) -> dict[st
         colours[name] = colour
         used.add(colour)
     return colours
+
+
+def path_colours(names: Sequence[str]) -> dict[str, str]:
+    """A colour per transition path, in order (PATH_COLOURS)."""
+    return {name: PATH_COLOURS[i % len(PATH_COLOURS)] for i, name in enumerate(names)}
 
 
 def discipline_colours(disciplines: Sequence[str]) -> dict[str, str]:
@@ -315,6 +330,125 @@ def effort_frame(runs: Runs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+CHANGE_FRAME_COLUMNS = ["scenario", "change_day", "kind", "change", "what", "detail", "lane"]
+SCHEDULED, PDCA_TRIAL = "Scheduled change", "PDCA trial"
+
+
+def change_frame(runs: Runs, max_label: int = 30) -> pd.DataFrame:
+    """One marker per scenario and day on which its organisation changed.
+
+    Scheduled changes are the same in every replicate; PDCA trials can differ (what a
+    policy tries next depends on what it kept), so each marker says in how many runs
+    each change happened and, for PDCA, how often the trial it ended was kept.
+    Columns: scenario, change_day, kind (SCHEDULED or PDCA_TRIAL), change (a short
+    label for the chart; empty for PDCA trials, which come too often to label),
+    what (every change of that day, in words), detail (the tooltip: day and what) and
+    lane (the scenario's row for labels, 0 for the first scenario with markers).
+    Changes on the last day (a PDCA check at the horizon) have no days left to show
+    and are left out.
+    """
+    rows = []
+    lane = 0
+    for name, ds in runs.items():
+        if not ds:
+            continue
+        logs = [d.changes for d in ds if d.changes is not None and not d.changes.empty]
+        if not logs:
+            continue
+        n = len(ds)
+        changes = pd.concat(logs, ignore_index=True)
+        changes = changes[changes["day"] < ds[0].horizon]
+        decisions = [d.decisions for d in ds if d.decisions is not None and not d.decisions.empty]
+        judged = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame()
+        for day, group in changes.groupby("day", sort=True):
+            scheduled = bool((group["source"] == "scheduled").any())
+            labels = group["label"].value_counts(sort=False)
+            # a PDCA day first reverts the last trial (where it failed), then tries the next
+            order = sorted(labels.index, key=lambda label: "revert" not in str(label))
+            parts = [
+                _short_pdca(str(label))
+                if count >= n
+                else f"{_short_pdca(str(label))} ({count} of {n} runs)"
+                for label, count in labels[order].items()
+            ]
+            if not judged.empty:
+                verdicts = judged[
+                    (judged["day"] == day) & judged["decision"].isin(["kept", "reverted"])
+                ]
+                if len(verdicts):
+                    kept = int((verdicts["decision"] == "kept").sum())
+                    runs_word = "run" if len(verdicts) == 1 else "runs"
+                    parts.insert(0, f"previous trial kept in {kept} of {len(verdicts)} {runs_word}")
+            first = (
+                str(group.loc[group["source"] == "scheduled", "label"].iloc[0]) if scheduled else ""
+            )
+            short = first if len(first) <= max_label else first[: max_label - 1] + "…"
+            rows.append(
+                {
+                    "scenario": name,
+                    "change_day": float(day),
+                    "kind": SCHEDULED if scheduled else PDCA_TRIAL,
+                    "change": short if scheduled else "",
+                    "what": "; ".join(parts),
+                    "detail": f"Day {float(day):g}: " + "; ".join(parts),
+                    "lane": lane,
+                }
+            )
+        lane += 1
+    return pd.DataFrame(rows, columns=CHANGE_FRAME_COLUMNS)
+
+
+def _short_pdca(label: str) -> str:
+    return label.removeprefix("PDCA: ")
+
+
+def change_layers(
+    changes: pd.DataFrame, colours: Mapping[str, str], labels: bool = True
+) -> list[alt.Chart]:
+    """Vertical rules at the change days in each scenario's colour, with the change's
+    label at the top of the plot (one row per scenario, so labels of different
+    scenarios on the same day do not overlap) and its detail as a tooltip."""
+    if changes is None or changes.empty:
+        return []
+    frame = changes.assign(label_y=4 + 14 * changes["lane"])
+    colour = alt.Color("scenario:N", scale=_scale(colours), legend=None)
+    return _change_marks(alt.Chart(frame), colour, labels)
+
+
+def _change_marks(base: alt.Chart, colour: Any, labels: bool) -> list[alt.Chart]:
+    x = alt.X("change_day:Q")
+    tooltip = [
+        alt.Tooltip("scenario:N", title="Scenario"),
+        alt.Tooltip("kind:N", title="What"),
+        alt.Tooltip("detail:N", title="Change"),
+    ]
+    dash = alt.condition(alt.datum.kind == SCHEDULED, alt.value([6, 3]), alt.value([2, 3]))
+    rules = base.mark_rule().encode(
+        x=x,
+        color=colour,
+        strokeDash=dash,
+        strokeWidth=alt.condition(alt.datum.kind == SCHEDULED, alt.value(2), alt.value(1.2)),
+        opacity=alt.condition(alt.datum.kind == SCHEDULED, alt.value(0.9), alt.value(0.6)),
+    )
+    # a wide, invisible rule on top: the thin one is hard to hover
+    hover = base.mark_rule(strokeWidth=12, opacity=0).encode(x=x, tooltip=tooltip)
+    layers = [rules, hover]
+    if labels:
+        text = (
+            base.transform_filter(alt.datum.change != "")
+            .mark_text(align="left", baseline="top", dx=4, fontSize=11, fontWeight="bold")
+            .encode(
+                x=x,
+                y=alt.Y("label_y:Q", scale=None, axis=None),
+                text="change:N",
+                color=colour,
+                tooltip=tooltip,
+            )
+        )
+        layers.append(text)
+    return layers
+
+
 # --------------------------------------------------------------------------- charts
 
 
@@ -361,19 +495,35 @@ def band_chart(
     warmup: int | None = None,
     value_format: str = ".1f",
     zero: bool = True,
+    changes: pd.DataFrame | None = None,
+    axis_format: str | None = None,
+    height: int = 280,
+    change_labels: bool = True,
 ) -> alt.LayerChart:
-    """Mean over replicates as a line, its 95% confidence band shaded."""
+    """Mean over replicates as a line, its 95% confidence band shaded; with
+    ``changes`` (:func:`change_frame`), the days the organisation changed marked, with
+    their labels at the top (``change_labels``; leave them out on narrow charts, where
+    the tooltips still name each change)."""
     base = alt.Chart(frame)
     x = alt.X("day:Q", title="Working day", scale=alt.Scale(nice=False))
+    axis = alt.Axis(format=axis_format) if axis_format else alt.Axis()
+    y_scale = alt.Scale(zero=zero)
+    labelled = change_labels and changes is not None and (changes["change"] != "").any()
+    if labelled and len(frame):
+        # head room for the labels: a row per scenario above the lines
+        low = 0.0 if zero else float(np.nanmin(frame["low"]))
+        high = float(np.nanmax(frame["high"]))
+        rows = int(changes["lane"].max()) + 1
+        y_scale = alt.Scale(zero=zero, domainMax=high + (high - low) * 0.09 * (rows + 1))
     band = base.mark_area(opacity=0.2).encode(
         x=x,
-        y=alt.Y("low:Q", title=y_title, scale=alt.Scale(zero=zero)),
+        y=alt.Y("low:Q", title=y_title, scale=y_scale, axis=axis),
         y2="high:Q",
         color=_legend_colour(colours),
     )
     line = base.mark_line(strokeWidth=2.5).encode(
         x=x,
-        y=alt.Y("mean:Q", title=y_title),
+        y=alt.Y("mean:Q", title=y_title, axis=axis),
         color=_legend_colour(colours),
         tooltip=[
             alt.Tooltip("scenario:N", title="Scenario"),
@@ -383,10 +533,10 @@ def band_chart(
             alt.Tooltip("high:Q", title="95% CI to", format=value_format),
         ],
     )
-    layers = [band, line]
+    layers = [band, line, *change_layers(changes, colours, labels=change_labels)]
     if warmup:
         layers.insert(0, _warmup_rect(warmup))
-    return alt.layer(*layers).properties(height=280)
+    return alt.layer(*layers).properties(height=height)
 
 
 def _warmup_rect(warmup: int) -> alt.Chart:
@@ -403,12 +553,21 @@ def flow_chart(
     colours: Mapping[str, str],
     cumulative: bool = True,
     panel_width: int = 980,
+    changes: pd.DataFrame | None = None,
 ) -> alt.FacetChart:
-    """A stacked-area flow diagram per scenario, side by side, on shared axes."""
+    """A stacked-area flow diagram per scenario, side by side, on shared axes; with
+    ``changes`` (:func:`change_frame`), each panel marks the days its organisation
+    changed (in dark grey: the colours here are the states of work)."""
     title = "Items (cumulative)" if cumulative else "Items in progress"
     states = [s for s in STATE_COLOURS if cumulative or s != "Delivered"]
+    marked = changes is not None and not changes.empty
+    # A facet splits one dataset: the markers travel in it, told apart by "layer".
+    data = frame.assign(layer="flow")
+    if marked:
+        data = pd.concat([data, changes.assign(layer="change", label_y=4.0)], ignore_index=True)
     chart = (
-        alt.Chart(frame)
+        alt.Chart()
+        .transform_filter(alt.datum.layer == "flow")
         .mark_area(opacity=0.9)
         .encode(
             x=alt.X("day:Q", title="Working day", scale=alt.Scale(nice=False)),
@@ -427,12 +586,16 @@ def flow_chart(
                 alt.Tooltip("items:Q", title="Items (mean)", format=".1f"),
             ],
         )
-        .properties(
-            height=240, width=max(180, (panel_width - 40 * len(colours)) // max(1, len(colours)))
-        )
     )
+    layers = [chart]
+    if marked:
+        marks = alt.Chart().transform_filter(alt.datum.layer == "change")
+        # no labels: the panels are narrow; the tooltip names the change
+        layers += _change_marks(marks, alt.value("#374151"), labels=False)
+    width = max(180, (panel_width - 40 * len(colours)) // max(1, len(colours)))
+    layered = alt.layer(*layers, data=data).properties(height=240, width=width)
     names = list(colours)
-    return chart.facet(
+    return layered.facet(
         column=alt.Column(
             "scenario:N",
             title=None,
@@ -814,10 +977,13 @@ def workshop_series_chart(
 __all__ = [
     "DISCIPLINE_COLOURS",
     "EFFORT_COLOURS",
+    "PATH_COLOURS",
     "STATE_COLOURS",
     "STRUCTURE_COLOURS",
     "band_chart",
     "band_frame",
+    "change_frame",
+    "change_layers",
     "discipline_colours",
     "effort_chart",
     "effort_frame",
@@ -827,6 +993,7 @@ __all__ = [
     "lead_time_frame",
     "org_chart",
     "org_frames",
+    "path_colours",
     "percentile_frame",
     "scenario_colours",
     "unit_frame",

@@ -79,7 +79,7 @@ def format_kpi(key: str, value: float | None, unit: bool = True) -> str:
         return "n/a"
     if key in PERCENT_KPIS:
         return f"{100 * value:.1f}%" if abs(value) < 0.1 else f"{100 * value:.0f}%"
-    if key in ("cost_total", "value_total"):
+    if key in ("cost_total", "value_total", "transition_cost", "transition_spend"):
         return f"{value / 1e6:.2f}M" if abs(value) >= 1e6 else f"{value / 1e3:,.0f}k"
     if key == "roi":
         return f"{value:.2f}x"

@@ -5,18 +5,22 @@ summaries across replicates need far less. :func:`digest` keeps the KPI record (
 very dict the command line prints), the daily series, the lead times of the items in
 the KPI window, the unit table and the effort split: a few tens of kilobytes that
 cache, pickle between processes and ship to a browser cheaply.
+
+A run that reorganises over time also keeps its change log (scheduled changes and PDCA
+trials), the PDCA decisions, and its KPIs before, during and after each scheduled change
+(:func:`~simulation.metrics.phase_table`): a few rows each.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from simulation.metrics import unit_table
+from simulation.metrics import ROLLING_DAYS, phase_table, rolling_lead_time, unit_table
 from simulation.records import RunRecords
 from simulation.runs import RunResult, run_scenario
 from simulation.scenario import Scenario, parse_scenario
@@ -37,6 +41,26 @@ DAILY_COLUMNS = [
     "arrivals",
     "delivered",
     "productivity",
+]
+
+#: Added to the daily series by :func:`digest`: the mean lead time of the items delivered
+#: in the ROLLING_DAYS days before each day (metrics.rolling_lead_time), the curve a
+#: transition is judged by.
+ROLLING_LEAD_TIME = "lead_time_rolling"
+
+#: Columns kept of the change log (records.changes) and of the PDCA decisions.
+CHANGE_COLUMNS = ["day", "label", "source", "structure", "dip_depth"]
+DECISION_COLUMNS = [
+    "day",
+    "lever",
+    "from",
+    "to",
+    "tried_on",
+    "kpi",
+    "before",
+    "after",
+    "decision",
+    "reason",
 ]
 
 #: Effort categories as leadership reads them: value work, avoidable rework (waste,
@@ -62,12 +86,21 @@ class RunDigest:
     brm: dict[str, float]  # count, utilisation, queue_mean
     warmup: int
     horizon: int
+    #: the change log: day, label, source ("scheduled" or "pdca"), structure, dip_depth
+    changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
+    #: the PDCA policy's decisions (DECISION_COLUMNS); empty without a policy
+    decisions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DECISION_COLUMNS))
+    #: metrics.phase_table: KPIs before, during and after each scheduled change
+    phases: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def digest(records: RunRecords, kpis: dict[str, Any]) -> RunDigest:
     """Reduce the records of one run to a :class:`RunDigest`."""
     daily = records.daily
     daily = daily[[c for c in DAILY_COLUMNS if c in daily.columns]].astype("float32")
+    daily[ROLLING_LEAD_TIME] = rolling_lead_time(
+        records.items, daily["day"].to_numpy(dtype=float), width=ROLLING_DAYS
+    ).astype("float32")
     daily["day"] = daily["day"].astype("int32")
     items = records.items
     done = items[items["done"] >= records.warmup]
@@ -93,7 +126,21 @@ def digest(records: RunRecords, kpis: dict[str, Any]) -> RunDigest:
         brm=brm,
         warmup=records.warmup,
         horizon=records.horizon,
+        changes=_log(records.changes, CHANGE_COLUMNS),
+        decisions=_log(records.decisions, DECISION_COLUMNS),
+        phases=phase_table(records) if _has_rows(records.changes) else pd.DataFrame(),
     )
+
+
+def _has_rows(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and not frame.empty
+
+
+def _log(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    """The listed columns of a log; empty, with those columns, when there is none."""
+    if not _has_rows(frame):
+        return pd.DataFrame(columns=columns)
+    return frame[[c for c in columns if c in frame.columns]].reset_index(drop=True)
 
 
 def digest_result(result: RunResult) -> RunDigest:

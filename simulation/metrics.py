@@ -195,7 +195,10 @@ def transition_table(records: RunRecords) -> pd.DataFrame:
     for change, day, end in change_periods(records):
         days = np.arange(day + 1, end + 1)
         curve = rolling_lead_time(records.items, days)
-        before = rolling_lead_time(records.items, np.array([day]), width=2 * ROLLING_DAYS)[0]
+        # the level before: deliveries in the 40 days before, never the warm-up's ramp
+        before = window_kpis(records, max(records.warmup, day - 2 * ROLLING_DAYS), day)[
+            "lead_time_mean"
+        ]
         recovered = np.nonzero(curve <= before)[0] if not math.isnan(before) else []
         peak = int(np.nanargmax(curve)) if np.isfinite(curve).any() else 0
         after_peak = [r for r in recovered if r >= peak]

@@ -17,22 +17,38 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from simulation import charts
+from simulation.analysis import configuration_table
+from simulation.batch import Serial, load_results, sweep
 from simulation.comparison import (
     card,
     format_delta,
     paired_change,
     summary_sentences,
 )
-from simulation.digest import run_digest
+from simulation.digest import ROLLING_LEAD_TIME, run_digest
+from simulation.experiment import plan_from_data
 from simulation.levers import apply_levers, changed_levers, lever_values
 from simulation.live import Workshop
+from simulation.metrics import phase_table, rolling_lead_time
+from simulation.runs import run_scenario
 from simulation.scenario import Scenario, ScenarioError, with_overrides
-from tests.conftest import ROOT, ready_made
+from simulation.sweep_results import filter_runs, kpi_columns, open_sweep
+from simulation.transition_design import (
+    change_rows,
+    changes_from_rows,
+    design_transition,
+    empty_changes,
+    pdca_from_form,
+    pdca_rows,
+)
+from simulation.transition_report import decision_summary, phase_summary
+from tests.conftest import READY_MADE_NAMES, ROOT, ready_made
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -88,6 +104,38 @@ def colour(metric) -> str:
 
 def errors(at: AppTest) -> str:
     return " ".join(e.value for e in at.error)
+
+
+def tables_with(spec: dict, column: str) -> list:
+    """The data tables of a chart spec that have ``column``."""
+    tables = [t for t in spec["_tables"].values() if column in t]
+    tables += [pd.DataFrame(v) for v in spec.get("datasets", {}).values() if v and column in v[0]]
+    return tables
+
+
+def chart_with(specs: list[dict], text: str) -> dict:
+    found = [s for s in specs if text in layout(s)]
+    assert found, f"no chart mentions {text!r}"
+    return found[0]
+
+
+def marks_of(spec: dict) -> list[str]:
+    """Mark types of every layer of a (layered, possibly faceted) spec."""
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            mark = node.get("mark")
+            if mark is not None:
+                found.append(mark["type"] if isinstance(mark, dict) else mark)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk({k: v for k, v in spec.items() if k != "_tables"})
+    return found
 
 
 # --------------------------------------------------------------------------- Compare
@@ -243,6 +291,56 @@ def test_downloads_offer_yaml_and_csv():
     assert "Download the summary (CSV)" in labels
 
 
+def test_compare_marks_the_changes_of_transition_scenarios():
+    at = open_app(s="transition_big_bang,transition_stepwise,pdca", r="2", seed="1401")
+    assert not at.exception and not at.error
+    # every ready-made scenario is in the library, the transitions with the others
+    assert set(READY_MADE_NAMES) <= set(at.session_state["library"])
+
+    specs = charts_on(at)
+    assert len(specs) == 8  # the six, plus lead time over time and the J-curve
+    throughput = chart_with(specs, "Items delivered per week")
+    assert "rule" in marks_of(throughput)
+    (markers,) = tables_with(throughput, "change_day")
+    scheduled = markers[markers["kind"] == charts.SCHEDULED]
+    assert set(zip(scheduled["scenario"], scheduled["change_day"], strict=True)) == {
+        ("Transition: big bang", 60.0),
+        ("Transition: stepwise", 60.0),
+        ("Transition: stepwise", 160.0),
+    }
+    assert "Cross-functional teams" in set(scheduled["change"])
+    trials = markers[markers["kind"] == charts.PDCA_TRIAL]
+    assert set(trials["scenario"]) == {"Transition: PDCA"} and len(trials) >= 5
+    assert trials["detail"].str.contains("try brms.count = 3").any()
+    # the same markers on the CX chart, the lead time over time and in every flow panel
+    for text in ("CX index (0-100)", "Lead time, last 20 days", "Items in progress"):
+        spec = chart_with(specs, text)
+        days = set().union(
+            *(set(t["change_day"].dropna()) for t in tables_with(spec, "change_day"))
+        )
+        assert {60.0, 160.0} <= days, text
+    # the J-curve dips after the big bang's change on day 60, and is whole before it
+    productivity = chart_with(specs, "Productivity (share of normal)")
+    band = next(t for t in tables_with(productivity, "mean") if "scenario" in t)
+    big_bang = band[band["scenario"] == "Transition: big bang"].set_index("day")["mean"]
+    assert big_bang.loc[:60].min() == pytest.approx(1.0)
+    assert big_bang.loc[61:70].min() < 0.9
+
+    page = " ".join(m.value for m in at.markdown)
+    assert "**Over time**" in page and "back at its old level" in page
+    table = next(
+        d.value
+        for d in at.dataframe
+        if "KPI" in d.value
+        and "Transition: PDCA" in d.value
+        and d.value["KPI"].str.contains("Transition cost").any()
+    )
+    cost = table.set_index("KPI").loc["Transition cost (spend + lost time)"]
+    assert re.fullmatch(r"\d+k \(\d+k–\d+k\)", cost["Transition: big bang"])
+    log = next(d.value for d in at.dataframe if "Change" in d.value and "Day" in d.value)
+    assert "Cross-functional teams" in set(log["Change"])
+
+
 # --------------------------------------------------------------------------- Design
 
 
@@ -336,7 +434,344 @@ def test_workshop_restart_and_speed():
     assert at.session_state["workshop"].day == 0
 
 
+# --------------------------------------------------------------------------- Transition
+
+
+def open_transition(seed: int, replicates: int = 2) -> AppTest:
+    at = open_app(s="siloed", r="1", seed=str(seed))
+    at.session_state["tr_reps"] = replicates
+    at.session_state["tr_seed"] = seed
+    at.switch_page("ui/transition.py").run()
+    assert not at.exception
+    return at
+
+
+def frame_with(at: AppTest, column: str):
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert found, f"no table with a {column!r} column"
+    return found[0]
+
+
+def test_transition_page_designs_runs_and_compares_paths():
+    at = open_transition(1501)
+    assert not at.error
+    # the example path and the three ready-made ones ran on the same seeds
+    result = at.session_state["tr_result"]
+    assert result["names"] == [
+        "Your path",
+        "Transition: big bang",
+        "Transition: stepwise",
+        "Transition: PDCA",
+    ]
+    assert [len(ds) for ds in result["digests"]] == [2, 2, 2, 2]
+    ends = [m.value for m in at.metric if m.label == "Lead time at the end"]
+    assert len(ends) == 4 and all(1 < days(v) < 60 for v in ends)
+
+    # edit a change: teams on day 150 instead of 120, then run
+    at.session_state["tr_changes"] = {
+        "edited_rows": {1: {"day": 150}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Press **Run the paths**" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Run the paths").click().run()
+    assert not at.exception and not at.error and not at.info
+
+    digests = at.session_state["tr_result"]["digests"]
+    design = digests[0]
+    assert list(design[0].changes["day"]) == [60.0, 150.0]
+    phases = frame_with(at, "Phase")
+    ours = phases[phases["Path"] == "Your path"]
+    assert list(ours["Change"].unique()) == [
+        "Day 60: Shared priorities, 3 BRMs",
+        "Day 150: Cross-functional teams",
+    ]
+    assert list(ours["Phase"]) == ["before", "during", "after"] * 2
+    # the numbers shown are the mean over the runs of metrics.phase_table
+    expected = phase_summary({"Your path": design})
+    assert ours["Lead time"].to_numpy() == pytest.approx(expected["lead_time_mean"].to_numpy())
+    assert set(phases["Path"]) == {"Your path", "Transition: big bang", "Transition: stepwise"}
+
+    # the PDCA path's decisions, summarised over runs and logged with reasons per run
+    decisions = frame_with(at, "Kept in")
+    assert set(decisions["Path"]) == {"Transition: PDCA"}
+    assert decisions["Lever"].iloc[0] == "brms.count"
+    expected = decision_summary({"Transition: PDCA": digests[3]})
+    assert list(decisions["Kept in"]) == [
+        f"{k} of {n} runs" for k, n in zip(expected["kept"], expected["runs"], strict=True)
+    ]
+    log = frame_with(at, "Reason")
+    assert set(log["Decision"]) <= {"kept", "reverted", "skipped"} and len(log) >= 5
+    assert log["Reason"].str.contains("lead_time_mean").all()
+
+    # the lead time over time marks the designed change days
+    lead = chart_with(charts_on(at), "Lead time, last 20 days")
+    (markers,) = tables_with(lead, "change_day")
+    ours = markers[markers["scenario"] == "Your path"]
+    assert list(ours["change_day"]) == [60.0, 150.0]
+
+
+def test_transition_page_a_pdca_policy_and_send_to_compare():
+    at = open_transition(1601)
+    at.toggle(key="tr_pdca_on").set_value(True).run()
+    assert not at.exception and not at.error
+    at.number_input(key="tr_every").set_value(30).run()
+    next(b for b in at.button if b.label == "Run the paths").click().run()
+    assert not at.exception and not at.error
+    design = at.session_state["tr_result"]["digests"][0]
+    assert all(not d.decisions.empty for d in design)
+    # after the 20-day warm-up, a trial every 30 days, each judged when the next begins
+    assert design[0].changes["day"].min() == 50.0
+    assert design[0].decisions["day"].min() == 80.0
+    decisions = frame_with(at, "Kept in")
+    assert "Your path" in set(decisions["Path"])
+
+    next(b for b in at.button if b.label == "Send to Compare").click().run()
+    assert not at.exception
+    assert any("is on the Compare page" in s.value for s in at.success)
+    chosen = at.session_state["selection"]
+    assert chosen[0] == "design:Your path"
+    assert chosen[1:] == ["transition_big_bang", "transition_stepwise", "pdca"]
+    sent = at.session_state["library"]["design:Your path"].scenario
+    assert sent.pdca.enabled and sent.pdca.every_days == 30 and len(sent.changes) == 2
+    assert "Download as YAML" in [b.label for b in at.get("download_button")]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ({0: {"day": 400}}, "changes[0].day: day 400 is not before the horizon (300 days)"),
+        ({1: {"shared_language": 1.5}}, "changes[1].levers.shared_language"),
+        ({1: {"headcount": "dev=thirty"}}, "changes[1].headcount: write it as discipline=people"),
+        ({1: {"headcount": "qa=3"}}, "changes[1].headcount.qa: 'qa' is not a listed discipline"),
+    ],
+    ids=["past-the-horizon", "share-above-one", "bad-headcount", "unknown-discipline"],
+)
+def test_a_bad_change_shows_an_error_naming_the_field(edit, expected):
+    at = open_transition(1701, replicates=1)
+    at.session_state["tr_changes"] = {"edited_rows": edit, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert expected in errors(at)
+    assert not at.metric, "no results for a path that cannot run"
+
+
+# --------------------------------------------------------------------------- Results
+
+
+def make_sweep(out, replicates: int = 2, **extra):
+    plan = plan_from_data(
+        {
+            "name": "BRMs by structure (test)",
+            "base": str(ROOT / "scenarios" / "aligned.yaml"),
+            "design": "grid",
+            "parameters": {"structure": ["aligned", "converged"], "brms.count": [0, 3]},
+            "replicates": replicates,
+            "days": 40,
+            **extra,
+        }
+    )
+    sweep(plan, out, executor=Serial(), chunk_size=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    return make_sweep(tmp_path_factory.mktemp("sweeps") / "brms")
+
+
+def open_results(path) -> AppTest:
+    at = open_app(s="siloed", r="1", seed="1801")
+    at.session_state["rs_path"] = str(path)
+    at.switch_page("ui/results.py").run()
+    return at
+
+
+def test_results_page_explores_a_sweep(small_sweep):
+    at = open_results(small_sweep)
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Runs": "8",
+        "Configurations": "4",
+        "Replicates": "2",
+        "Errors": "0",
+        "Status": "Complete",
+    }
+    assert "BRMs by structure (test)" in " ".join(h.value for h in at.subheader)
+    assert at.selectbox(key="rs_x").value == "brms.count"
+    assert at.selectbox(key="rs_colour").value == "structure"
+
+    # the KPI chart: one point per configuration, the means and CIs of analysis
+    specs = charts_on(at)
+    assert len(specs) == 2
+    kpi_chart = chart_with(specs, "brms.count")
+    (points,) = [t for t in tables_with(kpi_chart, "mean") if "x" in t]
+    expected = configuration_table(
+        load_results(small_sweep), ["brms.count", "structure"], ["lead_time_mean"]
+    )
+    got = points.sort_values(["x", "colour"])["mean"].to_numpy()
+    assert got == pytest.approx(
+        expected.sort_values(["brms.count", "structure"])["lead_time_mean"].to_numpy()
+    )
+    assert charts.STRUCTURE_COLOURS["converged"] in layout(kpi_chart)
+    heatmap = chart_with(specs, "SRC")
+    assert "rect" in marks_of(heatmap)
+    assert "Strongest driver" in " ".join(m.value for m in at.markdown)
+
+    # filter by structure: only the converged runs remain
+    at.multiselect(key="rs_f|structure").set_value(["converged"]).run()
+    assert not at.exception
+    assert "4 of 8 runs pass the filters" in " ".join(c.value for c in at.caption)
+    (points,) = [
+        t for t in tables_with(chart_with(charts_on(at), "brms.count"), "mean") if "x" in t
+    ]
+    assert set(points["colour"]) == {"converged"} and len(points) == 2
+    table = frame_with(at, "runs")
+    assert set(table["structure"]) == {"converged"} and list(table["runs"]) == [2, 2]
+
+    # another KPI, and the downloads
+    at.selectbox(key="rs_kpi").set_value("cx_index").run()
+    assert "CX index" in layout(chart_with(charts_on(at), "brms.count"))
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the configurations (CSV)" in labels
+
+
+def test_results_page_shows_an_unfinished_sweep(tmp_path):
+    out = make_sweep(tmp_path / "unfinished")
+    (out / "results.parquet").unlink()
+    sorted((out / "parts").glob("*.parquet"))[-1].unlink()  # the last chunk: 2 runs
+    at = open_results(out)
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Runs"] == "6 of 8"
+    assert "showing the 6 of 8 runs written so far" in " ".join(w.value for w in at.warning)
+    assert len(charts_on(at)) == 2
+
+
+def test_results_page_explains_what_is_not_a_sweep(tmp_path, small_sweep):
+    at = open_results(tmp_path / "nowhere")
+    assert not at.exception
+    assert f"{tmp_path / 'nowhere'}: no such directory" in errors(at)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    at.text_input(key="rs_path").set_value(str(empty)).run()
+    assert not at.exception
+    assert f"{empty}: holds no sweep (no manifest.json)" in errors(at)
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+    (broken / "results.parquet").write_bytes(b"PAR1 this is not parquet")
+    at.text_input(key="rs_path").set_value(str(broken)).run()
+    assert not at.exception
+    assert f"{broken}: the results cannot be read" in errors(at)
+
+    (broken / "results.parquet").write_bytes((small_sweep / "results.parquet").read_bytes())
+    at.text_input(key="rs_path").set_value(str(broken) + "/").run()
+    assert not at.exception
+    assert "manifest.json is not valid JSON" in errors(at)
+    assert not at.metric
+
+
 # --------------------------------------------------------------------------- building blocks
+
+
+def test_transition_design_round_trips_the_ready_made_paths():
+    for name in ("transition_big_bang", "transition_stepwise"):
+        ready = ready_made(name)
+        table = change_rows(ready.changes)
+        designed = design_transition(ready, table, name=ready.name)
+        assert designed.changes == ready.changes
+    pdca = ready_made("pdca")
+    form = pdca_from_form(True, 40, 10, "lead_time_mean", pdca_rows(pdca.pdca))
+    assert design_transition(pdca, empty_changes(), form).pdca == pdca.pdca
+    # blank rows are ignored; empty cells change nothing; hires parse
+    table = empty_changes(
+        [{"day": 30, "structure": "converged", "headcount": "dev=30, ops=12"}, {}]
+    )
+    assert changes_from_rows(table) == [
+        {"day": 30, "structure": "converged", "headcount": {"dev": 30, "ops": 12}}
+    ]
+    with pytest.raises(ScenarioError, match=r"pdca\.levers\[0\]\.path"):
+        rows = pdca_rows(pdca.pdca).assign(path="brms.nothing")
+        design_transition(pdca, empty_changes(), pdca_from_form(True, 40, 10, "cx_index", rows))
+
+
+def test_a_digest_keeps_the_change_log_decisions_and_phases():
+    stepwise = with_overrides(ready_made("transition_stepwise"), {"horizon_days": 200})
+    result = run_scenario(stepwise, seed=4)
+    digest = run_digest((stepwise.to_yaml(), 4))
+    assert list(digest.changes["day"]) == [60.0, 160.0]
+    assert list(digest.changes["source"]) == ["scheduled", "scheduled"]
+    assert digest.phases.equals(phase_table(result.records))
+    days_ = digest.daily["day"].to_numpy(dtype=float)
+    expected = rolling_lead_time(result.records.items, days_)
+    assert digest.daily[ROLLING_LEAD_TIME].to_numpy() == pytest.approx(expected, nan_ok=True)
+    pdca = run_digest((with_overrides(ready_made("pdca"), {"horizon_days": 150}).to_yaml(), 4))
+    assert set(pdca.changes["source"]) == {"pdca"} and not pdca.decisions.empty
+    assert pdca.phases.empty  # PDCA trials are not phases
+
+
+def test_change_markers_count_runs_and_leave_out_the_last_day():
+    pdca = with_overrides(ready_made("pdca"), {"horizon_days": 140})
+    stepwise = with_overrides(ready_made("transition_stepwise"), {"horizon_days": 200})
+    runs = {
+        "PDCA": [run_digest((pdca.to_yaml(), seed)) for seed in (1, 2, 3)],
+        "Stepwise": [run_digest((stepwise.to_yaml(), seed)) for seed in (1, 2, 3)],
+        "Siloed": [run_digest((ready_made("siloed").to_yaml(), 1))],
+    }
+    frame = charts.change_frame(runs)
+    assert set(frame["scenario"]) == {"PDCA", "Stepwise"}  # no changes, no markers
+    stepwise_rows = frame[frame["scenario"] == "Stepwise"]
+    assert list(stepwise_rows["change_day"]) == [60.0, 160.0]
+    assert list(stepwise_rows["lane"]) == [1, 1]
+    assert stepwise_rows["change"].iloc[0].startswith("Align (BRMs")
+    trials = frame[frame["scenario"] == "PDCA"]
+    assert list(trials["change_day"]) == [60.0, 100.0]  # the check on day 140 is the end
+    assert (trials["change"] == "").all() and (trials["kind"] == charts.PDCA_TRIAL).all()
+    kept = sum(
+        int((d.decisions["day"] == 100.0).sum() and d.decisions.iloc[0]["decision"] == "kept")
+        for d in runs["PDCA"]
+    )
+    assert f"previous trial kept in {kept} of 3 runs" in trials["detail"].iloc[1]
+    # the charts that draw them are valid Vega-Lite with small data
+    colours = charts.scenario_colours(list(runs), ["siloed"] * 3)
+    built = [
+        charts.band_chart(
+            charts.band_frame(runs, ROLLING_LEAD_TIME), colours, "Lead time", changes=frame
+        ),
+        charts.band_chart(
+            charts.band_frame(runs, "productivity", period=1, bounds=(0, 1)),
+            colours,
+            "Productivity",
+            changes=frame,
+            change_labels=False,
+            axis_format="%",
+        ),
+        charts.flow_chart(charts.flow_frame(runs), colours, changes=frame),
+    ]
+    for chart in built:
+        spec = chart.to_dict()  # validates against the Vega-Lite schema
+        rows = sum(len(v) for v in spec.get("datasets", {}).values())
+        assert 0 < rows < 3000
+        assert "change_day" in json.dumps(spec)
+
+
+def test_open_sweep_reads_sweeps_and_refuses_the_rest(small_sweep, tmp_path):
+    found = open_sweep(small_sweep)
+    assert found.complete and found.runs_done == found.runs_total == 8
+    assert found.parameters == ["brms.count", "structure"]
+    kpis = kpi_columns(found.results, found.parameters)
+    assert kpis[:2] == ["lead_time_mean", "lead_time_p85"]
+    assert "seed" not in kpis and "brms.count" not in kpis and "elapsed_s" not in kpis
+    only = filter_runs(found.results, {"structure": ["converged"], "brms.count": (1, 5)})
+    assert set(only["structure"]) == {"converged"} and set(only["brms.count"]) == {3}
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ScenarioError, match="is a file, not a sweep directory"):
+        open_sweep(tmp_path / "file")
 
 
 def test_levers_apply_and_round_trip():

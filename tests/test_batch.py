@@ -74,7 +74,11 @@ def test_the_four_ready_made_experiments_cover_the_issue():
         "levers.transparency",
     }
     assert {s.structure for s in plans["team_size"].scenarios} == {"converged"}
-    assert set(plans["structure_demand"].parameter_names) == {"structure", "demand_scale"}
+    demand = plans["structure_demand"]
+    assert {"structure", "demand_scale"} <= set(demand.parameter_names)
+    # each structure keeps its own levers, so siloed and aligned really differ
+    kinds = {(s.structure, s.prioritisation, s.brms.count) for s in demand.scenarios}
+    assert kinds == {("siloed", "fifo", 0), ("aligned", "value", 3), ("converged", "value", 0)}
 
 
 def test_designs_expand_as_documented():

@@ -1,8 +1,9 @@
 """The app in a real browser: `streamlit run app.py` driven by Debian's Chromium.
 
 Starts the server on a free port (with its process pool, as users get it), loads every
-page, runs a comparison, checks that the charts drew (Vega canvases or SVGs) and that no
-exception box appeared, and saves screenshots to tests/artifacts/. Uses Playwright's
+page, runs a comparison, compares transition paths, explores a sweep made for the test,
+checks that the charts drew (Vega canvases or SVGs) and that no exception box appeared,
+and saves screenshots to tests/artifacts/. Uses Playwright's
 Python API with the system Chromium; it never downloads a browser. Skipped where
 Chromium is absent (a failure instead when CONVERGE_REQUIRE_BROWSER is set, as in CI).
 
@@ -25,6 +26,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
+
+from simulation.batch import Serial, sweep
+from simulation.experiment import plan_from_data
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -112,6 +116,24 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory) -> Path:
+    """A small finished sweep: BRMs in departments and in teams (36 short runs)."""
+    out = tmp_path_factory.mktemp("sweeps") / "brms-by-structure"
+    plan = plan_from_data(
+        {
+            "name": "BRMs by structure (browser test)",
+            "base": str(ROOT / "scenarios" / "aligned.yaml"),
+            "design": "grid",
+            "parameters": {"structure": ["aligned", "converged"], "brms.count": [0, 1, 2, 3, 4, 6]},
+            "replicates": 3,
+            "days": 150,
+        }
+    )
+    sweep(plan, out, executor=Serial())
+    return out
 
 
 @pytest.fixture
@@ -260,9 +282,57 @@ def workshop_plays_live(server: str, page) -> None:
     shoot(page, "workshop")
 
 
-def test_the_app_in_chromium(page, server, tmp_path):  # the browser first: it may skip
+def compare_marks_the_changes_of_transitions(server: str, page) -> None:
+    page.goto(f"{server}/?s=transition_big_bang,transition_stepwise,pdca&r=10&seed=1")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
+    idle(page)
+    assert charts_drawn(page, 8) >= 8  # six charts, and productivity and lead time over time
+    no_exception(page)
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Productivity: the J-curve" in text and "back at its old level" in text
+    shoot(page, "compare-transitions")
+
+
+def transition_page_compares_paths(server: str, page) -> None:
+    page.goto(f"{server}/transition")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
+    idle(page)
+    assert charts_drawn(page, 3) >= 3
+    no_exception(page)
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    for heading in ("How the paths compare", "Before, during and after each change", "PDCA"):
+        assert heading in text
+    for path in ("Your path", "Transition: big bang", "Transition: stepwise", "Transition: PDCA"):
+        assert path in text
+    shoot(page, "transition")
+
+
+def results_page_explores_a_sweep(server: str, page, sweep_dir: Path) -> None:
+    page.goto(f"{server}/results?sweep={sweep_dir}")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+    idle(page)
+    assert charts_drawn(page, 2) >= 2  # the KPI against a parameter, the sensitivity
+    no_exception(page)
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "BRMs by structure (browser test)" in text and "Strongest driver" in text
+    shoot(page, "results")
+
+    path = page.get_by_role("textbox", name="Or open a directory")
+    path.fill(str(sweep_dir.parent / "nothing-here"))
+    path.press("Enter")
+    page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=30_000)
+    idle(page)
+    error = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    assert "nothing-here" in error and "no such directory" in error
+    no_exception(page)
+
+
+def test_the_app_in_chromium(page, server, tmp_path, sweep_dir):  # the browser first: it may skip
     """One test, so that pytest-xdist keeps the server and the browser on one worker."""
     compare_runs_and_draws(server, page)
     a_malformed_upload_shows_an_error_box(server, page, tmp_path)
     design_page_draws_the_organisation(server, page)
     workshop_plays_live(server, page)
+    compare_marks_the_changes_of_transitions(server, page)
+    transition_page_compares_paths(server, page)
+    results_page_explores_a_sweep(server, page, sweep_dir)

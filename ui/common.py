@@ -221,6 +221,25 @@ KEPT_PREFIXES = (
     "ws_seed",
     "ws_days",
     "ws_speed",
+    # Transition (not its tables: a data editor's state cannot be written back)
+    "tr_base",
+    "tr_name",
+    "tr_horizon",
+    "tr_cm",
+    "tr_pdca_on",
+    "tr_every",
+    "tr_settle",
+    "tr_target",
+    "tr_compare",
+    "tr_reps",
+    "tr_seed",
+    # Results
+    "rs_pick",
+    "rs_path",
+    "rs_kpi",
+    "rs_x",
+    "rs_colour",
+    "rs_f|",
 )
 
 

@@ -29,8 +29,9 @@ from simulation.levers import (
     lever_values,
     levers_for,
 )
-from simulation.metrics import mode
+from simulation.metrics import HEADLINE, mode
 from simulation.scenario import Scenario, ScenarioError
+from simulation.transition_report import TRANSITION_KPIS, any_transition, kpi_table, sentences
 from ui import common, figures, runner
 
 MAX_SCENARIOS = 4
@@ -423,6 +424,10 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
 with st.container(border=True):
     st.markdown("#### What the numbers say")
     st.markdown("\n".join(f"- {line}" for line in summary_sentences(names, kpis)))
+    transitions = any_transition(kpis)
+    if transitions:
+        st.markdown("**Over time**")
+        st.markdown("\n".join(f"- {line}" for line in sentences(names, kpis)))
     if len(names) > 1 and len(digests[0]) > 1:
         st.caption(
             "95% confidence intervals of differences are paired by seed: replicate i "
@@ -432,6 +437,12 @@ with st.container(border=True):
 # --------------------------------------------------------------------------- charts
 
 specs = figures.comparison_specs(result["signature"], tuple(names), tuple(structures))
+changing = "productivity" in specs
+MARKERS = (
+    " Dashed lines mark scheduled changes, dotted ones PDCA trials (hover for what changed)."
+    if changing
+    else ""
+)
 
 
 def show(name: str, stretch: bool = True) -> None:
@@ -450,14 +461,14 @@ with right:
     st.markdown("#### Throughput over time")
     st.caption(
         "New work delivered per week (incidents raised by escaped defects left out): "
-        "mean across runs, shaded 95% confidence band."
+        "mean across runs, shaded 95% confidence band." + MARKERS
     )
     show("throughput")
 
 left, right = st.columns(2, gap="large")
 with left:
     st.markdown("#### Customer experience over time")
-    st.caption("CX index (0-100, trailing 30 days): mean across runs, shaded 95% band.")
+    st.caption("CX index (0-100, trailing 30 days): mean across runs, shaded 95% band." + MARKERS)
     show("cx")
 with right:
     st.markdown("#### Where the effort goes")
@@ -467,6 +478,35 @@ with right:
         "coordination."
     )
     show("effort")
+
+if changing:
+    st.markdown("#### Lead time over time")
+    st.caption(
+        "Mean lead time of the items delivered in the last 20 days, mean across runs "
+        "with its 95% band." + MARKERS
+    )
+    show("lead_over_time")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("#### Productivity: the J-curve")
+        st.caption(
+            "Share of normal working capacity: after a change people learn new teams and "
+            "ways of working, then recover. Mean across runs, shaded 95% band."
+        )
+        show("productivity")
+    with right:
+        st.markdown("#### What changed when")
+        st.caption("Scheduled changes, and the trials of PDCA policies (in how many runs).")
+        log = figures.change_log(result["signature"], tuple(names))
+        st.dataframe(
+            log.rename(columns={"scenario": "Organisation", "change_day": "Day", "what": "Change"})[
+                ["Day", "Organisation", "Change"]
+            ],
+            hide_index=True,
+            width="stretch",
+            height=320,
+            column_config={"Day": st.column_config.NumberColumn(format="%d", width="small")},
+        )
 
 st.markdown("#### Flow of work")
 if "cmp_flow_view" not in st.session_state:
@@ -482,12 +522,14 @@ if view == "Cumulative flow":
         "Cumulative flow: items delivered so far (grey) and, stacked on them, the "
         "items still open by where they are; the top edge is all items that "
         "arrived. Mean across runs."
+        + (" Dark lines: the days the organisation changed." if changing else "")
     )
     show("cfd", stretch=False)
 else:
     st.caption(
         "Open items by where they are, mean across runs: orange is work waiting in "
         "a queue, violet is work travelling between units, blue is being worked on."
+        + (" Dark lines: the days the organisation changed." if changing else "")
     )
     show("wip", stretch=False)
 
@@ -501,7 +543,15 @@ show("units", stretch=False)
 # --------------------------------------------------------------------------- details
 
 with st.expander("All KPIs with 95% confidence intervals, and downloads"):
-    st.dataframe(headline_table(names, kpis), hide_index=True, width="stretch")
+    table = headline_table(names, kpis)
+    # KPIs no organisation here has (the transition ones, without changes) are left out;
+    # the transition KPIs have their own table, in their own units
+    over_time = {HEADLINE[k][0] for k in TRANSITION_KPIS if k in HEADLINE}
+    present = ~(table[names] == "n/a").all(axis=1) & ~table["KPI"].isin(over_time)
+    st.dataframe(table[present], hide_index=True, width="stretch")
+    if transitions:
+        st.markdown("**Transition** (the path: dips, recovery and what it cost)")
+        st.dataframe(kpi_table(names, kpis), hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download every run (CSV)",

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from simulation import charts
+from simulation.digest import ROLLING_LEAD_TIME
 from ui.runner import Job, run_jobs
 
 
@@ -41,7 +42,10 @@ def comparison_specs(
     runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
     colours = charts.scenario_colours(names, structures)
     warmup = digests[0].warmup
-    return {
+    # days on which an organisation changed (scheduled changes, PDCA trials): marked on
+    # every chart over time; with any, the productivity dip and lead time are drawn too
+    changes = charts.change_frame(runs)
+    specs = {
         "lead": spec(
             charts.lead_time_chart(
                 charts.lead_time_frame(runs), charts.percentile_frame(runs), colours
@@ -53,6 +57,8 @@ def comparison_specs(
                 colours,
                 "Items delivered per week",
                 warmup=warmup,
+                changes=changes,
+                change_labels=False,
             )
         ),
         "cx": spec(
@@ -63,14 +69,90 @@ def comparison_specs(
                 warmup=warmup,
                 value_format=".0f",
                 zero=False,
+                changes=changes,
+                change_labels=False,
             )
         ),
         "effort": spec(charts.effort_chart(charts.effort_frame(runs), colours)),
         "wip": spec(
-            charts.flow_chart(charts.flow_frame(runs, cumulative=False), colours, cumulative=False)
+            charts.flow_chart(
+                charts.flow_frame(runs, cumulative=False),
+                colours,
+                cumulative=False,
+                changes=changes,
+            )
         ),
         "cfd": spec(
-            charts.flow_chart(charts.flow_frame(runs, cumulative=True), colours, cumulative=True)
+            charts.flow_chart(
+                charts.flow_frame(runs, cumulative=True), colours, cumulative=True, changes=changes
+            )
         ),
         "units": spec(charts.units_chart(charts.unit_frame(runs), colours)),
     }
+    if not changes.empty:
+        specs.update(over_time_specs(runs, colours, changes, warmup))
+    return specs
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def change_log(jobs: tuple[Job, ...], names: tuple[str, ...]) -> Any:
+    """The days each organisation changed (charts.change_frame), for a table."""
+    digests = run_jobs(list(jobs))
+    per = len(digests) // len(names)
+    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
+    return charts.change_frame(runs)
+
+
+def over_time_specs(
+    runs: charts.Runs, colours: dict[str, str], changes: Any, warmup: int
+) -> dict[str, dict[str, Any]]:
+    """The charts of a transition: productivity (the J-curve) and lead time over time."""
+    return {
+        "productivity": spec(
+            charts.band_chart(
+                charts.band_frame(runs, "productivity", period=1, how="mean", bounds=(0, 1)),
+                colours,
+                "Productivity (share of normal)",
+                warmup=warmup,
+                value_format=".1%",
+                zero=False,
+                changes=changes,
+                axis_format="%",
+                change_labels=False,
+            )
+        ),
+        "lead_over_time": spec(
+            charts.band_chart(
+                charts.band_frame(runs, ROLLING_LEAD_TIME, period=5, how="mean"),
+                colours,
+                "Lead time, last 20 days (days)",
+                warmup=warmup,
+                changes=changes,
+                height=400,
+            )
+        ),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def transition_specs(jobs: tuple[Job, ...], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The charts of the Transition page for one set of paths (runs in path order)."""
+    digests = run_jobs(list(jobs))
+    per = len(digests) // len(names)
+    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
+    colours = charts.path_colours(names)
+    changes = charts.change_frame(runs)
+    specs = over_time_specs(runs, colours, changes, digests[0].warmup)
+    specs["cx"] = spec(
+        charts.band_chart(
+            charts.band_frame(runs, "cx_index", period=5, how="mean", bounds=(0, 100)),
+            colours,
+            "CX index (0-100)",
+            warmup=digests[0].warmup,
+            value_format=".0f",
+            zero=False,
+            changes=changes,
+            change_labels=False,
+        )
+    )
+    return specs
