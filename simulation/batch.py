@@ -104,20 +104,30 @@ class Serial:
 
 
 class LocalProcesses:
-    """A pool of local processes. A worker that dies (killed, out of memory) breaks the
-    pool; the chunks it had not returned are sent again to a fresh pool."""
+    """A pool of local processes, started once (``start``) and kept for every sweep
+    this executor runs. A worker that dies (killed, out of memory) breaks the pool; the
+    chunks it had not returned are sent again to a fresh pool."""
 
     name = "processes"
 
     def __init__(self, workers: int):
         self.workers = workers
         self.restarts = 0  # pools lost to a dead worker
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> LocalProcesses:
+        """Start the workers now (they import the model: about two seconds with
+        forkserver), so that the first chunks do not wait for them."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=process_context())
+            for started in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
+                started.result()
+        return self
 
     def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
-        context = process_context()
         pending = dict(enumerate(jobs))
         for _ in range(MAX_POOL_RESTARTS + 1):
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            pool = self.start()._pool
             futures = {pool.submit(fn, job): key for key, job in pending.items()}
             try:
                 while futures:
@@ -127,19 +137,25 @@ class LocalProcesses:
                         result = future.result()  # BrokenProcessPool if a worker died
                         del pending[key]
                         yield result
-                pool.shutdown()
                 return
             except BrokenProcessPool:
-                pool.shutdown(wait=False, cancel_futures=True)
+                self._discard()
                 self.restarts += 1
                 continue
             except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
+                self._discard()
                 raise
         raise RuntimeError(f"worker processes kept dying ({MAX_POOL_RESTARTS} restarts)")
 
+    def _discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
 
 class DaskCluster:
