@@ -21,6 +21,7 @@ from simulation.metrics import (
     DIFFERENCE_KPIS,
     HEADLINE,
     PERCENT_KPIS,
+    TRANSITION_KPIS,
     mode,
     phase_table,
     summarise,
@@ -68,17 +69,6 @@ SECTIONS = {
         "modularity_by_discipline",
     ],
 }
-
-
-TRANSITION_SECTION = [
-    "lead_time_before_change",
-    "lead_time_worst_after_change",
-    "recovery_days",
-    "lead_time_end",
-    "productivity_lost_days",
-    "transition_cost",
-    "pdca_kept",
-]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -531,7 +521,7 @@ def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> 
     if any(
         "transition_cost" in r and ("changes" in r or "pdca_trials" in r) for rs in runs for r in rs
     ):
-        sections["Transition"] = TRANSITION_SECTION
+        sections["Transition"] = TRANSITION_KPIS
     header = ["KPI", "unit", names[0]]
     for name in names[1:]:
         header += [name, "change"]

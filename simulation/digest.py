@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 
 from simulation.metrics import ROLLING_DAYS, phase_table, rolling_lead_time, unit_table
-from simulation.records import RunRecords
+from simulation.records import DECISION_COLUMNS, RunRecords
 from simulation.runs import RunResult, run_scenario
 from simulation.scenario import Scenario, parse_scenario
 
@@ -50,18 +50,6 @@ ROLLING_LEAD_TIME = "lead_time_rolling"
 
 #: Columns kept of the change log (records.changes) and of the PDCA decisions.
 CHANGE_COLUMNS = ["day", "label", "source", "structure", "dip_depth"]
-DECISION_COLUMNS = [
-    "day",
-    "lever",
-    "from",
-    "to",
-    "tried_on",
-    "kpi",
-    "before",
-    "after",
-    "decision",
-    "reason",
-]
 
 #: Effort categories as leadership reads them: value work, avoidable rework (waste,
 #: rework and failure demand, as ``rework_effort_share`` counts it), misaligned work

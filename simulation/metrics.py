@@ -63,6 +63,17 @@ HEADLINE: dict[str, tuple[str, str, bool]] = {
 }
 
 PERCENT_KPIS = {k for k, (_, unit, _) in HEADLINE.items() if unit == "%"}
+
+#: The path of a transition, in the order tables show it (transition_kpis computes them).
+TRANSITION_KPIS = [
+    "lead_time_before_change",
+    "lead_time_worst_after_change",
+    "recovery_days",
+    "lead_time_end",
+    "productivity_lost_days",
+    "transition_cost",
+    "pdca_kept",
+]
 #: KPIs on a scale where a percentage change means nothing: compare differences.
 DIFFERENCE_KPIS = PERCENT_KPIS | {"modularity_by_discipline", "modularity_by_unit", "cx_index"}
 

@@ -19,21 +19,12 @@ import numpy as np
 import pandas as pd
 
 from simulation.digest import RunDigest
-from simulation.metrics import HEADLINE, mean_ci
+from simulation.metrics import HEADLINE, TRANSITION_KPIS, mean_ci
 
 Runs = Mapping[str, Sequence[RunDigest]]  # path name -> replicates
 KpiRuns = Sequence[Sequence[dict[str, Any]]]  # runs[path][replicate] -> KPI dict
 
 #: The transition KPIs, in the order they are shown; all but pdca_kept: lower is better.
-TRANSITION_KPIS = [
-    "lead_time_before_change",
-    "lead_time_worst_after_change",
-    "recovery_days",
-    "lead_time_end",
-    "productivity_lost_days",
-    "transition_cost",
-    "pdca_kept",
-]
 #: Short labels for cards.
 SHORT_LABELS = {
     "lead_time_before_change": "Lead time before",

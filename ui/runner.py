@@ -123,3 +123,33 @@ def run_jobs(
 
 def _compute_here(yaml_text: str, seed: int) -> RunDigest:
     return run_digest((yaml_text, seed))
+
+
+def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]:
+    """Run ``jobs`` under a progress bar: (digests, how many were cached, seconds).
+
+    A scenario or model failure shows an error box and stops the page here: the app
+    keeps working, and nothing of the previous result is lost."""
+    import time
+
+    from simulation.scenario import ScenarioError
+
+    started = time.perf_counter()
+    cached = sum(cached_run(job) is not None for job in dict.fromkeys(jobs))
+    bar = st.progress(0.0, text=f"Running {len(jobs) - cached} simulations…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Running simulations: {done} of {total} done")
+
+    try:
+        digests = run_jobs(jobs, progress)
+    except ScenarioError as exc:
+        bar.empty()
+        st.error(f"A scenario could not run: {exc}", icon=":material/error:")
+        st.stop()
+    except Exception as exc:  # a model failure must not take the page down
+        bar.empty()
+        st.error(f"The simulation failed: {exc.__class__.__name__}: {exc}", icon=":material/error:")
+        st.stop()
+    bar.empty()
+    return digests, cached, time.perf_counter() - started

@@ -3,7 +3,6 @@ ready-made big bang, stepwise and PDCA paths."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pandas as pd
@@ -349,25 +348,12 @@ signature = tuple(jobs)
 
 
 def run(jobs: list[tuple[str, int]]) -> None:
-    started = time.perf_counter()
-    cached = sum(runner.cached_run(job) is not None for job in dict.fromkeys(jobs))
-    bar = st.progress(0.0, text=f"Running {len(jobs) - cached} simulations…")
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"Running simulations: {done} of {total} done")
-
-    try:
-        digests = runner.run_jobs(jobs, progress)
-    except Exception as exc:  # a model failure must not take the page down
-        bar.empty()
-        st.error(f"The simulation failed: {exc.__class__.__name__}: {exc}", icon=":material/error:")
-        st.stop()
-    bar.empty()
+    digests, cached, seconds = runner.run_with_progress(jobs)
     st.session_state[RESULT] = {
         "signature": signature,
         "names": names,
         "digests": [digests[i * replicates : (i + 1) * replicates] for i in range(len(names))],
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
         "cached": cached,
         "runs": len(jobs),
     }
