@@ -18,12 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from simulation.metrics import ROLLING_DAYS, phase_table, rolling_lead_time, unit_table
 from simulation.records import DECISION_COLUMNS, RunRecords
 from simulation.runs import RunResult, run_scenario
-from simulation.scenario import Scenario, parse_scenario
+from simulation.scenario import Scenario
 
 #: Daily series kept (all the DataCollector columns the charts read).
 DAILY_COLUMNS = [
@@ -145,15 +144,5 @@ def run_digest(job: tuple[str, int]) -> RunDigest:
 
 
 def scenario_from_yaml(text: str) -> Scenario:
-    """Scenario.from_yaml, with libyaml's C parser where installed (ten times faster).
-
-    Falls back to Scenario.from_yaml for the same one-line errors on bad YAML.
-    """
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is None:
-        return Scenario.from_yaml(text)
-    try:
-        data = yaml.load(text, Loader=loader)  # CSafeLoader: the safe loader, in C
-    except yaml.YAMLError:
-        return Scenario.from_yaml(text)
-    return parse_scenario(data)
+    """Scenario.from_yaml (its safe loader runs in C where libyaml is installed)."""
+    return Scenario.from_yaml(text)
