@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulation.learning import WORKING_DAYS_PER_YEAR
 from simulation.organisation import hire
 
 if TYPE_CHECKING:
     from simulation.agents import Staff
     from simulation.model import OrgModel
     from simulation.units import Unit
-
-WORKING_DAYS_PER_YEAR = 250
 
 
 class PeopleFlow:
