@@ -153,3 +153,25 @@ def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]
         st.stop()
     bar.empty()
     return digests, cached, time.perf_counter() - started
+
+
+def results(key: str, jobs: list[Job], groups: int, run_clicked: bool, **labels: object) -> dict:
+    """The page's results in session state under ``key``: run ``jobs`` (``groups`` equal
+    runs of replicates, in order) when asked, on a first visit, or when every job is
+    cached anyway; otherwise keep the previous results. ``labels`` (names, structures)
+    are stored beside them; ``result["signature"] != tuple(jobs)`` means out of date."""
+    signature = tuple(jobs)
+    previous = st.session_state.get(key)
+    all_cached = all(cached_run(job) is not None for job in dict.fromkeys(jobs))
+    if run_clicked or previous is None or (previous["signature"] != signature and all_cached):
+        digests, cached, seconds = run_with_progress(jobs)
+        per_group = len(jobs) // groups
+        st.session_state[key] = {
+            "signature": signature,
+            **labels,
+            "digests": [digests[i * per_group : (i + 1) * per_group] for i in range(groups)],
+            "seconds": seconds,
+            "cached": cached,
+            "runs": len(jobs),
+        }
+    return st.session_state[key]

@@ -347,23 +347,7 @@ jobs = [(text, seed + r) for text in texts for r in range(replicates)]
 signature = tuple(jobs)
 
 
-def run(jobs: list[tuple[str, int]]) -> None:
-    digests, cached, seconds = runner.run_with_progress(jobs)
-    st.session_state[RESULT] = {
-        "signature": signature,
-        "names": names,
-        "digests": [digests[i * replicates : (i + 1) * replicates] for i in range(len(names))],
-        "seconds": seconds,
-        "cached": cached,
-        "runs": len(jobs),
-    }
-
-
-previous = st.session_state.get(RESULT)
-all_cached = all(runner.cached_run(job) is not None for job in dict.fromkeys(jobs))
-if run_clicked or previous is None or (previous["signature"] != signature and all_cached):
-    run(jobs)
-result = st.session_state[RESULT]
+result = runner.results(RESULT, jobs, len(names), run_clicked, names=names)
 st.divider()
 if result["signature"] != signature:
     st.info(
