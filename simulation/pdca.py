@@ -153,23 +153,22 @@ class PDCAPolicy:
     def measure(self, start: float, end: float) -> tuple[float, float, int]:
         """(value, standard error, items) of the target KPI over deliveries in [start, end)."""
         target = self.params.target
-        rows = self.model.recorder.item_rows
-        done = [r for r in rows if start <= r[3] < end]
+        done = self.model.recorder.delivered_between(start, end)
         n = len(done)
         if target == "new_work_per_week":
-            count = sum(1 for r in done if not r[10])
+            count = sum(1 for r in done if not r.raised_by_defect)
             days = max(end - start, 1e-9)
             return count / days * 5, math.sqrt(count) / days * 5, n
         if target == "change_failure_rate":
-            deployed = [r for r in done if r[7]]
+            deployed = [r for r in done if r.deployable]
             if not deployed:
                 return math.nan, math.nan, 0
-            p = sum(1 for r in deployed if r[12] > 0) / len(deployed)
+            p = sum(1 for r in deployed if r.latent_defects > 0) / len(deployed)
             return p, math.sqrt(p * (1 - p) / len(deployed)), len(deployed)
         if target == "cx_index":
-            values = np.array([r[13] for r in done if not math.isnan(r[13])])
+            values = np.array([r.cx_score for r in done if not math.isnan(r.cx_score)])
         elif target == "lead_time_p85":
-            values = np.array([r[4] for r in done])
+            values = np.array([r.lead_time for r in done])
             if len(values) < 10:
                 return math.nan, math.nan, len(values)
             # the standard error of a quantile, by the order-statistic (binomial) rule
@@ -179,7 +178,7 @@ class PDCAPolicy:
             high = ordered[min(len(values) - 1, int(0.85 * len(values) + k))]
             return float(np.percentile(values, 85)), float(high - low) / 2, len(values)
         else:
-            values = np.array([r[4] for r in done])
+            values = np.array([r.lead_time for r in done])
         if len(values) < 2:
             return math.nan, math.nan, len(values)
         return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), n

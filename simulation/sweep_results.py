@@ -78,9 +78,6 @@ class Sweep:
             return self.results
         return self.results[self.results["status"] == "ok"]
 
-    def base_structure(self) -> str | None:
-        return (self.manifest.get("base_scenario") or {}).get("structure")
-
 
 def find_sweeps(root: Path, depth: int = 2) -> list[Path]:
     """Directories under ``root`` (to ``depth`` levels) that hold a manifest.json,
