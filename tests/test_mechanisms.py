@@ -95,6 +95,23 @@ def test_culture_events_build_cross_unit_ties():
     assert_lowers(SILOED, {"levers.culture_events_per_quarter": 4}, "modularity_by_unit")
 
 
+def test_ties_shorten_handoffs_and_prevent_misunderstandings():
+    connected = {"levers.culture_events_per_quarter": 6}  # many cross-unit ties
+    stronger = {
+        **connected,
+        "mechanisms.handoff.tie_effect": 0.9,
+        "mechanisms.rework.tie_effect": 0.9,
+    }
+    weaker = {
+        **connected,
+        "mechanisms.handoff.tie_effect": 0.0,
+        "mechanisms.rework.tie_effect": 0.0,
+    }
+    base = with_overrides(SILOED, weaker)
+    assert_lowers(base, stronger, "business_it_handoff_days")
+    assert_lowers(base, stronger, "rework_rate")
+
+
 def test_cross_skilled_teams_cover_each_other():
     assert_lowers(CONVERGED, {"levers.cross_skill": 0.5}, "lead_time_mean")
 
