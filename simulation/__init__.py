@@ -3,11 +3,27 @@
 from simulation import OrgModel, Scenario, run_scenario
 result = run_scenario("scenarios/converged.yaml", seed=3)
 result.kpis["lead_time_p85"]
+
+The names below are imported on first use, so that a light command (``validate``,
+``schema``) or a worker process does not pay for Mesa, pandas and SciPy it never uses.
 """
 
-from simulation.model import OrgModel
-from simulation.runs import RunResult, run_replicates, run_scenario
-from simulation.scenario import Scenario, ScenarioError, load_scenario
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.8.0"
+
+_EXPORTS = {
+    "OrgModel": "simulation.model",
+    "RunResult": "simulation.runs",
+    "run_replicates": "simulation.runs",
+    "run_scenario": "simulation.runs",
+    "Scenario": "simulation.scenario",
+    "ScenarioError": "simulation.errors",
+    "load_scenario": "simulation.scenario",
+}
 
 __all__ = [
     "OrgModel",
@@ -18,3 +34,17 @@ __all__ = [
     "run_replicates",
     "run_scenario",
 ]
+
+if TYPE_CHECKING:
+    from simulation.errors import ScenarioError
+    from simulation.model import OrgModel
+    from simulation.runs import RunResult, run_replicates, run_scenario
+    from simulation.scenario import Scenario, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'simulation' has no attribute {name!r}")

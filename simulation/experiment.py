@@ -19,34 +19,47 @@ Seeds: replicate ``r`` of every point runs with the seed that
 depends on the experiment's seed and the run's replicate number alone: any run can be
 reproduced on its own, and every point sees the same random numbers replicate by
 replicate (common random numbers), so differences between points are the parameters'.
+
+Size: a design is counted before anything is built from it. More than
+:data:`MAX_RUNS` runs (points x replicates) is refused with the count and the limit;
+``max_runs`` (``sweep --max-runs``) allows more on purpose.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
+from simulation.errors import ScenarioError
+from simulation.limits import MAX_HORIZON_DAYS, MAX_RUNS, MAX_SEED
+from simulation.safe_yaml import load_yaml, read_text_file
 from simulation.scenario import (
     Scenario,
-    ScenarioError,
     load_scenario,
     parse_scenario,
     scenario_error_from,
     with_overrides,
 )
 
+#: Bounds that hold whatever ``max_runs`` says: the design's own numbers.
+MAX_COUNT = 10**9
+
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+
 
 class Range(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     low: float
     high: float
-    steps: int | None = Field(None, ge=2, description="Grid points (grid design only).")
+    steps: int | None = Field(
+        None, ge=2, le=MAX_COUNT, description="Grid points (grid design only)."
+    )
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
     @model_validator(mode="after")
@@ -60,10 +73,10 @@ ParameterSpec = Range | Annotated[list[Any], Field(min_length=1)]
 
 
 class Experiment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = "Untitled experiment"
-    description: str = ""
+    name: str = Field("Untitled experiment", max_length=200)
+    description: str = Field("", max_length=5_000)
     base: str | None = Field(
         None, description="Path of the base scenario, relative to the experiment file."
     )
@@ -71,10 +84,12 @@ class Experiment(BaseModel):
     design: Literal["grid", "list", "random", "lhs"] = "grid"
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     points: list[dict[str, Any]] = Field(default_factory=list, description="list design only")
-    samples: int | None = Field(None, ge=1, description="random and lhs designs")
-    replicates: int = Field(10, ge=1)
-    seed: int = Field(2026, ge=0)
-    days: int | None = Field(None, ge=1, description="Override every run's horizon.")
+    samples: Count | None = Field(None, description="random and lhs designs")
+    replicates: Count = 10
+    seed: int = Field(2026, ge=0, le=MAX_SEED)
+    days: int | None = Field(
+        None, ge=1, le=MAX_HORIZON_DAYS, description="Override every run's horizon."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
@@ -94,14 +109,32 @@ class Experiment(BaseModel):
                 raise ValueError(f"@parameters.{path}@lhs needs a range {{low, high}}")
         return self
 
+    def point_count(self) -> int:
+        """Points of the design, counted without building them."""
+        if self.design == "list":
+            return len(self.points)
+        if self.design in ("random", "lhs"):
+            return self.samples or 1
+        return math.prod(
+            spec.steps or 2 if isinstance(spec, Range) else len(spec)
+            for spec in self.parameters.values()
+        )
+
 
 class Plan:
     """An experiment resolved against its base scenario: points, runs and seeds."""
 
-    def __init__(self, experiment: Experiment, base: Scenario, source: str | None = None):
+    def __init__(
+        self,
+        experiment: Experiment,
+        base: Scenario,
+        source: str | None = None,
+        max_runs: int = MAX_RUNS,
+    ):
         self.experiment = experiment
         self.base = base
         self.source = source
+        check_size(experiment, max_runs, source)
         self.points = expand(experiment)
         self.parameter_names = sorted({k for p in self.points for k in p})
         # Every point must make a valid scenario: refuse the experiment before running.
@@ -130,6 +163,28 @@ class Plan:
             for point in range(len(self.points))
             for replicate in range(reps)
         ]
+
+
+def check_size(experiment: Experiment, max_runs: int, source: str | None = None) -> None:
+    """Refuse a design of more than ``max_runs`` runs before building any of it."""
+    points = experiment.point_count()
+    runs = points * experiment.replicates
+    if runs > max_runs:
+        raise ScenarioError(
+            "replicates" if points <= max_runs else _size_field(experiment),
+            f"the design has {points:,} points x {experiment.replicates:,} replicates = "
+            f"{runs:,} runs; the limit is {max_runs:,} (raise it on purpose with "
+            "--max-runs)",
+            source,
+        )
+
+
+def _size_field(experiment: Experiment) -> str:
+    if experiment.design == "list":
+        return "points"
+    if experiment.design in ("random", "lhs"):
+        return "samples"
+    return "parameters"
 
 
 class Run(NamedTuple):
@@ -190,24 +245,20 @@ def _from_unit(spec: ParameterSpec, u: float) -> Any:
 # --------------------------------------------------------------------------- loading
 
 
-def load_experiment(path: str | Path) -> Plan:
+def load_experiment(path: str | Path, max_runs: int = MAX_RUNS) -> Plan:
     """Read, validate and resolve an experiment file, or raise ScenarioError."""
     path = Path(path)
     source = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError("", "no such file", source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError("", f"cannot be read ({exc.__class__.__name__})", source) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError("", f"not valid YAML{where}", source) from None
-    return plan_from_data(data, base_dir=path.parent, source=source)
+    data = load_yaml(read_text_file(path), source)
+    return plan_from_data(data, base_dir=path.parent, source=source, max_runs=max_runs)
 
 
-def plan_from_data(data: Any, base_dir: Path = Path("."), source: str | None = None) -> Plan:
+def plan_from_data(
+    data: Any,
+    base_dir: Path = Path("."),
+    source: str | None = None,
+    max_runs: int = MAX_RUNS,
+) -> Plan:
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise ScenarioError("", f"expected a mapping of experiment fields, got {kind}", source)
@@ -230,4 +281,4 @@ def plan_from_data(data: Any, base_dir: Path = Path("."), source: str | None = N
             base = parse_scenario(experiment.scenario)
         except ScenarioError as exc:
             raise ScenarioError(f"scenario.{exc.field}", exc.reason, source) from None
-    return Plan(experiment, base, source)
+    return Plan(experiment, base, source, max_runs)

@@ -114,6 +114,8 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
         float(incidents["lead_time"].median()) if len(incidents) else math.nan
     )
     k.update(dora_tiers(k, it_units=_deploying_units(records)))
+    if not len(done):  # no deliveries: no tier, not "low"
+        k.update(dict.fromkeys(["tier_deployment_frequency", "dora_tier"], "n/a"))
 
     # customers
     daily = records.daily
@@ -150,9 +152,7 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
 
     # organisation
     units = unit_table(records)
-    k["utilisation"] = _ratio(
-        units["busy_days"].sum(), (units["size"] * units["window_days"]).sum()
-    )
+    k["utilisation"] = _ratio(units["busy_days"].sum(), units["staffed_days"].sum())
     if len(units):
         top = units.sort_values(["utilisation", "queue_mean"], ascending=False).iloc[0]
         k["bottleneck"] = str(top["unit"])
@@ -165,6 +165,16 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k["shared_language_end"] = records.extra.get("shared_language_end", math.nan)
     k.update(transition_kpis(records))
     return k
+
+
+def delivery_note(kpis: dict[str, Any]) -> str | None:
+    """One line for a run, or runs, that delivered nothing in the KPI window."""
+    if kpis.get("delivered", 1):
+        return None
+    return (
+        f"Nothing was delivered after the warm-up in {kpis.get('days', '?')} days: lead "
+        "times, quality and DORA figures are n/a. Run longer, or check the demand."
+    )
 
 
 # --------------------------------------------------------------------------- transitions
@@ -312,9 +322,7 @@ def unit_table(records: RunRecords) -> pd.DataFrame:
     """Per unit of the final organisation: size, utilisation and mean queue over the
     KPI window (or since the unit was formed, if a reorganisation formed it later)."""
     units = records.units.copy()
-    units["utilisation"] = units["busy_days"] / (
-        units["size"].clip(lower=1) * units["window_days"].clip(lower=1e-9)
-    )
+    units["utilisation"] = units["busy_days"] / units["staffed_days"].clip(lower=1e-9)
     daily = records.unit_daily
     queue = daily[daily["day"] > records.warmup].groupby("unit", sort=False)["queued"].mean()
     units["queue_mean"] = units["unit"].map(queue).fillna(0.0)

@@ -26,12 +26,19 @@ from simulation.agents import BRM, Staff
 from simulation.events import FastEventList, advance
 from simulation.handoffs import Handoffs
 from simulation.learning import Language, RotationProgramme
+from simulation.limits import MAX_EXPECTED_ITEMS
 from simulation.network import SocialNetwork
 from simulation.organisation import hire, organise, set_availability
 from simulation.pdca import PDCAPolicy
 from simulation.people import PeopleFlow
 from simulation.records import Recorder, RunRecords
-from simulation.scenario import Scenario, load_scenario, parse_scenario, with_overrides
+from simulation.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    with_overrides,
+)
 from simulation.structures import people_of
 from simulation.transitions import Transitions
 from simulation.units import Unit
@@ -39,6 +46,10 @@ from simulation.work import Demand, WorkItem
 
 WORKING_DAYS_PER_QUARTER = 63
 TIE_DECAY_CHECK_DAYS = 21  # monthly
+#: Work items one run may admit, incidents from escaped defects included: the scenario
+#: caps the expected arrivals, this caps what feedback loops add to them (time and
+#: memory grow with items: about 2.5 kB and 0.2 ms each).
+MAX_ITEMS_ADMITTED = 2 * MAX_EXPECTED_ITEMS
 
 
 def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
@@ -224,6 +235,13 @@ class OrgModel(mesa.Model):
             item.home.owned += 1
         self.open_items[item.id] = item
         self.recorder.arrival()
+        if self.recorder.arrivals > MAX_ITEMS_ADMITTED:
+            raise ScenarioError(
+                "work_types",
+                f"the run admitted over {MAX_ITEMS_ADMITTED:,} work items by day "
+                f"{self.time:.0f} (arrivals and incidents from escaped defects); the limit "
+                "keeps a run within minutes and a few gigabytes",
+            )
         item.unit = self.unit_for(item, item.plan[0].discipline)
         self.handoffs.arrive(item)
 

@@ -61,6 +61,16 @@ class ItemRow(NamedTuple):
 
 
 ITEM_COLUMNS = list(ItemRow._fields)
+#: Column types of the items table, so that a run that delivered nothing still has a
+#: typed table (boolean masks on an empty column of objects would select columns).
+ITEM_DTYPES = {
+    **dict.fromkeys(ITEM_COLUMNS, "float64"),
+    "item": "int64",
+    "type": "object",
+    **dict.fromkeys(["deployable", "customer_facing", "expedite", "raised_by_defect"], "bool"),
+    "rework_rounds": "int64",
+    "latent_defects": "int64",
+}
 
 
 @dataclass
@@ -235,6 +245,7 @@ class Recorder:
             "effort": self.effort_totals(),
             "it_effort": self.effort_totals(it_only=True),
             "unit_busy": {u: u.busy_area() for u in self.model.units},
+            "unit_members": {u: u.member_area() for u in self.model.units},
             "wip_area": self.wip_area(),
             "arrivals": self.arrivals,
             "brm_busy": self.brm_busy,
@@ -259,6 +270,11 @@ class Recorder:
                 "busy_days": [u.busy_area() - marks["unit_busy"].get(u, 0.0) for u in model.units],
                 # a unit formed by a reorganisation after the warm-up counts from then
                 "window_days": [model.horizon - max(model.warmup, u.created) for u in model.units],
+                # person-days of membership in the window: hires and leavers change a
+                # unit's size, so utilisation divides by this, not by the size at the end
+                "staffed_days": [
+                    u.member_area() - marks["unit_members"].get(u, 0.0) for u in model.units
+                ],
             }
         )
         costs = {"staff": self.staff_cost, "brms": self.brm_cost, **self.programme_costs}
@@ -268,7 +284,7 @@ class Recorder:
             seed=model.seed,
             horizon=model.horizon,
             warmup=model.warmup,
-            items=pd.DataFrame(self.item_rows, columns=ITEM_COLUMNS),
+            items=_items_table(self.item_rows),
             events=event_log(self.event_rows),
             daily=model.datacollector.get_model_vars_dataframe().reset_index(drop=True),
             unit_daily=pd.DataFrame(
@@ -323,6 +339,11 @@ DECISION_COLUMNS = [
     "decision",
     "reason",
 ]
+
+
+def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
+    items = pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    return items.astype(ITEM_DTYPES) if items.empty else items
 
 
 def event_log(rows: list[tuple]) -> pd.DataFrame:

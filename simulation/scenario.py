@@ -5,6 +5,12 @@ batch sweeps. It is strict: unknown keys, impossible organisations and out-of-ra
 levers are refused with one line naming the field path and the reason
 (:class:`ScenarioError`).
 
+It is also bounded, because a scenario may come from anyone (an upload, a link): every
+number must be finite, and every size has an upper bound that no real organisation
+needs to exceed (:mod:`simulation.limits`, each with its reason), with one more guard
+on the total work a run would simulate. Together with the YAML budget of
+:mod:`simulation.safe_yaml`, no scenario file can hang a run or exhaust memory.
+
 Every mechanism of the model has a section under ``mechanisms`` with an ``enabled``
 switch and its parameters. Each default is documented beside it with its source or the
 reasoning behind it; ``model.py`` and the modules it calls read these values and
@@ -14,45 +20,86 @@ nothing else.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from simulation.errors import ScenarioError, quote
+from simulation.limits import (
+    MAX_ARRIVAL_RATE,
+    MAX_BRMS,
+    MAX_CHANGES,
+    MAX_DEGREE,
+    MAX_DELAY_DAYS,
+    MAX_DISCIPLINES,
+    MAX_EFFORT_CV,
+    MAX_EFFORT_DAYS,
+    MAX_EXPECTED_ITEMS,
+    MAX_HORIZON_DAYS,
+    MAX_MONEY,
+    MAX_ROUTE_STAGES,
+    MAX_SEED,
+    MAX_STAFF,
+    MAX_TEAM_SIZE,
+    MAX_TEAMS,
+    MAX_WORK_TYPES,
+    MIN_EFFORT_DAYS,
+)
+from simulation.safe_yaml import dump_yaml, load_yaml, read_text_file
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+Days = Annotated[float, Field(ge=0.0, le=MAX_DELAY_DAYS)]
+PositiveDays = Annotated[float, Field(gt=0.0, le=MAX_DELAY_DAYS)]
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
+Headcount = Annotated[int, Field(ge=0, le=MAX_STAFF)]
+
+#: Names used in dotted paths (``disciplines.dev.headcount``): a letter first, then
+#: letters, digits, spaces, '-' or '_'; no dots, no '__' (both separate a path's
+#: parts), and not digits only (that is an index).
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9 _-]{0,39}")
+
+
+def _usable_name(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name) or "__" in name:
+        raise ValueError(
+            f"@@{quote(name)} is not a usable name: start with a letter, then letters, "
+            "digits, spaces, '-' or '_' (no '__'; 40 characters at most)"
+        )
+    return name
+
+
+Name = Annotated[str, AfterValidator(_usable_name)]
 
 #: The disciplines on the IT side of the business-IT boundary unless a scenario says otherwise.
 Side = Literal["business", "it"]
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be run: ``field`` is the dotted path, ``reason`` says why."""
-
-    def __init__(self, field: str, reason: str, source: str | None = None):
-        self.field = field
-        self.reason = reason
-        self.source = source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {reason}" if field else f"{where}{reason}")
-
-
 class Strict(BaseModel):
-    """Base for every section: unknown keys are an error, values are checked on assignment."""
+    """Base for every section: unknown keys are an error, values are checked on
+    assignment, and numbers must be finite (no .inf, no .nan)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- people
 
 
 class Discipline(Strict):
-    name: str = Field(min_length=1, description="Short name, used in routes (e.g. 'dev').")
+    name: Name = Field(description="Short name, used in routes (e.g. 'dev').")
     side: Side = Field(description="Which side of the business-IT boundary it sits on.")
-    headcount: int = Field(ge=0, description="People of this discipline.")
-    cost_per_day: NonNegative = Field(
+    headcount: Headcount = Field(description="People of this discipline.")
+    cost_per_day: Money = Field(
         600.0,
         description="Fully loaded cost per person per working day. Reasoned estimate for a "
         "Western European firm (salary x ~1.4 overheads / ~220 days).",
@@ -62,22 +109,20 @@ class Discipline(Strict):
 class Team(Strict):
     """A team of the ``custom`` structure: a row of the skill matrix."""
 
-    name: str = Field(min_length=1)
-    members: dict[str, Annotated[int, Field(ge=0)]] = Field(
-        description="Headcount per discipline in this team."
-    )
+    name: Name
+    members: dict[str, Headcount] = Field(description="Headcount per discipline in this team.")
 
 
 class BRMs(Strict):
     """Business Relationship Managers mediate handoffs across the business-IT boundary."""
 
-    count: int = Field(0, ge=0, description="Number of BRM agents.")
-    mediation_days: Positive = Field(
+    count: int = Field(0, ge=0, le=MAX_BRMS, description="Number of BRM agents.")
+    mediation_days: PositiveDays = Field(
         0.25,
         description="Mean BRM time per mediated handoff (exponential). A two-hour "
         "translation meeting; reasoned estimate.",
     )
-    cost_per_day: NonNegative = Field(800.0, description="Cost per BRM per day.")
+    cost_per_day: Money = Field(800.0, description="Cost per BRM per day.")
     latency_effect: Probability = Field(
         0.6,
         description="Share of the handoff delay a BRM removes (they know whom to call).",
@@ -93,8 +138,10 @@ class BRMs(Strict):
 
 class Effort(Strict):
     distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
-    mean: Positive = Field(description="Mean effort in person-days.")
-    cv: NonNegative = Field(
+    mean: Annotated[float, Field(ge=MIN_EFFORT_DAYS, le=MAX_EFFORT_DAYS)] = Field(
+        description="Mean effort in person-days."
+    )
+    cv: Annotated[float, Field(ge=0.0, le=MAX_EFFORT_CV)] = Field(
         1.0,
         description="Coefficient of variation (lognormal only). Knowledge-work task sizes "
         "are right-skewed with CV near 1 (reasoned estimate).",
@@ -102,16 +149,18 @@ class Effort(Strict):
 
 
 class Stage(Strict):
-    discipline: str
+    discipline: Name
     effort: Effort
 
 
 class WorkType(Strict):
-    name: str = Field(min_length=1)
-    arrival_rate: NonNegative = Field(description="Poisson arrivals per working day.")
-    route: list[Stage] = Field(min_length=1)
-    value: NonNegative = Field(0.0, description="Business value when delivered on time.")
-    expectation_days: Positive = Field(
+    name: Name
+    arrival_rate: Annotated[float, Field(ge=0.0, le=MAX_ARRIVAL_RATE)] = Field(
+        description="Poisson arrivals per working day."
+    )
+    route: list[Stage] = Field(min_length=1, max_length=MAX_ROUTE_STAGES)
+    value: Money = Field(0.0, description="Business value when delivered on time.")
+    expectation_days: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_DAYS)] = Field(
         20.0, description="Lead time the customer expects (or time to restore, for incidents)."
     )
     class_of_service: Literal["standard", "expedite"] = "standard"
@@ -119,6 +168,10 @@ class WorkType(Strict):
 
 
 # --------------------------------------------------------------------------- levers
+
+
+#: At most one culture event a working day (63 a quarter).
+CultureEvents = Annotated[float, Field(ge=0.0, le=63.0)]
 
 
 class Levers(Strict):
@@ -144,7 +197,7 @@ class Levers(Strict):
     rotation_share: Probability = Field(
         0.0, description="Share of staff who do a rotation stint in another unit each year."
     )
-    culture_events_per_quarter: NonNegative = Field(
+    culture_events_per_quarter: CultureEvents = Field(
         0.0, description="Inclusive-culture events (cross-unit meetups) per quarter."
     )
     glossary: bool = Field(False, description="Run a shared-glossary initiative at the start.")
@@ -165,16 +218,16 @@ class Mechanism(Strict):
 class HandoffLatency(Mechanism):
     """Delay before a handed-off item reaches the next queue (exponential)."""
 
-    within_team_days: NonNegative = Field(
+    within_team_days: Days = Field(
         0.02,
         description="Inside a team: minutes, not days (JPL Team X concurrent design studies).",
     )
-    cross_unit_days: NonNegative = Field(
+    cross_unit_days: Days = Field(
         2.0,
         description="Between departments on the same side: days (a ticket waits for the "
         "next triage; a weekly meeting alone averages 2.5 days of wait).",
     )
-    business_it_days: NonNegative = Field(
+    business_it_days: Days = Field(
         4.0,
         description="Between departments across the business-IT boundary: longer still "
         "(request forms, approvals, a second triage); reasoned estimate.",
@@ -221,7 +274,7 @@ class Defects(Mechanism):
     incident_type: str = Field(
         "incident", description="Work type raised for an escaped defect (must exist)."
     )
-    surface_days: Positive = Field(
+    surface_days: PositiveDays = Field(
         10.0, description="Mean delay before a customer hits the defect (exponential)."
     )
 
@@ -243,14 +296,17 @@ class MisalignedWork(Mechanism):
 class Coordination(Mechanism):
     """Share of each person's day lost to coordination (hidden work)."""
 
-    per_path: NonNegative = Field(
+    per_path: Probability = Field(
         0.01,
         description="Per colleague in the same unit (n-1 paths per person; Brooks' n(n-1)/2).",
     )
     max_paths: int = Field(
-        25, ge=0, description="Colleagues one really coordinates with saturate (~Dunbar's 15-50)."
+        25,
+        ge=0,
+        le=MAX_STAFF,
+        description="Colleagues one really coordinates with saturate (~Dunbar's 15-50).",
     )
-    per_interface: NonNegative = Field(
+    per_interface: Probability = Field(
         0.03, description="Per other unit this unit hands work to or from."
     )
     max_share: Annotated[float, Field(ge=0.0, le=0.9)] = Field(
@@ -258,14 +314,17 @@ class Coordination(Mechanism):
     )
 
 
+Degree = Annotated[float, Field(ge=0.0, le=MAX_DEGREE)]
+
+
 class Network(Mechanism):
     """Social ties (networkx): dense inside units, sparse across, grown and decaying."""
 
-    within_unit_degree: NonNegative = Field(6.0, description="Ties per person inside the unit.")
-    discipline_degree: NonNegative = Field(
+    within_unit_degree: Degree = Field(6.0, description="Ties per person inside the unit.")
+    discipline_degree: Degree = Field(
         2.0, description="Ties per person to the same discipline in other units (chapters)."
     )
-    cross_unit_degree: NonNegative = Field(0.5, description="Random ties per person across units.")
+    cross_unit_degree: Degree = Field(0.5, description="Random ties per person across units.")
     formation_per_day: Probability = Field(
         0.1,
         description="Chance per day that someone who knows fewer than the usual number of "
@@ -281,8 +340,8 @@ class Network(Mechanism):
     culture_tie_probability: Probability = Field(
         0.5, description="Chance an attendee makes a new cross-unit tie."
     )
-    culture_event_cost: NonNegative = Field(3000.0, description="Cost per culture event.")
-    decay_after_days: Positive = Field(
+    culture_event_cost: Money = Field(3000.0, description="Cost per culture event.")
+    decay_after_days: PositiveDays = Field(
         60.0, description="Cross-unit ties unused this long may fade."
     )
     decay_probability: Probability = Field(
@@ -293,13 +352,15 @@ class Network(Mechanism):
 class Rotation(Mechanism):
     """Staff spend a stint in another unit: away now, cross-skilled and connected later."""
 
-    stint_days: Positive = Field(20.0, description="Four working weeks away.")
+    stint_days: PositiveDays = Field(20.0, description="Four working weeks away.")
     skill_gain: Probability = Field(0.3, description="Proficiency gained in the host discipline.")
-    ties_gained: int = Field(3, ge=0, description="New ties with the host unit.")
+    ties_gained: int = Field(
+        3, ge=0, le=int(MAX_DEGREE), description="New ties with the host unit."
+    )
     language_gain: Probability = Field(
         0.002, description="Rise of the shared language per completed stint (x remaining gap)."
     )
-    cost_per_stint: NonNegative = Field(2000.0, description="Programme cost per stint.")
+    cost_per_stint: Money = Field(2000.0, description="Programme cost per stint.")
 
 
 class SharedLanguage(Mechanism):
@@ -308,8 +369,8 @@ class SharedLanguage(Mechanism):
     glossary_gain: Probability = Field(
         0.2, description="Rise from the glossary initiative, phased in over ramp days."
     )
-    glossary_ramp_days: Positive = Field(40.0)
-    glossary_cost: NonNegative = Field(40000.0, description="One-off cost of the glossary.")
+    glossary_ramp_days: PositiveDays = Field(40.0)
+    glossary_cost: Money = Field(40000.0, description="One-off cost of the glossary.")
     brm_gain: Probability = Field(
         0.0005, description="Rise per BRM mediation (x remaining gap): translators teach."
     )
@@ -319,17 +380,17 @@ class SharedLanguage(Mechanism):
 class CustomerExperience(Mechanism):
     """Each customer-facing item scores 0..100 from lead time and defects."""
 
-    lateness_penalty: NonNegative = Field(
+    lateness_penalty: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
         1.0, description="Score = 100 * exp(-penalty * lateness), lateness = lead/expected - 1."
     )
     defect_penalty: Probability = Field(0.5, description="Share of the score lost to a defect.")
-    window_days: Positive = Field(30.0, description="Trailing window of the CX index.")
+    window_days: PositiveDays = Field(30.0, description="Trailing window of the CX index.")
 
 
 class Value(Mechanism):
     """Value delivered decays with lead time (cost of delay)."""
 
-    half_life_days: Positive = Field(
+    half_life_days: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_DAYS)] = Field(
         60.0, description="Lead time at which an item has lost half its value."
     )
     defect_loss: Probability = Field(0.3, description="Share of value lost to an escaped defect.")
@@ -345,7 +406,7 @@ class ChangeCurve(Mechanism):
         "change management. Reasoned estimate: new teams form and storm for weeks "
         "(Tuckman 1965); the Satir change model's chaos phase.",
     )
-    recovery_days: Positive = Field(
+    recovery_days: PositiveDays = Field(
         40.0,
         description="Time constant of the recovery: the dip is e^-1 of its depth after this "
         "many days, nearly gone after three times as many (a quarter to half a year).",
@@ -360,7 +421,7 @@ class ChangeCurve(Mechanism):
         description="Share of the dip that full change management prevents; it also "
         "shortens the recovery by half this share.",
     )
-    cost_per_person: NonNegative = Field(
+    cost_per_person: Money = Field(
         1500.0,
         description="Change-management cost per affected person at full investment.",
     )
@@ -374,14 +435,14 @@ class Turnover(Mechanism):
         description="Share of staff leaving per year; 0 = off (the default). About 0.13 is "
         "typical in tech (industry attrition surveys).",
     )
-    hire_delay_days: NonNegative = Field(30.0, description="Days to fill a vacancy.")
-    ramp_up_days: NonNegative = Field(
+    hire_delay_days: Days = Field(30.0, description="Days to fill a vacancy.")
+    ramp_up_days: Days = Field(
         60.0, description="Days for a new hire to reach full proficiency (0 = at once)."
     )
     start_proficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         0.5, description="A new hire's proficiency on day one."
     )
-    hire_cost: NonNegative = Field(8000.0, description="Recruiting cost per hire.")
+    hire_cost: Money = Field(8000.0, description="Recruiting cost per hire.")
 
 
 class Mechanisms(Strict):
@@ -482,7 +543,7 @@ class LeverChanges(Strict):
     prioritisation: Literal["fifo", "value"] | None = None
     cross_skill: Probability | None = None
     rotation_share: Probability | None = None
-    culture_events_per_quarter: NonNegative | None = None
+    culture_events_per_quarter: CultureEvents | None = None
     glossary: bool | None = None
     change_management: Probability | None = None
 
@@ -491,13 +552,15 @@ class Change(Strict):
     """A change on a given day: any of a new structure, team size or teams, BRM count,
     headcount per discipline (hires or departures) and levers."""
 
-    day: int = Field(ge=1, description="Working day on which the change takes effect.")
-    label: str = ""
+    day: int = Field(
+        ge=1, le=MAX_HORIZON_DAYS, description="Working day on which the change takes effect."
+    )
+    label: str = Field("", max_length=200)
     structure: Literal["siloed", "aligned", "converged", "custom"] | None = None
-    team_size: int | None = Field(None, ge=1)
-    teams: list[Team] | None = None
-    brms: int | None = Field(None, ge=0, description="The new number of BRMs.")
-    headcount: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
+    team_size: int | None = Field(None, ge=1, le=MAX_TEAM_SIZE)
+    teams: list[Team] | None = Field(None, max_length=MAX_TEAMS)
+    brms: int | None = Field(None, ge=0, le=MAX_BRMS, description="The new number of BRMs.")
+    headcount: dict[str, Headcount] | None = Field(
         None, description="New headcount per discipline: hires, or departures."
     )
     levers: LeverChanges | None = None
@@ -529,11 +592,33 @@ PDCA_TARGETS = (
 )
 
 
+#: What a PDCA policy may change: decisions of the organisation, not the world it
+#: lives in (demand, mechanisms) nor the run itself (horizon, seed, warm-up).
+PDCA_PATHS = (
+    "levers.<name>",
+    "brms.count",
+    "team_size",
+    "disciplines.<name>.headcount",
+)
+#: Largest step or bound of a PDCA lever (every field it may change is below this).
+MAX_PDCA_VALUE = float(MAX_STAFF)
+
+
 class PDCALever(Strict):
-    path: str = Field(description="Dotted path of the scenario field to try changing.")
-    step: float = Field(description="How much one trial changes it (signed).")
-    min: float | None = None
-    max: float | None = None
+    path: str = Field(
+        max_length=100, description="Dotted path of the scenario field to try changing."
+    )
+    step: Annotated[float, Field(ge=-MAX_PDCA_VALUE, le=MAX_PDCA_VALUE)] = Field(
+        description="How much one trial changes it (signed)."
+    )
+    min: Annotated[float, Field(ge=-MAX_PDCA_VALUE, le=MAX_PDCA_VALUE)] | None = None
+    max: Annotated[float, Field(ge=-MAX_PDCA_VALUE, le=MAX_PDCA_VALUE)] | None = None
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> PDCALever:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise _field_error("min", f"{self.min:g} is above max ({self.max:g})")
+        return self
 
 
 class PDCA(Strict):
@@ -542,46 +627,63 @@ class PDCA(Strict):
     then try the next lever of the list."""
 
     enabled: bool = False
-    every_days: int = Field(40, ge=5, description="Length of one trial.")
+    every_days: int = Field(40, ge=5, le=MAX_HORIZON_DAYS, description="Length of one trial.")
     settle_days: int = Field(
-        10, ge=0, description="Days after a change before the KPI is measured (work in flight)."
+        10,
+        ge=0,
+        le=MAX_HORIZON_DAYS,
+        description="Days after a change before the KPI is measured (work in flight).",
     )
     target: Literal[PDCA_TARGETS] = Field("lead_time_mean", description="KPI to improve.")
     min_effect: Probability = Field(
         0.03, description="Smallest relative improvement worth keeping."
     )
-    z: NonNegative = Field(
+    z: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
         1.0,
         description="Improvement must also exceed z standard errors of the difference.",
     )
-    levers: list[PDCALever] = Field(default_factory=list)
+    levers: list[PDCALever] = Field(default_factory=list, max_length=50)
 
 
 class Scenario(Strict):
     """One organisation, its demand and its levers: the input of one simulation run."""
 
-    name: str = "Untitled scenario"
-    description: str = ""
+    name: str = Field("Untitled scenario", min_length=1, max_length=120)
+    description: str = Field("", max_length=5_000)
     structure: Literal["siloed", "aligned", "converged", "custom"] = "siloed"
-    seed: int = Field(1, ge=0)
-    horizon_days: int = Field(250, ge=1, le=20000, description="Working days simulated.")
+    seed: int = Field(1, ge=0, le=MAX_SEED)
+    horizon_days: int = Field(250, ge=1, le=MAX_HORIZON_DAYS, description="Working days simulated.")
     warmup_days: int = Field(
-        20, ge=0, description="Days excluded from KPI statistics while queues fill."
+        20,
+        ge=0,
+        le=MAX_HORIZON_DAYS,
+        description="Days excluded from KPI statistics while queues fill.",
     )
-    disciplines: list[Discipline] = Field(default_factory=_default_disciplines, min_length=1)
+    disciplines: list[Discipline] = Field(
+        default_factory=_default_disciplines, min_length=1, max_length=MAX_DISCIPLINES
+    )
     team_size: int = Field(
-        7, ge=1, description="Converged team size; 5-9 (Team Topologies, two-pizza teams)."
+        7,
+        ge=1,
+        le=MAX_TEAM_SIZE,
+        description="Converged team size; 5-9 (Team Topologies, two-pizza teams).",
     )
-    teams: list[Team] = Field(default_factory=list, description="Custom structure only.")
+    teams: list[Team] = Field(
+        default_factory=list, max_length=MAX_TEAMS, description="Custom structure only."
+    )
     brms: BRMs = Field(default_factory=BRMs)
-    work_types: list[WorkType] = Field(default_factory=_default_work_types, min_length=1)
+    work_types: list[WorkType] = Field(
+        default_factory=_default_work_types, min_length=1, max_length=MAX_WORK_TYPES
+    )
     demand_scale: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
         1.0, description="Multiplies every work type's arrival rate (1 = as listed)."
     )
     levers: Levers = Field(default_factory=Levers)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     changes: list[Change] = Field(
-        default_factory=list, description="Scheduled changes: a transition over time."
+        default_factory=list,
+        max_length=MAX_CHANGES,
+        description="Scheduled changes: a transition over time.",
     )
     pdca: PDCA = Field(default_factory=PDCA)
 
@@ -596,6 +698,11 @@ class Scenario(Strict):
         staffed = self.headcounts()
         if sum(staffed.values()) == 0:
             raise _field_error("disciplines", "the organisation has nobody in it")
+        if sum(staffed.values()) > MAX_STAFF:
+            raise _field_error(
+                "disciplines",
+                f"{sum(staffed.values()):,} people in all; the limit is {MAX_STAFF:,}",
+            )
         for t, team in enumerate(self.teams):
             for disc in team.members:
                 if disc not in names:
@@ -637,20 +744,35 @@ class Scenario(Strict):
                 f"'{self.mechanisms.defects.incident_type}' is not a work type "
                 "(switch defects off or add that type)",
             )
-        self._check_changes(names)
-        self._check_pdca()
         if self.warmup_days >= self.horizon_days:
             raise _field_error(
                 "warmup_days",
                 f"{self.warmup_days} must be shorter than horizon_days ({self.horizon_days})",
             )
+        self._check_expected_work()
+        self._check_changes(names)
+        self._check_pdca()
         return self
+
+    def _check_expected_work(self) -> None:
+        """Guard on the total work of a run: every rate and the horizon may be within
+        bounds, and their product still take hours and gigabytes."""
+        per_day = self.demand_scale * sum(w.arrival_rate for w in self.work_types)
+        expected = per_day * self.horizon_days
+        if expected > MAX_EXPECTED_ITEMS:
+            raise _field_error(
+                "work_types",
+                f"about {expected:,.0f} items would arrive in {self.horizon_days} days "
+                f"({per_day:,.4g} a day); the limit is {MAX_EXPECTED_ITEMS:,} a run: lower "
+                "the arrival rates, demand_scale or horizon_days",
+            )
 
     def _check_changes(self, names: list[str]) -> None:
         headcounts = self.headcounts()
         needed = {s.discipline for w in self.work_types for s in w.route}
         structure, teams = self.structure, self.teams
-        for c, change in sorted(enumerate(self.changes), key=lambda pair: pair[1].day):
+        in_order = sorted(enumerate(self.changes), key=lambda pair: pair[1].day)
+        for c, change in in_order:
             if change.day >= self.horizon_days:
                 raise _field_error(
                     f"changes[{c}].day",
@@ -681,6 +803,28 @@ class Scenario(Strict):
                             f"changes[{c}].teams[{t}].members.{discipline}",
                             f"'{discipline}' is not a listed discipline",
                         )
+        if self.changes:
+            self._check_each_change_runs(in_order)
+
+    def _check_each_change_runs(self, in_order: list[tuple[int, Change]]) -> None:
+        """The organisation after each change, in day order, must itself be valid: the
+        run applies the very same overrides on the day (transitions.py), and a change
+        that validate passes must not stop a run halfway (custom teams that do not
+        hold the headcount, a change leaving more people than the limit...)."""
+        data = self.model_dump(mode="json")
+        data["changes"], data["pdca"] = [], {"enabled": False}
+        for c, change in in_order:
+            for path, value in change.overrides().items():
+                _set_path(data, resolve_path(path), value, path)
+            try:
+                Scenario.model_validate(data)
+            except ValidationError as exc:
+                error = scenario_error_from(exc)
+                raise _field_error(
+                    f"changes[{c}]",
+                    f"on day {change.day} the organisation would be invalid: "
+                    f"{error.field + ': ' if error.field else ''}{error.reason}",
+                ) from None
 
     def _check_pdca(self) -> None:
         if not self.pdca.enabled:
@@ -689,6 +833,12 @@ class Scenario(Strict):
             raise _field_error("pdca.levers", "the PDCA policy needs at least one lever")
         data = self.model_dump(mode="json")
         for i, lever in enumerate(self.pdca.levers):
+            if not _pdca_may_change(lever.path):
+                raise _field_error(
+                    f"pdca.levers[{i}].path",
+                    f"{quote(lever.path)} is not something a PDCA policy changes; it may "
+                    f"change {', '.join(PDCA_PATHS)}",
+                )
             try:
                 current = get_path(data, lever.path)
             except ScenarioError as exc:
@@ -701,6 +851,11 @@ class Scenario(Strict):
                 raise _field_error(f"pdca.levers[{i}].step", "a step of 0 changes nothing")
         if self.pdca.settle_days >= self.pdca.every_days:
             raise _field_error("pdca.settle_days", "must be shorter than every_days")
+        if self.pdca.every_days >= self.horizon_days:
+            raise _field_error(
+                "pdca.every_days",
+                f"{self.pdca.every_days} leaves no trial within horizon_days ({self.horizon_days})",
+            )
 
     # -- derived views the model reads
 
@@ -726,26 +881,25 @@ class Scenario(Strict):
     # -- YAML in and out
 
     def to_yaml(self) -> str:
-        return yaml.dump(
-            self.model_dump(mode="json"), Dumper=_SafeDumper, sort_keys=False, allow_unicode=True
-        )
+        return dump_yaml(self.model_dump(mode="json"))
 
     @classmethod
     def from_yaml(cls, text: str, source: str | None = None) -> Scenario:
-        return parse_scenario(_load_yaml(text, source), source)
+        return parse_scenario(load_yaml(text, source), source)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError("", "no such file", str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(
-                "", f"cannot be read ({exc.__class__.__name__})", str(path)
-            ) from None
-        return cls.from_yaml(text, source=str(path))
+        return cls.from_yaml(read_text_file(path), source=str(path))
+
+
+def _pdca_may_change(path: str) -> bool:
+    parts = path.replace("__", ".").split(".")
+    match parts:
+        case ["levers", _] | ["brms", "count"] | ["team_size"]:
+            return True
+        case ["disciplines", _, "headcount"]:
+            return True
+    return False
 
 
 def _field_error(field: str, reason: str) -> ValueError:
@@ -753,52 +907,65 @@ def _field_error(field: str, reason: str) -> ValueError:
     return ValueError(f"@{field}@{reason}")
 
 
-#: The safe loader and dumper, in C where libyaml is installed (ten times faster).
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def _load_yaml(text: str, source: str | None) -> Any:
-    try:
-        loader = _SafeLoader(text)
-        try:
-            return loader.get_single_data()
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed"
-        raise ScenarioError("", f"not valid YAML{where}: {problem}", source) from None
-
-
 def format_location(loc: tuple[Any, ...]) -> str:
-    """('work_types', 0, 'route', 1, 'discipline') -> 'work_types[0].route[1].discipline'."""
+    """('work_types', 0, 'route', 1, 'discipline') -> 'work_types[0].route[1].discipline'.
+
+    Pydantic adds the names of its validators to locations inside unions
+    ('function-after[_ordered(), Range]', 'list[any]'): they mean nothing to a user and
+    are left out."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif not _INTERNAL_LOCATION.search(str(part)):
             out += ("." if out else "") + str(part)
     return out
 
 
+_INTERNAL_LOCATION = re.compile(r"[\[\](){}]")
+_PLAIN_BOUNDS = (
+    ("greater than or equal to", "at least"),
+    ("less than or equal to", "at most"),
+    ("greater than", "above"),
+    ("less than", "below"),
+)
+
+
+def plain_reason(error: dict[str, Any]) -> str:
+    """A pydantic error in the words of this project, quoting the value short."""
+    kind, message, ctx = error["type"], error["msg"], error.get("ctx") or {}
+    if message.startswith("Value error, @"):
+        return message.removeprefix("Value error, @").partition("@")[2]
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see `python -m simulation schema`)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "finite_number":
+        return f"must be a finite number (got {quote(error.get('input'))})"
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = re.sub(r"^Input should (be|have)", r"must \1", message)
+    for long, short in _PLAIN_BOUNDS:
+        message = message.replace(long, short)
+    message = re.sub(r"^Input", "the value", message)
+    if "input" in error and kind not in ("too_long", "too_short", "value_error"):
+        message += f" (got {quote(error['input'])})"
+    elif ctx.get("actual_length") is not None and kind == "too_long":
+        message = message.split(" after validation")[0]
+    return message
+
+
 def scenario_error_from(exc: ValidationError, source: str | None = None) -> ScenarioError:
     """The first problem of a pydantic error as one ScenarioError (with a count of the rest)."""
-    errors = exc.errors()
+    errors = exc.errors(include_url=False)
     first = errors[0]
     field = format_location(first["loc"])
-    reason = first["msg"]
-    if reason.startswith("Value error, @"):
-        field_part, _, reason = reason.removeprefix("Value error, @").partition("@")
+    if first["msg"].startswith("Value error, @"):
+        field_part = first["msg"].removeprefix("Value error, @").partition("@")[0]
         field = ".".join(p for p in (field, field_part) if p)
-    elif first["type"] == "extra_forbidden":
-        reason = "unknown field (check the spelling; see `python -m simulation schema`)"
-    elif first["type"] == "missing":
-        reason = "required field is missing"
-    else:
-        reason = f"{reason} (got {first.get('input')!r})" if "input" in first else reason
-    more = len(errors) - 1
+    reason = plain_reason(first)
+    # the other branches of a union fail at the same field: they are not more problems
+    fields = {format_location(e["loc"]) for e in errors}
+    more = sum(1 for f in fields if not field.startswith(f))
     if more:
         reason += f" (and {more} more problem{'s' if more > 1 else ''})"
     return ScenarioError(field, reason, source)
@@ -809,13 +976,17 @@ def parse_scenario(data: Any, source: str | None = None) -> Scenario:
     if data is None:
         raise ScenarioError("", "the file is empty", source)
     if not isinstance(data, dict):
-        raise ScenarioError(
-            "", f"expected a mapping of scenario fields, got {type(data).__name__}", source
-        )
+        raise ScenarioError("", f"expected a mapping of scenario fields, got {_kind(data)}", source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise scenario_error_from(exc, source) from None
+
+
+def _kind(value: Any) -> str:
+    return {str: "text", list: "a list", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def load_scenario(path: str | Path) -> Scenario:

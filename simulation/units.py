@@ -41,6 +41,8 @@ class Unit:
         self._order = count()
         self._busy_area = 0.0  # integral of busy people over time
         self._busy_since = created
+        self._member_area = 0.0  # integral of members over time (people come and go)
+        self._members_since = created
 
     def __repr__(self) -> str:
         return f"Unit({self.name})"
@@ -50,6 +52,7 @@ class Unit:
     def join(self, staff: Staff) -> None:
         """``staff`` becomes a member, as they are: idle, busy on a task, or away."""
         staff.unit = self
+        self._members_change()
         self.members.append(staff)
         self.queues.setdefault(staff.discipline, [])
         idle = self.idle.setdefault(staff.discipline, {})
@@ -62,6 +65,7 @@ class Unit:
 
     def leave(self, staff: Staff) -> None:
         """An idle or away person leaves the unit for good."""
+        self._members_change()
         self.members.remove(staff)
         self.idle[staff.discipline].pop(staff, None)
         if staff.away:
@@ -115,6 +119,15 @@ class Unit:
     def busy_area(self) -> float:
         """Person-days busy since the start."""
         return self._busy_area + self.busy * (self.model.time - self._busy_since)
+
+    def member_area(self) -> float:
+        """Person-days of membership since the unit was formed."""
+        return self._member_area + len(self.members) * (self.model.time - self._members_since)
+
+    def _members_change(self) -> None:
+        now = self.model.time
+        self._member_area += len(self.members) * (now - self._members_since)
+        self._members_since = now
 
     def _busy_change(self, delta: int, now: float | None = None) -> None:
         now = self.model.time if now is None else now

@@ -63,20 +63,20 @@ def test_json_schema_describes_the_fields():
 @pytest.mark.parametrize(
     ("change", "field", "reason"),
     [
-        ({"structure": "matrix"}, "structure", "Input should be"),
+        ({"structure": "matrix"}, "structure", "must be 'siloed', 'aligned'"),
         (
             {"disciplines": [{"name": "dev", "side": "it", "headcount": -3}]},
             "disciplines[0].headcount",
-            "greater than or equal to 0",
+            "must be at least 0",
         ),
-        ({"levers": {"shared_language": 1.5}}, "levers.shared_language", "less than or equal to 1"),
+        ({"levers": {"shared_language": 1.5}}, "levers.shared_language", "must be at most 1"),
         ({"levers": {"shared_langauge": 0.5}}, "levers.shared_langauge", "unknown field"),
         ({"horizon_days": "long"}, "horizon_days", "valid integer"),
         ({"brms": {"count": 2.5}}, "brms.count", "integer"),
         (
             {"mechanisms": {"rework": {"detection": -0.1}}},
             "mechanisms.rework.detection",
-            "greater than or equal to 0",
+            "must be at least 0",
         ),
         ({"warmup_days": 300}, "warmup_days", "shorter than horizon_days"),
     ],
@@ -135,7 +135,7 @@ def test_custom_structure_needs_teams_that_add_up():
     ("text", "message"),
     [
         ("structure: [siloed\n", "not valid YAML at line"),
-        ("- just\n- a list\n", "expected a mapping of scenario fields, got list"),
+        ("- just\n- a list\n", "expected a mapping of scenario fields, got a list"),
         ("", "the file is empty"),
     ],
 )

@@ -178,7 +178,7 @@ def test_pdca_reverts_a_lever_that_clearly_hurts(seed):
         (
             {"day": 10, "levers": {"transparency": 1.4}},
             "changes[0].levers.transparency",
-            "less than or equal to 1",
+            "must be at most 1",
         ),
     ],
 )
@@ -195,7 +195,7 @@ def test_bad_pdca_levers_are_refused():
     data["pdca"] = {"enabled": True, "levers": [{"path": "brms.cuont", "step": 1}]}
     with pytest.raises(ScenarioError, match=r"pdca\.levers\[0\]\.path"):
         parse_scenario(data)
-    data["pdca"] = {"enabled": True, "levers": [{"path": "structure", "step": 1}]}
+    data["pdca"] = {"enabled": True, "levers": [{"path": "levers.prioritisation", "step": 1}]}
     with pytest.raises(ScenarioError, match="not a number"):
         parse_scenario(data)
 
