@@ -225,88 +225,122 @@ def test_dask_local_cluster_of_two_workers_gives_identical_results(reference, tm
     )
 
 
-def process_parents() -> dict[int, int]:
-    """pid -> parent pid of every process, from /proc."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return parents
+class Hold:
+    """The sweep's test hook (batch.TEST_HOLD): chosen chunks announce that they started
+    and wait for release, so a test acts while a sweep is provably mid-way."""
+
+    def __init__(self, folder: Path, *run_ids: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "hold").write_text("\n".join(run_ids) + "\n")
+        self.folder = folder
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, batch.TEST_HOLD: str(self.folder)}
+
+    def started(self, run_id: str, still_running=lambda: True) -> int:
+        """Wait for the chunk starting ``run_id`` to be held (a file the sweep writes);
+        the pid of the process that runs it."""
+        path = self.folder / f"{run_id}.started"
+        deadline = time.monotonic() + 300  # a bound on a condition, not a speed
+        while not path.exists():
+            assert still_running(), f"the sweep ended without reaching {run_id}"
+            assert time.monotonic() < deadline, f"the sweep never reached {run_id}"
+            time.sleep(0.02)
+        return int(path.read_text())
+
+    def release(self) -> None:
+        (self.folder / "release").touch()
 
 
-def wait_for_parts(out: Path, at_least: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while len(list((out / "parts").glob("*.parquet"))) < at_least:
-        assert time.monotonic() < deadline, "the sweep wrote nothing in time"
-        time.sleep(0.05)
+@pytest.fixture
+def hold_dir(tmp_path):
+    """A TEST_HOLD directory, released at the end whatever happened."""
+    folder = tmp_path / "hold"
+    yield folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "release").touch()
 
 
-@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc to find worker processes")
-def test_a_killed_worker_process_does_not_lose_or_double_runs(reference, tmp_path):
+def parts_written(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / "parts").glob("*.parquet"))
+
+
+#: The fourth run of the small experiment: with one run a chunk, three are written first.
+FOURTH_RUN = "p00001-r0000"
+
+
+def test_a_killed_worker_process_does_not_lose_or_double_runs(
+    reference, tmp_path, hold_dir, monkeypatch
+):
     experiment, expected = reference
     plan = load_experiment(experiment)
     out = tmp_path / "out"
+    hold = Hold(hold_dir, FOURTH_RUN)
+    monkeypatch.setenv(batch.TEST_HOLD, str(hold_dir))
     errors: list[BaseException] = []
+    executor = LocalProcesses(2)
 
-    def run(executor: LocalProcesses) -> None:
+    def run() -> None:
         try:
             sweep(plan, out, executor, chunk_size=1)
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
 
-    executor = LocalProcesses(2)
-    thread = threading.Thread(target=run, args=(executor,))
+    thread = threading.Thread(target=run)
     thread.start()
-    wait_for_parts(out, 2)
-    # the pool's workers are the forkserver's children: our grandchildren
-    parents = process_parents()
-    children = {p for p, parent in parents.items() if parent == os.getpid()}
-    workers = [p for p, parent in parents.items() if parent in children]
-    assert workers, "no worker process found"
-    os.kill(workers[0], signal.SIGKILL)
-    assert len(list((out / "parts").glob("*.parquet"))) < 12, "killed too late to matter"
-    thread.join(timeout=300)
+    try:
+        worker = hold.started(FOURTH_RUN, thread.is_alive)
+        assert not any(p.startswith(FOURTH_RUN) for p in parts_written(out))
+        os.kill(worker, signal.SIGKILL)  # it holds a chunk it has not returned
+        thread.join(timeout=300)
+    finally:
+        hold.release()
+        thread.join(timeout=300)
+        executor.close()
     assert not errors, errors
-    assert executor.restarts >= 1  # the pool broke and was replaced
+    assert executor.restarts == 1  # the pool broke once and was replaced
     pd.testing.assert_frame_equal(without_timing(load_results(out)), without_timing(expected))
 
 
 @pytest.mark.slow
-def test_a_killed_dask_worker_does_not_lose_or_double_runs(reference, tmp_path):
+def test_a_killed_dask_worker_does_not_lose_or_double_runs(
+    reference, tmp_path, hold_dir, monkeypatch
+):
     experiment, expected = reference
     plan = load_experiment(experiment)
-    executor = batch.DaskCluster("local", workers=2)
     out = tmp_path / "out"
+    hold = Hold(hold_dir, FOURTH_RUN)
+    monkeypatch.setenv(batch.TEST_HOLD, str(hold_dir))
+    executor = batch.DaskCluster("local", workers=2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sweep(plan, out, executor, chunk_size=1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
     try:
-        pids = list(executor.client.run(os.getpid).values())
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                sweep(plan, out, executor, chunk_size=1)
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        wait_for_parts(out, 2)
-        os.kill(pids[0], signal.SIGKILL)
-        assert len(list((out / "parts").glob("*.parquet"))) < 12, "killed too late to matter"
+        worker = hold.started(FOURTH_RUN, thread.is_alive)
+        assert not any(p.startswith(FOURTH_RUN) for p in parts_written(out))
+        os.kill(worker, signal.SIGKILL)  # Dask runs its chunk again on the other worker
         thread.join(timeout=300)
-        assert not errors, errors
     finally:
+        hold.release()
+        thread.join(timeout=300)
         executor.close()
+    assert not errors, errors
     pd.testing.assert_frame_equal(without_timing(load_results(out)), without_timing(expected))
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "crash"])
-def test_an_interrupted_sweep_resumed_loses_and_doubles_nothing(reference, tmp_path, how):
+def test_an_interrupted_sweep_resumed_loses_and_doubles_nothing(reference, tmp_path, hold_dir, how):
     experiment, expected = reference
     out = tmp_path / "out"
+    hold = Hold(hold_dir, FOURTH_RUN)
     command = [
         sys.executable,
         "-m",
@@ -321,21 +355,24 @@ def test_an_interrupted_sweep_resumed_loses_and_doubles_nothing(reference, tmp_p
         "1",
     ]
     process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hold.env
     )
-    wait_for_parts(out, 3)
+    hold.started(FOURTH_RUN, lambda: process.poll() is None)
     process.send_signal(how)
-    _, stderr = process.communicate(timeout=60)
-    written = len(list((out / "parts").glob("*.parquet")))
-    assert 3 <= written < 12, "the sweep should have been stopped halfway"
+    _, stderr = process.communicate(timeout=120)
+    assert len(parts_written(out)) == 3  # the three runs before the held one, no more
     if how == signal.SIGINT:
         assert process.returncode == 130 and "--resume" in stderr
+        assert batch.read_manifest(out)["status"] == "interrupted"
+    else:
+        assert batch.read_manifest(out)["status"] == "stopped"
     again = cli("sweep", str(experiment), "--out", str(out))
     assert again.returncode == 2 and "--resume" in again.stderr  # nothing overwritten
     resumed = cli("sweep", str(experiment), "--out", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert f"({written} already written)" in resumed.stdout
+    assert "(3 already written)" in resumed.stdout
     pd.testing.assert_frame_equal(without_timing(load_results(out)), without_timing(expected))
+    assert batch.read_manifest(out)["status"] == "complete"
 
 
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(reference, tmp_path, monkeypatch):

@@ -12,12 +12,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 
 import streamlit as st
 
 from simulation.digest import RunDigest, run_digest
+from simulation.runs import IN_FLIGHT_PER_WORKER, completed_in_window, worker_pool
 
 Job = tuple[str, int]  # (normalised scenario YAML, seed)
 
@@ -39,10 +41,11 @@ def _pool() -> ProcessPoolExecutor | None:
     if n <= 1:
         return None
     # forkserver: workers are forked from a clean process with the model preloaded,
-    # never from the server with its threads.
+    # never from the server with its threads. They exit with the server, however it
+    # ends, and leave Ctrl-C to it (simulation.runs.worker_pool).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["simulation.digest"])
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=context)
+    pool = worker_pool(n, context)
     for _ in range(n):  # start the workers now, so the first comparison need not wait
         pool.submit(os.getpid)
     return pool
@@ -99,22 +102,21 @@ def run_jobs(
 
     pool = _pool() if len(missing) >= MIN_POOL_JOBS else None
     if pool is not None:
-        futures: dict[Future[RunDigest], Job] = {}
+        # A few runs per worker ahead of the results, never all at once; leaving the
+        # loop (an error, or Streamlit stopping the script because the user moved on)
+        # cancels the runs not yet started, so they cannot delay the next comparison.
+        window = workers() * IN_FLIGHT_PER_WORKER
+        finished = completed_in_window(pool, run_digest, [(job, job) for job in missing], window)
         try:
-            futures = {pool.submit(run_digest, job): job for job in missing}
-            for future in as_completed(futures):
-                digest = future.result()
-                store(futures[future], lambda *_, d=digest: d)
+            with closing(finished):
+                for job, future in finished:
+                    digest = future.result()
+                    store(job, lambda *_, d=digest: d)
         except BrokenProcessPool:
             # A worker died (out of memory, killed): finish here, and next time use a
             # fresh pool.
             pool.shutdown(wait=False, cancel_futures=True)
             _pool.clear()
-        finally:
-            # The user may have moved on (Streamlit stops a script mid-run): runs not yet
-            # started must not delay the next comparison.
-            for future in futures:
-                future.cancel()
     for job in missing:
         if job not in results:
             store(job, _compute_here)
