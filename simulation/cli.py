@@ -1,8 +1,10 @@
-"""The command line: ``python -m simulation run | compare | validate | schema``.
+"""The command line: ``python -m simulation run | compare | validate | schema | sweep | analyze``.
 
 A thin front over :mod:`simulation.runs` and :mod:`simulation.metrics`. Bad input
-(a malformed scenario, an impossible organisation, an out-of-range value) prints one
-line naming the field and the reason and exits with code 2.
+(a malformed scenario, an impossible organisation, an out-of-range value, an unusable
+``--out``) prints one line naming the field and the reason and exits with code 2,
+before anything runs. Commands import what they need when they run: ``validate`` and
+``schema`` answer in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -14,26 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from simulation.comparison import unique_names
-from simulation.metrics import (
-    DIFFERENCE_KPIS,
-    HEADLINE,
-    PERCENT_KPIS,
-    TRANSITION_KPIS,
-    mode,
-    phase_table,
-    summarise,
-    unit_table,
-)
-from simulation.runs import run_replicates, run_scenario
-from simulation.scenario import ScenarioError, json_schema, load_scenario
+from simulation.errors import ScenarioError
+from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
+from simulation.scenario import json_schema, load_scenario
 
 EXIT_BAD_INPUT = 2
-
-# No progress-bar monitor thread: worker processes can then be forked (runs.py).
-tqdm.monitor_interval = 0
+EXIT_FAILED = 1
 
 SECTIONS = {
     "Delivery speed": [
@@ -82,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a vanished directory: one line, not a traceback
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "kpis.json, the daily series, the per-item table and the event log.",
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
-    run.add_argument("--days", type=_positive_int, help="horizon in working days")
+    run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    run.add_argument("--days", type=_days, help="horizon in working days")
     run.add_argument("--out", type=Path, help="directory for the outputs (default: none)")
     run.add_argument(
         "--format", choices=["csv", "parquet"], default="csv", help="table format (default csv)"
@@ -114,10 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario files")
     compare.add_argument(
-        "--replicates", type=_positive_int, default=10, help="runs per scenario (default 10)"
+        "--replicates",
+        type=_replicates,
+        default=10,
+        help=f"runs per scenario (default 10, at most {MAX_REPLICATES:,})",
     )
-    compare.add_argument("--seed", type=int, help="first seed (default: the first scenario's)")
-    compare.add_argument("--days", type=_positive_int, help="horizon in working days")
+    compare.add_argument("--seed", type=_seed, help="first seed (default: the first scenario's)")
+    compare.add_argument("--days", type=_days, help="horizon in working days")
     compare.add_argument(
         "--workers", type=_positive_int, help="local processes (default: one per core)"
     )
@@ -144,14 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--workers",
         type=_positive_int,
-        help="local processes, or LocalCluster workers (default: one per core)",
+        help="local processes, or LocalCluster workers (default: one per core; at most "
+        "one per core). Given without --cluster, it chooses local processes even when "
+        "DASK_SCHEDULER_ADDRESS is set",
     )
     sweep.add_argument(
         "--cluster",
-        metavar="local|tcp://HOST:PORT",
-        help="run on Dask: 'local' starts a LocalCluster; an address uses an "
-        "existing scheduler (default: $DASK_SCHEDULER_ADDRESS, else local "
-        "processes without Dask)",
+        metavar="none|local|ADDRESS",
+        help="'none': local processes without Dask; 'local': a Dask LocalCluster; "
+        "tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT: an existing Dask scheduler "
+        "(default: $DASK_SCHEDULER_ADDRESS when set and --workers is not given, else none)",
+    )
+    sweep.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for a Dask scheduler before giving up (default 5)",
     )
     sweep.add_argument(
         "--chunk-size",
@@ -161,9 +165,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--resume",
         action="store_true",
-        help="continue a sweep in --out, skipping runs already written",
+        help="continue a sweep in --out, skipping runs already written; refused when the "
+        "experiment, its base scenario, the code or the libraries changed since it started",
+    )
+    sweep.add_argument(
+        "--allow-code-change",
+        action="store_true",
+        help="with --resume: continue even though the code (git commit, package or library "
+        "versions) changed since the sweep started; its rows then mix both",
     )
     sweep.add_argument("--daily", action="store_true", help="also keep every run's daily series")
+    sweep.add_argument(
+        "--max-runs",
+        type=_positive_int,
+        default=MAX_RUNS,
+        help=f"refuse designs of more runs than this (default {MAX_RUNS:,}; a sweep "
+        "resolves every point before its first run)",
+    )
     sweep.set_defaults(handler=cmd_sweep)
 
     analyze = commands.add_parser(
@@ -198,14 +216,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, low: int, high: int) -> int:
     try:
-        value = int(text)
+        value = int(text.strip()) if len(text) <= 30 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"'{text[:30]}' is not a whole number")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} must be at least {low:,}")
+    if value > high:
+        raise argparse.ArgumentTypeError(f"{value:,} must be at most {high:,}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, 10**9)
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0, MAX_SEED - MAX_REPLICATES)
+
+
+def _days(text: str) -> int:
+    return _whole_number(text, 1, MAX_HORIZON_DAYS)
+
+
+def _replicates(text: str) -> int:
+    return _whole_number(text, 1, MAX_REPLICATES)
 
 
 # --------------------------------------------------------------------------- commands
@@ -227,14 +265,42 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from simulation.outputs import StagedOutput
+    from simulation.runs import run_scenario
+
     scenario = load_scenario(args.scenario)
     days = args.days or scenario.horizon_days
-    with tqdm(
-        total=days, desc=scenario.name, unit="day", delay=1.0, file=sys.stderr, leave=False
-    ) as bar:
-        result = run_scenario(
-            scenario, seed=args.seed, days=args.days, on_day=lambda day, _: bar.update(1)
-        )
+    staged = StagedOutput(args.out) if args.out else None  # checked before the run
+    try:
+        with _progress(total=days, desc=scenario.name, unit="day", leave=False) as bar:
+            result = run_scenario(
+                scenario, seed=args.seed, days=args.days, on_day=lambda day, _: bar.update(1)
+            )
+        _print_run(scenario, result)
+        if staged is not None:
+            write_run(result, staged.path, args.format)
+            staged.commit()
+            print(
+                f"\nWrote kpis.json, daily, items, units and events ({args.format}) to {args.out}"
+            )
+    finally:
+        if staged is not None:
+            staged.discard()
+    return 0
+
+
+def _progress(**options: Any):
+    """A progress bar on stderr that shows only after a second."""
+    from tqdm.auto import tqdm
+
+    # No monitor thread: worker processes can then be forked (runs.py).
+    tqdm.monitor_interval = 0
+    return tqdm(delay=1.0, file=sys.stderr, **options)
+
+
+def _print_run(scenario, result) -> None:
+    from simulation.metrics import delivery_note
+
     kpis = result.kpis
     print(
         f"{scenario.name} ({scenario.structure}, {scenario.total_staff} staff, "
@@ -245,15 +311,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\nDORA tier: {kpis['dora_tier']}   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
         f"({_percent(kpis.get('bottleneck_utilisation', math.nan))} busy)"
     )
+    note = delivery_note(kpis)
+    if note:
+        print(f"\nNote: {note}")
     print_transition(result)
-    if args.out:
-        write_run(result, args.out, args.format)
-        print(f"\nWrote kpis.json, daily, items, units and events ({args.format}) to {args.out}")
-    return 0
 
 
 def print_transition(result) -> None:
     """The path of a transition: KPIs per phase of each change, and PDCA decisions."""
+    from simulation.metrics import phase_table
+
     phases = phase_table(result.records)
     if not phases.empty:
         print("\nChanges: KPIs before, during and after each (items delivered in the phase)\n")
@@ -299,10 +366,33 @@ def print_transition(result) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from simulation.comparison import unique_names
+    from simulation.outputs import StagedOutput
+    from simulation.runs import usable_workers
+
     scenarios = [load_scenario(p) for p in args.scenarios]
     names = unique_names([s.name for s in scenarios])
     total = len(scenarios) * args.replicates
-    with tqdm(total=total, desc="runs", unit="run", delay=1.0, file=sys.stderr, leave=False) as bar:
+    if args.workers and usable_workers(args.workers) < args.workers:
+        print(
+            f"note: --workers {args.workers} capped at {usable_workers(args.workers)}, "
+            "the cores available (results do not depend on the number of workers)",
+            file=sys.stderr,
+        )
+    staged = StagedOutput(args.out) if args.out else None  # checked before the runs
+    try:
+        _compare(args, scenarios, names, total, staged)
+    finally:
+        if staged is not None:
+            staged.discard()
+    return 0
+
+
+def _compare(args, scenarios, names, total, staged) -> None:
+    from simulation.metrics import delivery_note, mode, summarise
+    from simulation.runs import run_replicates
+
+    with _progress(total=total, desc="runs", unit="run", leave=False) as bar:
         runs = run_replicates(
             scenarios,
             args.replicates,
@@ -320,8 +410,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         f"{n}: {mode([r['dora_tier'] for r in rs])}" for n, rs in zip(names, runs, strict=True)
     )
     print(f"\nDORA tier (most common): {tiers}")
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
+    for name, rs in zip(names, runs, strict=True):
+        if all(delivery_note(r) for r in rs):
+            print(f"Note: {name}: {delivery_note(rs[0])}")
+    if staged is not None:
         import pandas as pd
 
         frame = pd.concat(
@@ -331,30 +423,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
             ],
             ignore_index=True,
         )
-        frame.to_csv(args.out / "runs.csv", index=False)
+        frame.to_csv(staged.path / "runs.csv", index=False)
         pd.concat(
             {n: summarise(rs) for n, rs in zip(names, runs, strict=True)}, names=["scenario"]
-        ).to_csv(args.out / "summary.csv")
+        ).to_csv(staged.path / "summary.csv")
+        staged.commit()
         print(f"\nWrote runs.csv and summary.csv to {args.out}")
-    return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from simulation.batch import make_executor, sweep
+    from simulation.batch import check_output, choose_executor, executor_notes, make_executor, sweep
     from simulation.experiment import load_experiment
 
-    plan = load_experiment(args.experiment)
+    if not 0 < args.connect_timeout <= 600:
+        raise ScenarioError("--connect-timeout", "must be more than 0 and at most 600 seconds")
+    plan = load_experiment(args.experiment, max_runs=args.max_runs)
     total = len(plan.runs)
-    executor = make_executor(args.workers, args.cluster)
-    where = getattr(executor, "address", None)
+    # Refuse a bad --out or --resume before any worker or cluster starts.
+    check_output(plan, args.out, args.resume, args.allow_code_change)
+    choice = choose_executor(args.workers, args.cluster)
+    executor = make_executor(connect_timeout=args.connect_timeout, choice=choice)
     print(
         f"{plan.experiment.name}: {len(plan.points)} points x "
         f"{plan.experiment.replicates} replicates = {total} runs on {executor.name} "
-        f"({executor.workers} worker{'s' if executor.workers != 1 else ''}"
-        f"{', ' + where if where else ''})",
+        f"({executor_notes(executor, choice, args.workers)})",
         file=sys.stderr,
     )
-    bar = tqdm(total=total, desc="runs", unit="run", file=sys.stderr, delay=1.0, smoothing=0.1)
+    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
 
     def progress(done: int, _: int) -> None:
         bar.update(done - bar.n)
@@ -368,8 +463,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size,
             daily=args.daily,
             on_progress=progress,
+            allow_code_change=args.allow_code_change,
         )
     except KeyboardInterrupt:
+        executor.close()  # first, so that nothing prints after the message
         bar.close()
         print(
             f"interrupted: {bar.n} of {total} runs are written in {args.out}; run the same "
@@ -396,6 +493,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sensitivity,
     )
     from simulation.batch import load_results, read_manifest
+    from simulation.metrics import HEADLINE
 
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)
@@ -482,6 +580,8 @@ def _grid(rows: list[list[str]], header: list[str]) -> str:
 
 
 def write_run(result, out: Path, fmt: str = "csv") -> None:
+    from simulation.metrics import phase_table, unit_table
+
     out.mkdir(parents=True, exist_ok=True)
     records = result.records
     (out / "kpis.json").write_text(json.dumps(_jsonable(result.kpis), indent=2))
@@ -504,6 +604,8 @@ def write_run(result, out: Path, fmt: str = "csv") -> None:
 
 
 def kpi_table(runs: list[dict[str, Any]], names: list[str]) -> str:
+    from simulation.metrics import HEADLINE
+
     rows = []
     for section, keys in SECTIONS.items():
         rows.append([section])
@@ -516,6 +618,8 @@ def kpi_table(runs: list[dict[str, Any]], names: list[str]) -> str:
 def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> str:
     """Mean [95% CI] per scenario; after each scenario but the first, its change against
     the first (percent, or a plain difference for KPIs that are shares or scores)."""
+    from simulation.metrics import HEADLINE, TRANSITION_KPIS, summarise
+
     summaries = [summarise(rs) for rs in runs]
     sections = dict(SECTIONS)
     if any(
@@ -553,6 +657,8 @@ def _with_interval(key: str, stats: Any) -> str:
 
 
 def _fmt(key: str, value: Any) -> str:
+    from simulation.metrics import PERCENT_KPIS
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if key in PERCENT_KPIS:
@@ -570,6 +676,8 @@ def _percent(value: float) -> str:
 
 
 def _change(key: str, base: float, value: float) -> str:
+    from simulation.metrics import DIFFERENCE_KPIS, PERCENT_KPIS
+
     if any(math.isnan(v) for v in (base, value)):
         return "n/a"
     if key in PERCENT_KPIS:
