@@ -3,9 +3,12 @@
 
 .PHONY: app test lint format bench
 
+# The app listens on 127.0.0.1 only (.streamlit/config.toml). To serve it to others on
+# purpose, behind a proxy with authentication and TLS (README, "Serving the app to others"):
+#   make app APP_ARGS="--server.address 0.0.0.0 --server.allowedHosts converge.example.org"
 app:  ## open the app in a browser
 	@scripts/venv.sh requirements.txt
-	.venv/bin/streamlit run app.py
+	.venv/bin/streamlit run app.py $(APP_ARGS)
 
 test:  ## run the whole test suite (browser tests skip without Chromium)
 	@scripts/venv.sh requirements-dev.txt

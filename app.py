@@ -3,9 +3,24 @@
 A thin front on the simulation package: the pages pick scenarios and levers, call the
 same functions as the command line (run_scenario, compute_kpis, summarise) and draw
 the results with simulation.charts.
+
+The file plays two parts. Streamlit runs it as ``__main__`` for every visitor: main()
+draws the page. ``streamlit run`` first imports it as a module and finds ``app``, an
+st.App: the same server, with one addition (see page_shell_routes).
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+#: The pages: script, title, icon and URL path ("" for the start page, at /).
+PAGES = (
+    ("ui/compare.py", "Compare", ":material/compare_arrows:", ""),
+    ("ui/design.py", "Design", ":material/account_tree:", "design"),
+    ("ui/transition.py", "Transition", ":material/timeline:", "transition"),
+    ("ui/workshop.py", "Workshop", ":material/co_present:", "workshop"),
+    ("ui/results.py", "Results", ":material/insights:", "results"),
+)
 
 
 def main() -> None:
@@ -15,7 +30,9 @@ def main() -> None:
 
     st.set_page_config(
         page_title="Converge: organisation design simulator",
-        page_icon=":material/hub:",
+        # A file, not a :material/ icon: the browser would fetch that favicon from
+        # Google's font server, and nothing may leave the machine.
+        page_icon=str(common.ROOT / "ui" / "icon.svg"),
         layout="wide",
         initial_sidebar_state="expanded",
     )
@@ -23,25 +40,54 @@ def main() -> None:
     common.keep_widget_state()
     runner.warm_up()
     pages = [
-        st.Page("ui/compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
-        st.Page("ui/design.py", title="Design", icon=":material/account_tree:", url_path="design"),
-        st.Page(
-            "ui/transition.py",
-            title="Transition",
-            icon=":material/timeline:",
-            url_path="transition",
-        ),
-        st.Page(
-            "ui/workshop.py", title="Workshop", icon=":material/co_present:", url_path="workshop"
-        ),
-        st.Page("ui/results.py", title="Results", icon=":material/insights:", url_path="results"),
+        st.Page(script, title=title, icon=icon, url_path=path or None, default=not path)
+        for script, title, icon, path in PAGES
     ]
     st.logo(str(common.ROOT / "ui" / "logo.svg"), size="large")
-    st.navigation(pages, position="top").run()
+    page = st.navigation(pages, position="top")
+    try:
+        page.run()
+    except Exception as exc:  # the last net: an error box, never a traceback
+        # st.stop, st.rerun and st.switch_page raise BaseExceptions: they pass through.
+        common.unexpected_error(exc)
 
 
-# Streamlit runs this file as __main__. The run pool's worker processes import it too
-# (as __mp_main__, because multiprocessing re-imports the main module): they must not
-# start the app, so everything happens in main() behind this guard.
+def page_shell_routes() -> list[Any]:
+    """Serve each page's URL (/design, ...) Streamlit's own page, told where the server is.
+
+    Opened at /design, Streamlit's page cannot tell whether the server lives at / or
+    at /design (behind a proxy that adds a prefix), so it asks /design/_stcore/health
+    and /design/_stcore/host-config first: two 404s in the console of every direct
+    visit or reload. The page at these paths is the same index.html with
+    ``window.__streamlit.BACKEND_BASE_URL`` set (the setting Streamlit reads when it is
+    embedded) to the folder the page was loaded from: / here, /prefix/ behind a proxy.
+    """
+    from pathlib import Path
+
+    import streamlit
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    index = (Path(streamlit.__file__).parent / "static" / "index.html").read_text()
+    setting = (
+        "<script>window.__streamlit = "
+        '{BACKEND_BASE_URL: new URL("./", window.location.href).href};</script>'
+    )
+    html = index.replace("<head>", f"<head>\n    {setting}", 1)
+    base = streamlit.config.get_option("server.baseUrlPath").strip("/")
+
+    async def shell(request: Any) -> HTMLResponse:
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    prefix = f"/{base}" if base else ""
+    return [Route(f"{prefix}/{path}", shell, methods=["GET"]) for *_, path in PAGES if path]
+
+
+# Streamlit runs this file as __main__ for each visitor. The run pool's worker processes
+# must not start the app, so everything happens in main() or app behind this guard.
 if __name__ == "__main__":
     main()
+elif __name__ == "app":  # imported by `streamlit run app.py`, which then serves `app`
+    import streamlit as st
+
+    app = st.App(__file__, routes=page_shell_routes())

@@ -35,8 +35,15 @@ from simulation.sweep_results import (
 )
 from ui import common
 
-RESULTS_DIR = common.ROOT / "results"
+RESULTS_ROOT = common.results_root()
 NO_COLOUR = "(none)"
+MAX_PATH_CHARS = 500
+#: The one answer for any path the page will not open: outside the results folder,
+#: missing or not a sweep alike, so that a visitor learns nothing about the server.
+NOT_OPENED = (
+    "There is no sweep at {path} in the results folder (results/ beside the app, or the "
+    f"folder {common.RESULTS_ROOT_ENV} names)."
+)
 
 common.page_header(
     "Results of a sweep",
@@ -52,23 +59,15 @@ def load_sweep(path: str, key: tuple) -> Sweep:
     return open_sweep(path)
 
 
-def resolve(text: str) -> Path:
-    path = Path(text.strip()).expanduser()
-    return path if path.is_absolute() else common.ROOT / path
-
-
 def shown_path(path: Path) -> str:
-    try:
-        return str(path.relative_to(common.ROOT))
-    except ValueError:
-        return str(path)
+    return common.shown_sweep(path, RESULTS_ROOT)
 
 
 # --------------------------------------------------------------------------- choosing
 
-found = find_sweeps(RESULTS_DIR)
+found = [p for p in find_sweeps(RESULTS_ROOT) if common.sweep_dir(str(p), RESULTS_ROOT)]
 if "rs_path" not in st.session_state:
-    st.session_state["rs_path"] = st.query_params.get("sweep", "")
+    st.session_state["rs_path"] = st.query_params.get("sweep", "")[:MAX_PATH_CHARS]
 with st.sidebar:
     st.subheader("Sweep", anchor=False)
     if found:
@@ -76,22 +75,24 @@ with st.sidebar:
         if st.session_state.get("rs_pick") not in options:
             st.session_state.pop("rs_pick", None)
         st.selectbox(
-            "Sweeps in results/",
+            "Sweeps in the results folder",
             options,
             key="rs_pick",
-            help="Directories under results/ that hold a sweep's manifest.json, newest first.",
+            help="Directories in the results folder that hold a sweep's manifest.json, "
+            "newest first.",
         )
     else:
         st.caption(
-            "No sweeps in results/ yet: `python -m simulation sweep "
+            "No sweeps in the results folder yet: `python -m simulation sweep "
             "experiments/brm_count.yaml --out results/brm` makes one."
         )
     st.text_input(
         "Or open a directory",
         key="rs_path",
-        placeholder="results/brm or /path/to/sweep",
-        help="The --out directory of `python -m simulation sweep`. Relative paths start "
-        "at the app's folder.",
+        max_chars=MAX_PATH_CHARS,
+        placeholder="brm",
+        help="A sweep's --out directory, inside the results folder (results/ beside the "
+        f"app, or the folder {common.RESULTS_ROOT_ENV} names). Paths start there.",
     )
     st.button("Reload", icon=":material/refresh:", help="Read the directory again.")
 
@@ -104,15 +105,25 @@ if not chosen:
     )
     st.stop()
 
-path = resolve(chosen)
+path = common.sweep_dir(chosen, RESULTS_ROOT)
+if path is None:
+    st.error(
+        common.plain(NOT_OPENED.format(path=common.short_quote(chosen))),
+        icon=":material/folder_off:",
+    )
+    st.stop()
 try:
     sweep = load_sweep(str(path), stamp(path))
-except ScenarioError as exc:
-    st.error(f"Cannot open this sweep. {exc}", icon=":material/folder_off:")
+except ScenarioError as exc:  # a sweep's directory whose files are damaged
+    st.error(
+        common.plain(f"Cannot open this sweep. {shown_path(path)}: {exc.reason}"),
+        icon=":material/folder_off:",
+    )
     st.stop()
 except Exception as exc:  # whatever else a damaged directory throws: one line, no traceback
+    common.log_unexpected(exc)
     st.error(
-        f"Cannot open this sweep. {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+        common.plain(f"Cannot open this sweep. {shown_path(path)}: its files cannot be read."),
         icon=":material/folder_off:",
     )
     st.stop()
