@@ -13,6 +13,12 @@ Runs that reorganise over time carry a change log: :func:`change_frame` turns it
 one marker per scenario and day, and the over-time charts (:func:`band_chart`,
 :func:`flow_chart`) draw those markers as vertical rules with the change's label and a
 tooltip: dashed for a scheduled change, dotted for a PDCA trial.
+
+Charts that compare organisations put them on one scale (one queue axis, one items
+axis) and in one view where they sit side by side: Vega-Lite stretches single and
+layered views to the width Streamlit gives them, never a concatenation or a facet.
+Overlaid distributions are not stacked. Heights set per row come with ``fit-x``
+autosizing (FIT_WIDTH), so the rows keep their height and Vega drops no fit.
 """
 
 from __future__ import annotations
@@ -72,6 +78,13 @@ STATE_COLOURS = {
 }
 
 GRID = "#E6E9EE"
+
+#: For charts whose height is set in pixels per row: fit the width they are given, keep
+#: the height of the plot as set (the app's default, "fit", would squeeze the rows to
+#: make room for axes and legends; with a height in steps Vega drops the fit, warning).
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+#: For drawings whose proportions matter (the organisation): exactly the size set.
+NO_FIT = alt.AutoSizeParams(type="pad", contains="padding")
 
 #: Transition paths compared on the Transition page: the user's design first (the app's
 #: teal), the ready-made paths after it. A path is not a structure (every path starts
@@ -154,12 +167,13 @@ def percentile_frame(runs: Runs) -> pd.DataFrame:
     rows = []
     for name, ds in runs.items():
         for key, label in (("lead_time_p50", "median"), ("lead_time_p85", "85th percentile")):
-            vals = [d.kpis.get(key, math.nan) for d in ds]
+            vals = np.array([d.kpis.get(key, math.nan) for d in ds], dtype=float)
+            vals = vals[~np.isnan(vals)]  # runs that delivered nothing have none
             rows.append(
                 {
                     "scenario": name,
                     "percentile": label,
-                    "days": float(np.nanmean(vals)) if ds else math.nan,
+                    "days": float(vals.mean()) if len(vals) else math.nan,
                 }
             )
     return pd.DataFrame(rows)
@@ -411,12 +425,17 @@ def change_layers(
     if changes is None or changes.empty:
         return []
     frame = changes.assign(label_y=4 + 14 * changes["lane"])
-    colour = alt.Color("scenario:N", scale=_scale(colours), legend=None)
+    # no legend settings of its own: the lines' legend names the scenarios (a layer
+    # saying legend=None beside one that has a legend makes Vega-Lite warn of a conflict)
+    colour = alt.Color("scenario:N", scale=_scale(colours))
     return _change_marks(alt.Chart(frame), colour, labels)
 
 
-def _change_marks(base: alt.Chart, colour: Any, labels: bool) -> list[alt.Chart]:
-    x = alt.X("change_day:Q")
+def _change_marks(
+    base: alt.Chart, colour: Any, labels: bool, x: str = "change_day"
+) -> list[alt.Chart]:
+    """Rules (and labels) at the change days; ``x`` is the field placing them."""
+    x = alt.X(f"{x}:Q")
     tooltip = [
         alt.Tooltip("scenario:N", title="Scenario"),
         alt.Tooltip("kind:N", title="What"),
@@ -465,8 +484,12 @@ def lead_time_chart(
         alt.Tooltip("end:Q", title="To (days)", format=".1f"),
         alt.Tooltip("share:Q", title="Share of items", format=".1%"),
     ]
+    # overlaid, not stacked: each shaded area is its own scenario's distribution
+    overlaid = alt.Y(
+        "share:Q", title="Share of items delivered", stack=None, axis=alt.Axis(format="%")
+    )
     area = base.mark_area(interpolate="step-after", opacity=0.18).encode(
-        x=x, y=y, color=_legend_colour(colours)
+        x=x, y=overlaid, color=_legend_colour(colours)
     )
     line = base.mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=x, y=y, color=_legend_colour(colours), tooltip=tooltip
@@ -477,7 +500,7 @@ def lead_time_chart(
         .mark_rule(strokeDash=[6, 4], strokeWidth=2)
         .encode(
             x="days:Q",
-            color=alt.Color("scenario:N", scale=_scale(colours), legend=None),
+            color=alt.Color("scenario:N", scale=_scale(colours)),  # the areas' legend
             tooltip=[
                 alt.Tooltip("scenario:N", title="Scenario"),
                 alt.Tooltip("percentile:N", title="Lead time"),
@@ -548,126 +571,233 @@ def _warmup_rect(warmup: int) -> alt.Chart:
     )
 
 
+#: The gap between two organisations' panels of :func:`flow_chart`, as a share of a
+#: panel's days.
+PANEL_GAP = 0.12
+
+
 def flow_chart(
     frame: pd.DataFrame,
     colours: Mapping[str, str],
     cumulative: bool = True,
-    panel_width: int = 980,
     changes: pd.DataFrame | None = None,
-) -> alt.FacetChart:
-    """A stacked-area flow diagram per scenario, side by side, on shared axes; with
+) -> alt.LayerChart:
+    """A stacked-area flow diagram per scenario, side by side, on one items axis; with
     ``changes`` (:func:`change_frame`), each panel marks the days its organisation
-    changed (in dark grey: the colours here are the states of work)."""
+    changed (in dark grey: the colours here are the states of work).
+
+    One view, not a facet, so it fills the width it is given (Vega-Lite stretches only
+    single and layered views; a facet of fixed panels overflowed narrow screens and
+    left wide ones a third empty): each scenario's days are shifted to its own stretch
+    of the x axis (``x``), whose labels give the day again.
+    """
     title = "Items (cumulative)" if cumulative else "Items in progress"
     states = [s for s in STATE_COLOURS if cumulative or s != "Delivered"]
-    marked = changes is not None and not changes.empty
-    # A facet splits one dataset: the markers travel in it, told apart by "layer".
-    data = frame.assign(layer="flow")
-    if marked:
-        data = pd.concat([data, changes.assign(layer="change", label_y=4.0)], ignore_index=True)
-    chart = (
-        alt.Chart()
-        .transform_filter(alt.datum.layer == "flow")
-        .mark_area(opacity=0.9)
-        .encode(
-            x=alt.X("day:Q", title="Working day", scale=alt.Scale(nice=False)),
-            y=alt.Y("items:Q", title=title, stack="zero"),
-            color=alt.Color(
-                "state:N",
-                title=None,
-                scale=alt.Scale(domain=states, range=[STATE_COLOURS[s] for s in states]),
-                legend=alt.Legend(orient="top"),
-            ),
-            order=alt.Order("order:Q", sort="ascending"),
-            tooltip=[
-                alt.Tooltip("scenario:N", title="Scenario"),
-                alt.Tooltip("day:Q", title="Day"),
-                alt.Tooltip("state:N", title="State"),
-                alt.Tooltip("items:Q", title="Items (mean)", format=".1f"),
-            ],
-        )
-    )
-    layers = [chart]
-    if marked:
-        marks = alt.Chart().transform_filter(alt.datum.layer == "change")
-        # no labels: the panels are narrow; the tooltip names the change
-        layers += _change_marks(marks, alt.value("#374151"), labels=False)
-    width = max(180, (panel_width - 40 * len(colours)) // max(1, len(colours)))
-    layered = alt.layer(*layers, data=data).properties(height=240, width=width)
-    names = list(colours)
-    return layered.facet(
-        column=alt.Column(
-            "scenario:N",
-            title=None,
-            sort=names,
-            header=alt.Header(
-                labelFontSize=13, labelFontWeight="bold", labelColor=_header_colour(colours)
-            ),
+    names = [n for n in colours if n in set(frame["scenario"])]
+    days = float(frame["day"].max()) if len(frame) else 1.0
+    span = math.ceil(days * (1 + PANEL_GAP))  # whole days: the axis labels are day % span
+    offset = {name: i * span for i, name in enumerate(names)}
+    flow = frame.assign(x=frame["day"] + frame["scenario"].map(offset))
+    x = alt.X(
+        "x:Q",
+        title="Working day",
+        scale=alt.Scale(domain=[0, span * max(1, len(names)) - span + days], nice=False),
+        axis=alt.Axis(
+            values=[offset[n] + d for n in names for d in _day_ticks(days)],
+            labelExpr=f"format(datum.value % {span}, 'd')",
+            grid=False,
         ),
     )
+    area = alt.Chart(flow).mark_area(opacity=0.9)
+    encoding = {
+        "x": x,
+        "y": alt.Y("items:Q", title=title, stack="zero"),
+        "color": alt.Color(
+            "state:N",
+            title=None,
+            scale=alt.Scale(domain=states, range=[STATE_COLOURS[s] for s in states]),
+            # room between the legend and the plot for the organisations' names
+            legend=alt.Legend(orient="top", offset=26),
+        ),
+        "order": alt.Order("order:Q", sort="ascending"),
+        "tooltip": [
+            alt.Tooltip("scenario:N", title="Scenario"),
+            alt.Tooltip("day:Q", title="Day"),
+            alt.Tooltip("state:N", title="State"),
+            alt.Tooltip("items:Q", title="Items (mean)", format=".1f"),
+        ],
+    }
+    # a layer per scenario: one stack would join the panels across their gaps
+    areas = [area.transform_filter(alt.datum.scenario == name).encode(**encoding) for name in names]
+    # each name in its scenario's colour, as a value: a second colour scale beside the
+    # states' would need independent scales, and those repeat the legend per layer
+    headers = [
+        alt.Chart(pd.DataFrame({"scenario": [name], "x": [offset[name] + days / 2]}))
+        .mark_text(fontSize=13, fontWeight="bold", baseline="bottom", dy=-6, color=colours[name])
+        .encode(x="x:Q", y=alt.value(0), text="scenario:N")
+        for name in names
+    ]
+    layers = [*areas, *headers]
+    if changes is not None and not changes.empty:
+        marks = changes[changes["scenario"].isin(names)]
+        marks = marks.assign(x=marks["change_day"] + marks["scenario"].map(offset))
+        # no labels: the panels are narrow; the tooltip names the change
+        layers += _change_marks(alt.Chart(marks), alt.value("#374151"), labels=False, x="x")
+    return alt.layer(*layers).properties(width="container", height=240, autosize=FIT_WIDTH)
 
 
-def _header_colour(colours: Mapping[str, str]) -> Any:
-    """A Vega expression colouring facet headers with each scenario's colour."""
-    cases = " : ".join(f"datum.value === {_js(n)} ? '{c}'" for n, c in colours.items())
-    return alt.ExprRef(f"{cases} : '#333'") if colours else "#333"
+def _day_ticks(days: float) -> list[float]:
+    """Round days for one panel's axis: about four, from 0."""
+    step = _nice_ceiling(days / 4, steps=(1, 2, 5))
+    return [step * k for k in range(int(days / step + 1e-9) + 1)]
 
 
-def _js(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+#: Where the queue panel of :func:`units_chart` starts on its x axis, whose first
+#: stretch (0 to 1) is utilisation: the gap leaves room for the bottleneck tag.
+QUEUE_START = 1.45
+UNIT_ROW_PX = 22
 
 
-def units_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.VConcatChart:
-    """Per scenario: how busy each unit is and how long its queue, bottleneck marked."""
-    blocks = []
-    for name in colours:
-        part = frame[frame["scenario"] == name].copy()
+def units_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerChart:
+    """Per scenario: how busy each unit is and how long its queue, bottleneck marked.
+
+    One view, so it fills the width it is given (Vega-Lite stretches single and layered
+    views only), with a row per unit grouped under a row naming each scenario. Its x
+    axis holds two panels: utilisation (0-100%) and, from QUEUE_START, the mean queue
+    on ONE scale for every scenario, so equal bars are equal queues.
+    """
+    rows = unit_rows(frame, colours)
+    queue_top = _nice_ceiling(float(rows["queue"].max()) if len(rows) else 0.0)
+    rows["queue_end"] = QUEUE_START + rows["queue"] / queue_top
+    queue_ticks = _ticks(queue_top)
+    ticks = [0.0, 0.25, 0.5, 0.75, 1.0, *(QUEUE_START + t / queue_top for t in queue_ticks)]
+    label = (
+        f"datum.value <= 1.0001 ? format(datum.value, '.0%') : "
+        f"format((datum.value - {QUEUE_START}) * {queue_top}, '~g')"
+    )
+    x = alt.X(
+        "start:Q",
+        title=None,
+        scale=alt.Scale(domain=[0, QUEUE_START + 1.0], nice=False),
+        axis=alt.Axis(values=ticks, labelExpr=label, labelFlush=True),
+    )
+    order = list(rows["row"])
+    y = alt.Y(
+        "row:N",
+        title=None,
+        sort=order,
+        scale=alt.Scale(paddingInner=0.25),
+        axis=alt.Axis(labelExpr="substring(datum.value, 10)", labelLimit=160, ticks=False),
+    )
+    colour = alt.Color("scenario:N", scale=_scale(colours), legend=None)
+    tooltip = [
+        alt.Tooltip("scenario:N", title="Scenario"),
+        alt.Tooltip("unit:N", title="Unit"),
+        alt.Tooltip("size:Q", title="People"),
+        alt.Tooltip("disciplines:N", title="Disciplines"),
+        alt.Tooltip("utilisation:Q", title="Utilisation", format=".0%"),
+        alt.Tooltip("queue:Q", title="Items waiting (mean)", format=".2f"),
+    ]
+    units = alt.Chart(rows).transform_filter("datum.kind == 'unit'")
+    emphasis = alt.condition("datum.bottleneck", alt.value(1.0), alt.value(0.55))
+    busy = units.mark_bar(cornerRadiusEnd=3).encode(
+        x=x,
+        x2="utilisation:Q",
+        y=y,
+        color=colour,
+        opacity=emphasis,
+        tooltip=tooltip,
+        stroke=alt.condition("datum.bottleneck", alt.value("#222"), alt.value(None)),
+    )
+    tag = (
+        units.transform_filter("datum.bottleneck")
+        .mark_text(align="left", dx=4, fontWeight="bold", color="#222", text="◀ bottleneck")
+        .encode(x="utilisation:Q", y=y)
+    )
+    queue = units.mark_bar(cornerRadiusEnd=3, opacity=0.55).encode(
+        x="queue_start:Q", x2="queue_end:Q", y=y, color=colour, tooltip=tooltip
+    )
+    headers = (
+        alt.Chart(rows)
+        .transform_filter("datum.kind != 'unit'")
+        .mark_text(align="left", baseline="middle", fontWeight="bold", fontSize=13)
+        .encode(
+            x="start:Q",
+            y=y,
+            text="title:N",
+            color=alt.condition("datum.kind == 'scenario'", colour, alt.value("#4a5563")),
+        )
+    )
+    return alt.layer(busy, tag, queue, headers).properties(
+        width="container", height=UNIT_ROW_PX * max(1, len(rows)), autosize=FIT_WIDTH
+    )
+
+
+def unit_rows(frame: pd.DataFrame, colours: Mapping[str, str]) -> pd.DataFrame:
+    """The rows of :func:`units_chart`: a row naming the two panels, then per scenario
+    a row with its name and a row per unit. ``row`` sorts them (a 10-character prefix
+    the axis leaves out, then the unit's name)."""
+    out = [
+        _header_row(0, "panel", "Utilisation (share of time busy)", 0.0),
+        _header_row(0, "panel", "Items waiting in its queue (mean)", QUEUE_START),
+    ]
+    for i, name in enumerate(colours, start=1):
+        part = frame[frame["scenario"] == name]
         if part.empty:
             continue
-        part["label"] = np.where(part["bottleneck"], "◀ bottleneck", "")
-        colour = colours[name]
-        order = part["unit"].tolist()
-        y = alt.Y("unit:N", title=None, sort=order, axis=alt.Axis(labelLimit=160))
-        tooltip = [
-            alt.Tooltip("unit:N", title="Unit"),
-            alt.Tooltip("size:Q", title="People"),
-            alt.Tooltip("disciplines:N", title="Disciplines"),
-            alt.Tooltip("utilisation:Q", title="Utilisation", format=".0%"),
-            alt.Tooltip("queue:Q", title="Items waiting (mean)", format=".1f"),
-        ]
-        base = alt.Chart(part)
-        busy = base.mark_bar(color=colour, cornerRadiusEnd=3).encode(
-            x=alt.X(
-                "utilisation:Q",
-                title="Utilisation (share of time busy)",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            y=y,
-            tooltip=tooltip,
-            opacity=alt.condition("datum.bottleneck", alt.value(1.0), alt.value(0.55)),
-            stroke=alt.condition("datum.bottleneck", alt.value("#222"), alt.value(None)),
-        )
-        tag = base.mark_text(align="left", dx=4, fontWeight="bold", color="#222").encode(
-            x="utilisation:Q", y=y, text="label:N"
-        )
-        queue = base.mark_bar(color=colour, opacity=0.55, cornerRadiusEnd=3).encode(
-            x=alt.X("queue:Q", title="Queue (items waiting, mean)"),
-            y=alt.Y("unit:N", sort=order, axis=None),
-            tooltip=tooltip,
-        )
-        shown = len(part)
-        total = int(part["units_total"].iloc[0])
+        shown, total = len(part), int(part["units_total"].iloc[0])
         more = f" (the {shown} busiest of {total} units)" if total > shown else ""
-        height = max(60, 22 * shown)
-        blocks.append(
-            alt.hconcat(
-                (busy + tag).properties(width=330, height=height),
-                queue.properties(width=220, height=height),
-                title=alt.Title(f"{name}{more}", color=colour, anchor="start", fontSize=14),
+        out.append(_header_row(i, "scenario", f"{name}{more}", 0.0, scenario=name))
+        for j, unit in enumerate(part.itertuples(index=False), start=1):
+            out.append(
+                {
+                    "row": f"{i:04d}-{j:04d}:{unit.unit}",
+                    "kind": "unit",
+                    "title": "",
+                    "scenario": name,
+                    "unit": unit.unit,
+                    "size": unit.size,
+                    "disciplines": unit.disciplines,
+                    "utilisation": float(unit.utilisation),
+                    "queue": float(unit.queue),
+                    "bottleneck": bool(unit.bottleneck),
+                    "start": 0.0,
+                    "queue_start": QUEUE_START,
+                }
             )
-        )
-    return alt.vconcat(*blocks, spacing=18)
+    return pd.DataFrame(out)
+
+
+def _header_row(i: int, kind: str, title: str, start: float, scenario: str = "") -> dict[str, Any]:
+    # two headers share the panel row: the same row key, told apart by where they start
+    return {
+        "row": f"{i:04d}-0000:",
+        "kind": kind,
+        "title": title,
+        "scenario": scenario,
+        "unit": "",
+        "size": 0,
+        "disciplines": "",
+        "utilisation": 0.0,
+        "queue": 0.0,
+        "bottleneck": False,
+        "start": start,
+        "queue_start": QUEUE_START,
+    }
+
+
+def _nice_ceiling(value: float, steps: Sequence[float] = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)) -> float:
+    """The smallest of ``steps`` times a power of ten at or above ``value`` (1 for 0)."""
+    if not value > 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(m * power for m in (*steps, 10) if m * power >= value * (1 - 1e-12))
+
+
+def _ticks(top: float) -> list[float]:
+    """Round ticks from 0 up to ``top``: about five, at 1, 2 or 5 times a power of ten."""
+    step = _nice_ceiling(top / 5, steps=(1, 2, 5))
+    return [step * k for k in range(int(top / step + 1e-9) + 1)]
 
 
 def effort_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerChart:
@@ -715,7 +845,9 @@ def effort_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerCh
         .mark_text(color="white", fontWeight="bold", fontSize=12)
         .encode(y=y, x="mid:Q", text="label:N")
     )
-    return (bars + text).properties(height=alt.Step(46))
+    return (bars + text).properties(
+        height=46 * max(1, frame["scenario"].nunique()), autosize=FIT_WIDTH
+    )
 
 
 # --------------------------------------------------------------------------- organisation
@@ -887,7 +1019,9 @@ def org_chart(
     )
     return (
         alt.layer(discs, lines, dots, labels)
-        .properties(width=width, height=max(120, height))
+        # exactly this size: fitted to a column, x and y would scale apart and people
+        # would leave their unit's circle
+        .properties(width=width, height=max(120, height), autosize=NO_FIT)
         .resolve_scale(color="independent")
         .configure_view(stroke=None)
     )
@@ -896,30 +1030,39 @@ def org_chart(
 # --------------------------------------------------------------------------- workshop
 
 
-def workshop_units_chart(frame: pd.DataFrame, x_max: float) -> alt.Chart:
-    """Items at each unit right now: being worked on, and waiting. Big type for a room."""
+#: The states of work on the Workshop's unit charts, in stacking order.
+WORKSHOP_STATES = ["Being worked on", "Waiting in a queue", "In handoff"]
+WORKSHOP_ROW_PX = 22
+
+
+def workshop_units_chart(frame: pd.DataFrame, x_max: float, rows: int = 0) -> alt.Chart:
+    """Items at each unit right now: being worked on, and waiting. Big type for a room.
+
+    No legend: the page shows one legend for every side (a legend per narrow chart
+    was clipped). The height is in pixels, not a step per row, so Streamlit can fit
+    the chart to its column without Vega dropping the fit; ``rows`` (the most units
+    of any side) gives every side the same height, so their axes line up.
+    """
     order = list(dict.fromkeys(frame["unit"]))
-    states = ["Being worked on", "Waiting in a queue", "In handoff"]
     return (
         alt.Chart(frame)
         .mark_bar(cornerRadiusEnd=2)
         .encode(
             y=alt.Y(
-                "unit:N", title=None, sort=order, axis=alt.Axis(labelFontSize=18, labelLimit=220)
+                "unit:N", title=None, sort=order, axis=alt.Axis(labelFontSize=16, labelLimit=200)
             ),
             x=alt.X(
                 "items:Q",
                 title="Items",
                 scale=alt.Scale(domain=[0, max(5.0, x_max)]),
-                axis=alt.Axis(labelFontSize=16, titleFontSize=18, tickMinStep=1),
+                axis=alt.Axis(labelFontSize=15, titleFontSize=16, tickMinStep=1),
             ),
             color=alt.Color(
                 "state:N",
-                title=None,
-                scale=alt.Scale(domain=states, range=[STATE_COLOURS[s] for s in states]),
-                legend=alt.Legend(
-                    orient="top", labelFontSize=14, symbolSize=150, labelLimit=0, columnPadding=12
+                scale=alt.Scale(
+                    domain=WORKSHOP_STATES, range=[STATE_COLOURS[s] for s in WORKSHOP_STATES]
                 ),
+                legend=None,
             ),
             order=alt.Order("order:Q", sort="ascending"),
             tooltip=[
@@ -928,7 +1071,7 @@ def workshop_units_chart(frame: pd.DataFrame, x_max: float) -> alt.Chart:
                 alt.Tooltip("items:Q", title="Items"),
             ],
         )
-        .properties(height=alt.Step(30))
+        .properties(height=WORKSHOP_ROW_PX * max(1, rows, len(order)), autosize=FIT_WIDTH)
     )
 
 
@@ -939,38 +1082,45 @@ def workshop_series_chart(
     y_title: str,
     value_format: str = ".1f",
     domain: tuple[float, float] | None = None,
+    days: int | None = None,
+    height: int = 180,
 ) -> alt.Chart:
-    """One line per side over the days so far, big type for a projector."""
+    """One line per side over the days so far, big type for a projector.
+
+    ``days`` (the horizon) fixes the x axis, so the lines grow to the right rather than
+    the axis rescaling every tick; without ``domain`` the y axis runs from 0 to the
+    highest value so far. Both are set in numbers, so an empty history (day 0) draws
+    empty axes without Vega warnings about infinite extents. No legend: the page names
+    each side in its colour once for all charts.
+    """
     frame = history[["side", "day", column]].dropna()
-    y_scale = alt.Scale(domain=list(domain)) if domain else alt.Scale()
+    top = float(frame[column].max()) if len(frame) else 1.0
+    y_domain = list(domain) if domain else [0.0, max(1.0, top)]
+    x_domain = [0, max(1, days or int(frame["day"].max() if len(frame) else 1))]
     return (
         alt.Chart(frame)
         .mark_line(strokeWidth=4)
         .encode(
             x=alt.X(
-                "day:Q", title="Working day", axis=alt.Axis(labelFontSize=16, titleFontSize=18)
+                "day:Q",
+                title="Working day",
+                scale=alt.Scale(domain=x_domain, nice=False),
+                axis=alt.Axis(labelFontSize=15, titleFontSize=16),
             ),
             y=alt.Y(
                 f"{column}:Q",
                 title=y_title,
-                scale=y_scale,
-                axis=alt.Axis(labelFontSize=16, titleFontSize=18),
+                scale=alt.Scale(domain=y_domain),
+                axis=alt.Axis(labelFontSize=15, titleFontSize=16),
             ),
-            color=alt.Color(
-                "side:N",
-                title=None,
-                scale=_scale(colours),
-                legend=alt.Legend(
-                    orient="top", labelFontSize=16, labelLimit=300, symbolStrokeWidth=4
-                ),
-            ),
+            color=alt.Color("side:N", title=None, scale=_scale(colours), legend=None),
             tooltip=[
-                alt.Tooltip("side:N", title="Structure"),
+                alt.Tooltip("side:N", title="Organisation"),
                 alt.Tooltip("day:Q", title="Day"),
                 alt.Tooltip(f"{column}:Q", title=y_title, format=value_format),
             ],
         )
-        .properties(height=260)
+        .properties(height=height, autosize=FIT_WIDTH)
     )
 
 
@@ -980,6 +1130,7 @@ __all__ = [
     "PATH_COLOURS",
     "STATE_COLOURS",
     "STRUCTURE_COLOURS",
+    "WORKSHOP_STATES",
     "band_chart",
     "band_frame",
     "change_frame",
@@ -997,6 +1148,7 @@ __all__ = [
     "percentile_frame",
     "scenario_colours",
     "unit_frame",
+    "unit_rows",
     "units_chart",
     "workshop_series_chart",
     "workshop_units_chart",

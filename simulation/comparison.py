@@ -72,14 +72,24 @@ def paired_change(
 
 # --------------------------------------------------------------------------- formatting
 
+#: Sums of money: a card reads them in millions or thousands ('9.03M', '640k'); a table
+#: with a unit column in thousands, its unit ('k', as HEADLINE and the command line).
+MONEY_KPIS = {"cost_total", "value_total", "transition_cost", "transition_spend"}
+
 
 def format_kpi(key: str, value: float | None, unit: bool = True) -> str:
-    """A KPI value as a person reads it: '17.8 days', '26%', '9.03M', '0.66x'."""
+    """A KPI value as a person reads it: '17.8 days', '26%', '9.03M', '0.66x'.
+
+    ``unit=False`` is for a table whose unit column says the unit once: no ' days' or
+    '/week', and money in thousands ('9,030', unit 'k') rather than '9.03M'.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if key in PERCENT_KPIS:
         return f"{100 * value:.1f}%" if abs(value) < 0.1 else f"{100 * value:.0f}%"
-    if key in ("cost_total", "value_total", "transition_cost", "transition_spend"):
+    if key in MONEY_KPIS:
+        if not unit:
+            return f"{value / 1e3:,.0f}"
         return f"{value / 1e6:.2f}M" if abs(value) >= 1e6 else f"{value / 1e3:,.0f}k"
     if key == "roi":
         return f"{value:.2f}x"
@@ -91,6 +101,17 @@ def format_kpi(key: str, value: float | None, unit: bool = True) -> str:
 
 
 NO_CHANGE = "no change"
+
+
+def unit_of(key: str) -> str:
+    """The unit a KPI's value leaves unsaid: '0-100' for the CX index; '' where
+    :func:`format_kpi` writes it into the value ('17.8 days', '26%', '9.03M', '0.66x')."""
+    unit = HEADLINE.get(key, ("", "", True))[1]
+    said = key in PERCENT_KPIS or key in MONEY_KPIS or key == "roi" or unit in _UNITS_IN_VALUE
+    return "" if said else unit
+
+
+_UNITS_IN_VALUE = {"days", "items/week"}
 
 
 def format_delta(key: str, base: float, value: float) -> str | None:
@@ -116,7 +137,7 @@ def card(
 ) -> dict[str, Any]:
     """What one st.metric card shows: label, value, delta and which way is good."""
     value = kpi_mean(runs, key)
-    label, unit, good_up = HEADLINE.get(key, (key, "", True))
+    label, _unit, good_up = HEADLINE.get(key, (key, "", True))
     sample = values(runs, key)
     _mean, low, high = mean_ci(sample[~np.isnan(sample)])
     ci = "" if math.isnan(low) else f" 95% CI {format_kpi(key, low)} to {format_kpi(key, high)}."
@@ -124,6 +145,9 @@ def card(
     if base_runs is not None:
         delta = format_delta(key, kpi_mean(base_runs, key), value)
     direction = "higher" if good_up else "lower"
+    unsaid = unit_of(key)
+    # the unit once: in the value when the value carries it, else beside the label
+    title = f"{label} ({unsaid})" if unsaid else label
     return {
         "label": KPI_CARDS.get(key, label),
         "value": format_kpi(key, value),
@@ -131,8 +155,7 @@ def card(
         # Streamlit colours a falling value red unless told lower is better.
         "delta_color": "off" if delta == NO_CHANGE else "normal" if good_up else "inverse",
         "delta_arrow": "off" if delta == NO_CHANGE else "auto",
-        "help": f"{label} ({unit}), mean over {len(runs)} runs.{ci} {direction.capitalize()} "
-        "is better.",
+        "help": f"{title}, mean over {len(runs)} runs.{ci} {direction.capitalize()} is better.",
     }
 
 

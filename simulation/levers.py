@@ -5,10 +5,15 @@ or more fields of the scenario file. The app keeps only the levers a user change
 link or a saved view stays short and the scenario file stays the single source of
 truth: :func:`apply_levers` turns them into an ordinary, validated :class:`Scenario`
 with :func:`with_overrides`, the same function the command line uses.
+
+A scenario with levers changed is no longer the ready-made one: :func:`changed_name`
+names it by what changed ("Aligned departments, 1 BRM"), so every page, chart and
+download says which variant it shows.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,10 +137,14 @@ def headcount_lever(discipline: str) -> Lever:
     )
 
 
-def levers_for(scenario: Scenario) -> list[Lever]:
+def levers_for(scenario: Scenario, structure: str | None = None) -> list[Lever]:
     """The levers that apply to ``scenario``, headcount per discipline included.
 
-    Headcount is not a lever of the custom structure: there the teams are the truth.
+    ``structure`` is the structure in effect when the user has changed it (the
+    scenario's own otherwise). Headcount is not a lever of the custom structure: there
+    the teams are the truth. Team size only shapes converged teams, so it is offered
+    only where there are (or will be, after a scheduled change) converged teams: a
+    slider that does nothing would suggest it does something.
     """
     levers = [LEVERS["structure"]]
     if scenario.structure != "custom":
@@ -144,7 +153,7 @@ def levers_for(scenario: Scenario) -> list[Lever]:
         LEVERS[k]
         for k in (
             "priorities",
-            "team_size",
+            *(["team_size"] if forms_teams(scenario, structure) else []),
             "brms",
             "shared_language",
             "transparency",
@@ -154,6 +163,13 @@ def levers_for(scenario: Scenario) -> list[Lever]:
         )
     ]
     return levers
+
+
+def forms_teams(scenario: Scenario, structure: str | None = None) -> bool:
+    """Whether the team size shapes anything: converged teams now (``structure``, the
+    scenario's own by default) or after one of its scheduled changes."""
+    now = structure or scenario.structure
+    return now == "converged" or any(c.structure == "converged" for c in scenario.changes)
 
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:
@@ -203,7 +219,8 @@ def coerce_lever(key: str, value: Any) -> Any:
 
 
 def apply_levers(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
-    """A validated copy of ``scenario`` with the levers in ``changes`` set.
+    """A validated copy of ``scenario`` with the levers in ``changes`` set, named by
+    what changed (:func:`changed_name`).
 
     Raises :class:`ScenarioError` naming the lever for an unknown lever, and naming the
     scenario field for a value the schema refuses.
@@ -222,4 +239,129 @@ def apply_levers(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
             overrides[lever.path] = int(value) if lever.kind == "int" else value
         else:
             raise ScenarioError(key, "unknown lever")
-    return with_overrides(scenario, overrides)
+    changed = with_overrides(scenario, overrides)  # refuses a bad value, naming its field
+    return changed.model_copy(update={"name": changed_name(scenario, changes)})
+
+
+# --------------------------------------------------------------------------- names
+
+#: The longest name a scenario may have (Scenario.name's max_length).
+MAX_NAME = 120
+#: A name lists at most this many changes; the rest are counted ("+2 more").
+NAMED_CHANGES = 3
+
+
+def _brms(count: Any) -> str:
+    n = int(count)
+    return "no BRMs" if n == 0 else f"{n} BRM" if n == 1 else f"{n} BRMs"
+
+
+def _number(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+#: How each lever reads in a name, and a pattern that recognises that phrase (so a
+#: name that already says "2 BRMs" is not extended with "3 BRMs" but corrected).
+_PHRASES: dict[str, tuple[Any, str]] = {
+    "structure": (str, r"siloed|aligned|converged|custom"),
+    "team_size": (lambda v: f"team size {int(v)}", r"team size \d+"),
+    "brms": (_brms, r"(no|\d+) BRMs?"),
+    "priorities": (
+        lambda v: "shared priorities" if v == "value" else "FIFO priorities",
+        r"(shared|FIFO) priorities",
+    ),
+    "shared_language": (lambda v: f"shared language {_number(v)}", r"shared language [\d.]+"),
+    "transparency": (lambda v: f"transparency {_number(v)}", r"transparency [\d.]+"),
+    "rotation": (lambda v: f"rotation {_number(v)}", r"rotation [\d.]+"),
+    "culture": (lambda v: f"{_number(v)} culture events/quarter", r"[\d.]+ culture events/quarter"),
+    "demand": (lambda v: f"demand x{_number(v)}", r"demand x[\d.]+"),
+}
+
+
+#: Changes a design makes besides the levers: cost per day of a discipline, teams edited.
+COST_PREFIX = "cost."
+TEAMS = "teams"
+
+
+def change_phrase(key: str, value: Any) -> str:
+    """One lever change as a name reads it: '1 BRM', 'team size 5', '30 dev'."""
+    if key.startswith(HEADCOUNT_PREFIX):
+        return f"{value} {key.removeprefix(HEADCOUNT_PREFIX)}"
+    if key.startswith(COST_PREFIX):
+        return f"{key.removeprefix(COST_PREFIX)} at {_number(value)}/day"
+    if key == TEAMS:
+        return "teams edited"
+    phrase = _PHRASES.get(key)
+    try:
+        return phrase[0](value) if phrase else f"{key} {value}"
+    except (TypeError, ValueError):  # a value the schema will refuse: name it as given
+        return f"{key} {value}"
+
+
+def _phrase_pattern(key: str) -> re.Pattern[str]:
+    if key.startswith(HEADCOUNT_PREFIX):
+        return re.compile(rf"\d+ {re.escape(key.removeprefix(HEADCOUNT_PREFIX))}")
+    if key.startswith(COST_PREFIX):
+        return re.compile(rf"{re.escape(key.removeprefix(COST_PREFIX))} at [\d.]+/day")
+    if key == TEAMS:
+        return re.compile("teams edited")
+    return re.compile(_PHRASES[key][1] if key in _PHRASES else re.escape(key) + " .*")
+
+
+def relevant_changes(scenario: Scenario, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` without those that do nothing in the structure in effect (team size
+    where no converged teams form: :func:`forms_teams`)."""
+    teams = forms_teams(scenario, changes.get("structure"))
+    return {k: v for k, v in changes.items() if k != "team_size" or teams}
+
+
+def changed_name(scenario: Scenario, changes: dict[str, Any]) -> str:
+    """``scenario``'s name followed by what ``changes`` (lever -> value) change in it:
+    "Aligned departments, 1 BRM", "Siloed departments, converged, team size 5".
+
+    Phrases the name already carries for a changed lever are replaced, not repeated
+    (a design named "..., 2 BRMs" with 3 BRMs reads "..., 3 BRMs"). At most
+    NAMED_CHANGES changes are spelled out; the name never exceeds MAX_NAME characters.
+    """
+    changes = {
+        k: v
+        for k, v in relevant_changes(scenario, changes).items()
+        if lever_values(scenario).get(k, object()) != v
+    }
+    if not changes:
+        return scenario.name
+    base, *said = scenario.name.split(", ")
+    patterns = [_phrase_pattern(k) for k in changes]
+    kept = [part for part in said if not any(p.fullmatch(part) for p in patterns)]
+    phrases = [change_phrase(k, v) for k, v in changes.items()]
+    shown = phrases[:NAMED_CHANGES]
+    if len(phrases) > NAMED_CHANGES:
+        shown.append(f"+{len(phrases) - NAMED_CHANGES} more")
+    suffix = ", ".join(["", *kept, *shown])
+    room = MAX_NAME - len(suffix)
+    if room >= 10:
+        return (base if len(base) <= room else base[: room - 1].rstrip() + "…") + suffix
+    full = base + suffix  # phrases of absurd values: keep the start, within the limit
+    return full if len(full) <= MAX_NAME else full[: MAX_NAME - 1] + "…"
+
+
+def changes_between(scenario: Scenario, changed: Scenario) -> dict[str, Any]:
+    """What differs between two scenarios, in ``changed``'s values: the levers, the cost
+    per day of each discipline (``cost.<discipline>``) and, between two custom
+    organisations, the teams (``teams``)."""
+    changes = changed_levers(scenario, lever_values(changed))
+    costs = {d.name: d.cost_per_day for d in scenario.disciplines}
+    for d in changed.disciplines:
+        if d.name in costs and d.cost_per_day != costs[d.name]:
+            changes[f"{COST_PREFIX}{d.name}"] = d.cost_per_day
+    if scenario.structure == changed.structure == "custom" and scenario.teams != changed.teams:
+        changes[TEAMS] = True
+    return changes
+
+
+def design_name(base: Scenario, design: Scenario) -> str:
+    """The name of a design made from ``base``: named by what changed, so it follows
+    the structure it was switched to ("Siloed departments, converged, team size 5");
+    "<base> (redesign)" while nothing has changed."""
+    name = changed_name(base, changes_between(base, design))
+    return name if name != base.name else f"{base.name} (redesign)"

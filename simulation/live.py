@@ -5,6 +5,11 @@ seed and the same demand settings, and steps them together. After each day it ta
 :func:`snapshot` of every model (a small dict of what a room watches: items waiting,
 items being worked on, the running lead time, the CX index) and keeps the history for
 the running charts. It only reads the models; it never changes how they run.
+
+"Delivered" means what it means on the Compare page: new work, the items customers
+asked for. Incidents raised by escaped defects are failure demand, work a silo made
+for itself; counting them as deliveries would reward the structure that makes most
+defects. ``delivered`` (every item finished) is kept for the flow balance.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ def snapshot(model: OrgModel) -> dict[str, Any]:
     running_lead = sum(n * lt for n, lt in pairs) / count if count else math.nan
     present = sum(u.present for u in model.units)
     return {
+        # as Compare's throughput (metrics.compute_kpis: new_work_per_week), from day 1
+        "new_work_delivered": int(sum(series["new_work_today"])),
         "day": model.steps,
         "wip": model.wip,
         "queued": model.queued,
@@ -109,6 +116,7 @@ class Side:
 
 def snapshot_empty() -> dict[str, Any]:
     return {
+        "new_work_delivered": 0,
         "day": 0,
         "wip": 0,
         "queued": 0,
@@ -169,3 +177,20 @@ class Workshop:
 
     def units(self) -> dict[str, pd.DataFrame]:
         return {side.name: unit_snapshot(side.model) for side in self.sides}
+
+    def differences(self) -> list[dict[str, Any]]:
+        """Every side after the first against the first, so far: new work delivered
+        (more or fewer items) and the running lead time (days less or more, NaN while
+        either side has delivered nothing in the window)."""
+        if len(self.sides) < 2:
+            return []
+        first = self.sides[0].latest
+        return [
+            {
+                "name": side.name,
+                "against": self.sides[0].name,
+                "more_new_work": side.latest["new_work_delivered"] - first["new_work_delivered"],
+                "lead_time_saved": first["lead_time"] - side.latest["lead_time"],
+            }
+            for side in self.sides[1:]
+        ]

@@ -1,13 +1,22 @@
 """Altair charts of a sweep, shared by ``python -m simulation analyze`` and the app's
 Results page: each KPI against a parameter with its 95% confidence band, and the
-sensitivity heatmap."""
+sensitivity heatmap.
+
+A KPI chart never averages over a parameter that varies: it draws a line per
+combination of the other parameters, each point a configuration's own mean and CI
+(computed from its runs, not averaged from other intervals), coloured by the structure
+where it varies, with a panel per value of any further parameter the colour does not
+determine (:func:`line_plan`)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
 
 from simulation.analysis import sensitivity
+from simulation.charts import STRUCTURE_COLOURS
 from simulation.metrics import HEADLINE, PERCENT_KPIS
 
 PALETTE = ["#2F5D8A", "#D1495B", "#2A9D8F", "#E9A23B", "#6C4AB6", "#7A9E4B", "#B5507F", "#8C6D46"]
@@ -19,10 +28,21 @@ def kpi_label(kpi: str) -> str:
 
 
 def kpi_vs_parameter_chart(
-    table: pd.DataFrame, kpi: str, x: str, colour: str | None = None
-) -> alt.LayerChart:
+    table: pd.DataFrame,
+    kpi: str,
+    x: str,
+    colour: str | None = None,
+    line: Sequence[str] = (),
+    facet: Sequence[str] = (),
+) -> alt.LayerChart | alt.FacetChart:
     """Mean of ``kpi`` per value of ``x`` with its 95% CI as a band (numeric x) or error
-    bars (text x); one line per value of ``colour`` when given."""
+    bars (text x), from a :func:`~simulation.analysis.configuration_table`.
+
+    One line per combination of the ``line`` parameters (every parameter that varies
+    besides ``x``: a line never averages over one), coloured by ``colour``; with
+    ``facet``, one panel per combination of those parameters. Each point and band is a
+    configuration's own mean and CI, computed from its runs.
+    """
     # Vega-Lite reads "a.b" as a nested field: chart columns get plain names.
     frame = table.rename(columns={x: "x", **({colour: "colour"} if colour else {})})
     x_title, colour_title = x, colour
@@ -31,13 +51,14 @@ def kpi_vs_parameter_chart(
     frame["mean"] = frame[kpi] * scale
     frame["low"] = frame[f"{kpi}_ci_low"] * scale
     frame["high"] = frame[f"{kpi}_ci_high"] * scale
+    frame["line"] = _settings(table, line)
     numeric = pd.api.types.is_numeric_dtype(frame[x])
     x_enc = alt.X(
         f"{x}:{'Q' if numeric else 'N'}",
         title=x_title,
         scale=alt.Scale(zero=False) if numeric else alt.Undefined,
     )
-    encodings: dict = {"x": x_enc}
+    encodings: dict = {"x": x_enc, "detail": alt.Detail("line:N")}
     tooltip = [
         alt.Tooltip(f"{x}:{'Q' if numeric else 'N'}", title=x_title),
         alt.Tooltip("mean:Q", format=".3g", title="mean"),
@@ -45,24 +66,75 @@ def kpi_vs_parameter_chart(
         alt.Tooltip("high:Q", format=".3g", title="95% CI high"),
         alt.Tooltip("runs:Q"),
     ]
+    if line:
+        tooltip.insert(1, alt.Tooltip("line:N", title="setting"))
     if colour:
         frame[colour] = frame[colour].map(_label)
         encodings["color"] = alt.Color(
-            f"{colour}:N", title=colour_title, scale=alt.Scale(range=PALETTE)
+            f"{colour}:N",
+            title=colour_title,
+            scale=_colour_scale(frame[colour], colour_title),
+            legend=alt.Legend(symbolOpacity=1),
         )
         tooltip.insert(1, alt.Tooltip(f"{colour}:N", title=colour_title))
+    if facet:
+        frame["panel"] = _settings(table, facet)
     base = alt.Chart(frame).encode(**encodings)
     y = alt.Y("mean:Q", title=kpi_label(kpi), scale=alt.Scale(zero=False))
     if numeric:
         spread = base.mark_area(opacity=0.18).encode(y="low:Q", y2="high:Q")
-        line = base.mark_line(strokeWidth=2.5).encode(y=y)
+        trend = base.mark_line(strokeWidth=2.5).encode(y=y)
     else:
         spread = base.mark_rule(strokeWidth=2).encode(y="low:Q", y2="high:Q")
-        line = base.mark_line(strokeWidth=1, opacity=0.4).encode(y=y)
+        trend = base.mark_line(strokeWidth=1, opacity=0.4).encode(y=y)
     points = base.mark_point(filled=True, size=60).encode(y=y, tooltip=tooltip)
-    return (spread + line + points).properties(
-        title=f"{HEADLINE.get(kpi, (kpi,))[0]} by {x_title}", width=420, height=260
+    title = f"{HEADLINE.get(kpi, (kpi,))[0]} by {x_title}"
+    layered = spread + trend + points
+    if not facet:
+        return layered.properties(title=title, width=420, height=260)
+    return layered.properties(width=320, height=220).facet(
+        facet=alt.Facet("panel:N", title=", ".join(facet)), columns=3, title=title
     )
+
+
+def _settings(table: pd.DataFrame, parameters: Sequence[str]) -> pd.Series:
+    """Each configuration's values of ``parameters`` as one label: 'a=1, b=x'."""
+    if not parameters:
+        return pd.Series("", index=table.index)
+    return table[list(parameters)].apply(
+        lambda row: ", ".join(f"{p}={_label(v)}" for p, v in row.items()), axis=1
+    )
+
+
+def _colour_scale(values: pd.Series, parameter: str | None) -> alt.Scale:
+    """Structures in their colours of the app (STRUCTURE_COLOURS), else the palette."""
+    shown = list(dict.fromkeys(values))
+    if parameter == "structure" and set(shown) <= set(STRUCTURE_COLOURS):
+        ordered = [s for s in STRUCTURE_COLOURS if s in shown]
+        return alt.Scale(domain=ordered, range=[STRUCTURE_COLOURS[s] for s in ordered])
+    return alt.Scale(range=PALETTE)
+
+
+def line_plan(
+    table: pd.DataFrame, parameters: Sequence[str], x: str
+) -> tuple[str | None, list[str], list[str]]:
+    """How a KPI-against-``x`` chart shows the other parameters, averaging over none:
+    (colour, line, facet). ``line``: every other parameter that varies (a line per
+    combination). ``colour``: ``structure`` when it varies, else the other parameter
+    with the fewest values. ``facet``: the other parameters the colour does not
+    determine (in structure_demand.yaml the levers come with the structure: no panels).
+    """
+    line = [p for p in parameters if p != x and table[p].nunique(dropna=False) > 1]
+    if not line:
+        return None, [], []
+    colour = "structure" if "structure" in line else min(line, key=lambda p: table[p].nunique())
+    facet = [p for p in line if p != colour and not _determined_by(table, colour, p)]
+    return colour, line, facet
+
+
+def _determined_by(table: pd.DataFrame, given: str, parameter: str) -> bool:
+    """True when each value of ``given`` comes with one value of ``parameter``."""
+    return bool(table.groupby(given, dropna=False)[parameter].nunique(dropna=False).max() <= 1)
 
 
 def sensitivity_chart(src: pd.DataFrame) -> alt.Chart:
@@ -92,16 +164,12 @@ def sensitivity_chart(src: pd.DataFrame) -> alt.Chart:
 def sweep_charts(
     results: pd.DataFrame, table: pd.DataFrame, parameters: list[str], kpis: list[str]
 ) -> dict[str, alt.TopLevelMixin]:
-    """Every chart of a sweep, by file name."""
+    """Every chart of a sweep, by file name. ``table`` is the configuration table over
+    every parameter: each line is one combination of the others (:func:`line_plan`)."""
     x = _x_parameter(table, parameters)
-    others = [p for p in parameters if p != x]
-    colour = min(others, key=lambda p: table[p].nunique()) if others else None
-    # average over any further parameters so each (x, colour) pair is one point
-    if len(others) > 1:
-        keep = [x, colour]
-        table = table.groupby(keep, as_index=False).mean(numeric_only=True)
+    colour, line, facet = line_plan(table, parameters, x)
     charts: dict[str, alt.TopLevelMixin] = {
-        f"{kpi}_by_{_safe(x)}": kpi_vs_parameter_chart(table, kpi, x, colour)
+        f"{kpi}_by_{_safe(x)}": kpi_vs_parameter_chart(table, kpi, x, colour, line, facet)
         for kpi in kpis
         if kpi in table
     }

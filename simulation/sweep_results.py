@@ -21,13 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.analysis import DEFAULT_KPIS, parameter_columns
+from simulation.analysis import BOOKKEEPING, DEFAULT_KPIS, parameter_columns
 from simulation.batch import MANIFEST, PARTS, RESULTS, load_results, read_manifest
 from simulation.metrics import HEADLINE
 from simulation.scenario import ScenarioError
 
-#: Columns of a results table that are bookkeeping, not KPIs.
-BOOKKEEPING = {"run_id", "point", "replicate", "seed", "status", "error", "elapsed_s", "days"}
 #: A numeric parameter with more values than this is filtered by range, not by value.
 MAX_LISTED_VALUES = 12
 
@@ -167,11 +165,20 @@ def default_x(results: pd.DataFrame, parameters: Sequence[str]) -> str | None:
 
 
 def default_colour(results: pd.DataFrame, parameters: Sequence[str], x: str | None) -> str | None:
-    """The other parameter with the fewest distinct values (a structure, typically)."""
+    """``structure`` when it varies, else the other parameter with the fewest distinct
+    values (as the analyze command: sweep_charts.line_plan)."""
     others = [p for p in parameters if p != x and results[p].nunique() > 1]
     if not others:
         return None
-    return min(others, key=lambda p: results[p].nunique())
+    return "structure" if "structure" in others else min(others, key=lambda p: results[p].nunique())
+
+
+def line_parameters(results: pd.DataFrame, parameters: Sequence[str], x: str) -> list[str]:
+    """The parameters besides ``x`` that vary in ``results``: a KPI chart draws a line
+    per combination of them (sweep_charts.kpi_vs_parameter_chart's ``line``) from the
+    configuration table over ``[x, *these]``, so no point averages over a parameter
+    that varies and each CI comes from its configuration's runs."""
+    return [p for p in parameters if p != x and results[p].nunique(dropna=False) > 1]
 
 
 def is_range_filter(values: pd.Series) -> bool:

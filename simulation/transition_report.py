@@ -74,6 +74,11 @@ def format_value(key: str, value: float | None, unit: bool = True) -> str:
     return number + (" days" if unit else "")
 
 
+def _unsaid(key: str) -> str:
+    """' (unit)' for a card's help where :func:`format_value` leaves the unit unsaid."""
+    return " (changes)" if key == "pdca_kept" else ""
+
+
 def _values(runs: Sequence[dict[str, Any]], key: str) -> np.ndarray:
     return np.array([_num(r.get(key)) for r in runs], dtype=float)
 
@@ -101,7 +106,7 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
                 delta = f"{diff:+.1f}"
             else:
                 delta = f"{100 * diff / abs(before):+.0f}%"
-    label, unit, _ = HEADLINE.get(key, (key, "", False))
+    label = HEADLINE.get(key, (key, "", False))[0]
     v = _values(runs, key)
     v = v[~np.isnan(v)]
     _m, low, high = mean_ci(v)
@@ -124,7 +129,7 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
             "value": value,
             "delta": None,
             "delta_color": "off",
-            "help": f"{label} ({unit}): {why}.",
+            "help": f"{label}{_unsaid(key)}: {why}.",
         }
     return {
         "label": SHORT_LABELS.get(key, label),
@@ -133,7 +138,7 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
         "delta_color": "off"
         if delta in (None, "no change")
         else ("normal" if good_up else "inverse"),
-        "help": f"{label} ({unit}), mean over the {len(v)} runs where it applies.{ci}{note} "
+        "help": f"{label}{_unsaid(key)}, mean over the {len(v)} runs where it applies.{ci}{note} "
         f"{'Higher' if good_up else 'Lower'} is better.",
     }
 
@@ -305,7 +310,10 @@ def sentences(names: Sequence[str], runs: KpiRuns) -> list[str]:
                 f" Its PDCA policy kept {format_value('pdca_kept', kept)} of "
                 f"{format_value('pdca_kept', trials)} trial changes on average."
             )
-        text += f" The dips cost {lost} of work; with change management, **{cost}**."
+        text += (
+            f" The dips cost {lost} of work; the whole transition, that lost work and the "
+            f"spend on change management and hiring, cost **{cost}**."
+        )
         lines.append(text)
     return lines
 

@@ -1,8 +1,13 @@
-"""Compare: two to four organisation designs on the same demand and seeds."""
+"""Compare: two to four organisation designs on the same demand and seeds.
+
+Scenario names come from users (uploads, designs, links): they are HTML-escaped where
+they go into HTML and Markdown-escaped (common.plain) where they go into Markdown.
+"""
 
 from __future__ import annotations
 
 import math
+from html import escape
 from typing import Any
 
 import streamlit as st
@@ -18,17 +23,15 @@ from simulation.comparison import (
 )
 from simulation.digest import RunDigest
 from simulation.levers import (
-    LEVERS,
     PRIORITIES,
     STRUCTURES,
     Lever,
-    apply_levers,
-    changed_levers,
-    coerce_lever,
+    change_phrase,
     lever_values,
     levers_for,
+    relevant_changes,
 )
-from simulation.metrics import HEADLINE, mode
+from simulation.metrics import HEADLINE, delivery_note, mode
 from simulation.scenario import Scenario, ScenarioError
 from simulation.transition_report import TRANSITION_KPIS, any_transition, kpi_table, sentences
 from ui import common, figures, runner
@@ -49,37 +52,42 @@ lib = common.library()
 
 
 def restore_from_link() -> None:
-    """Once per session: take scenarios, levers and replicates from the URL."""
+    """Once per session: take scenarios, levers, replicates and seed from the URL.
+
+    A link may come from anyone: common.read_link checks it as strictly as an upload,
+    and anything wrong becomes one plain line in an error box. Nothing of a bad link
+    is applied, so the page opens as if there had been no link."""
     if st.session_state.get("cmp_link_read"):
         return
     st.session_state["cmp_link_read"] = True
-    params = st.query_params
+    params = st.query_params.to_dict()
     if "s" not in params:
         return
     try:
-        customs = common.unpack(params["u"]) if "u" in params else {}
-        changes = common.unpack(params["lv"]) if "lv" in params else {}
-        keys = []
-        for i, token in enumerate(t for t in params["s"].split(",") if t):
-            if token.startswith("*"):
-                scenario = Scenario.from_yaml(customs[token[1:]], source="the link")
-                key = common.add_to_library(scenario, "link")
-            elif token in lib:
-                key = token
-            else:
-                raise ValueError(f"there is no ready-made scenario '{token}'")
-            keys.append(key)
-            if str(i) in changes:
-                wanted = {k: coerce_lever(k, v) for k, v in dict(changes[str(i)]).items()}
-                apply_levers(lib[key].scenario, wanted)  # refuse bad levers here, not later
-                common.lever_changes()[key] = changed_levers(lib[key].scenario, wanted)
-        st.session_state[common.SELECTION] = keys[:MAX_SCENARIOS]
-        if "r" in params:
-            st.session_state["cmp_reps"] = min(30, max(1, int(params["r"])))
-        if "seed" in params:
-            st.session_state["cmp_seed"] = max(0, int(params["seed"]))
-    except (ScenarioError, ValueError, KeyError, TypeError) as exc:
-        st.session_state["cmp_link_error"] = f"This link could not be opened fully: {exc}"
+        linked = common.read_link(params, lib, MAX_SCENARIOS)
+        replicates = common.read_link_int(params, "r", 1, 30)
+        seed = common.read_link_int(params, "seed", 0, common.MAX_LINK_SEED)
+    except ScenarioError as exc:
+        st.session_state["cmp_link_error"] = common.plain(f"This link could not be opened: {exc}")
+        return
+    except Exception as exc:  # whatever else a crafted link provokes: one line, no traceback
+        common.log_unexpected(exc)
+        st.session_state["cmp_link_error"] = (
+            "This link could not be opened: it is damaged, or was made by another version "
+            "of Converge."
+        )
+        return
+    keys = []
+    for item in linked:
+        key = item.key or common.add_to_library(item.scenario, "link")
+        keys.append(key)
+        if item.levers:
+            common.lever_changes()[key] = item.levers
+    st.session_state[common.SELECTION] = keys
+    if replicates is not None:
+        st.session_state["cmp_reps"] = replicates
+    if seed is not None:
+        st.session_state["cmp_seed"] = seed
 
 
 def write_link(keys: list[str], replicates: int, seed: int) -> None:
@@ -107,13 +115,24 @@ def write_link(keys: list[str], replicates: int, seed: int) -> None:
 
 
 def handle_upload() -> None:
+    """Add the uploaded scenario to the comparison, or say in one line why not.
+
+    The error box belongs to the file in the uploader: it goes when the file is
+    removed or another chosen (the rerun draws the new file's outcome instead)."""
     uploaded = st.session_state.get("cmp_upload")
     if uploaded is None:
         return
     try:
         scenario = common.read_upload(uploaded.name, uploaded.getvalue())
     except ScenarioError as exc:
-        st.error(f"Could not use this file. {exc}", icon=":material/error:")
+        st.error(common.plain(f"Could not use this file. {exc}"), icon=":material/error:")
+        return
+    except Exception as exc:  # whatever else a crafted file provokes: one line, no traceback
+        common.log_unexpected(exc)
+        st.error(
+            common.plain(f"Could not use this file. {uploaded.name}: it cannot be read."),
+            icon=":material/error:",
+        )
         return
     if st.session_state.get("cmp_upload_done") == uploaded.file_id:
         return
@@ -125,7 +144,9 @@ def handle_upload() -> None:
             chosen.pop()
         chosen.append(key)
     st.session_state.pop("cmp_select", None)
-    st.toast(f"Added '{scenario.name}' to the comparison.", icon=":material/upload_file:")
+    st.toast(
+        common.plain(f"Added '{scenario.name}' to the comparison."), icon=":material/upload_file:"
+    )
 
 
 def on_select() -> None:
@@ -190,7 +211,7 @@ def levers_panel(keys: list[str]) -> None:
     base = lib[target].scenario
     base_values = lever_values(base)
     current = {**base_values, **common.lever_changes().get(target, {})}
-    levers = levers_for(base)
+    levers = levers_for(base, current["structure"])
     groups = {
         "Organisation": ["structure", "team_size", "brms"],
         "Ways of working": ["priorities", "shared_language", "transparency", "rotation", "culture"],
@@ -209,12 +230,9 @@ def levers_panel(keys: list[str]) -> None:
                         lever_widget(target, lever, base_values[lever.key], current[lever.key])
     changed = common.lever_changes().get(target)
     if changed:
+        said = relevant_changes(base, changed)
         st.caption(
-            "Changed: "
-            + ", ".join(
-                f"{(LEVERS.get(k).label if k in LEVERS else k).lower()} {v}"
-                for k, v in changed.items()
-            )
+            "Changed: " + (", ".join(change_phrase(k, v) for k, v in said.items()) or "nothing")
         )
     st.button(
         "Reset levers", on_click=reset_levers, args=(target,), disabled=not changed, width="stretch"
@@ -252,7 +270,9 @@ with st.sidebar:
         "Add your own scenario",
         type=["yaml", "yml"],
         key="cmp_upload",
-        help="A scenario file in the format of scenarios/*.yaml (at most 200 kB).",
+        max_upload_size=common.MAX_UPLOAD_MB,
+        help="A scenario file in the format of scenarios/*.yaml "
+        f"(at most {common.MAX_UPLOAD_MB} MB).",
     )
     handle_upload()
     with picker:
@@ -310,7 +330,7 @@ for key in keys:
         texts.append(common.effective_yaml(key))
         scenarios.append(common.effective(key))
     except ScenarioError as exc:
-        problems.append(f"**{lib[key].label}** cannot run with these levers: {exc}")
+        problems.append(common.plain(f"{lib[key].label} cannot run with these levers: {exc}"))
 for problem in problems:
     st.error(problem, icon=":material/error:")
 if problems:
@@ -350,49 +370,66 @@ span = (
     else "each over its own horizon (warm-up left out)"
 )
 n_runs = len(digests[0])
-base_note = f"Changes are against {names[0]}; green is better. " if len(names) > 1 else ""
+base_note = (
+    f"Changes are against {common.plain(names[0])}; green is better. " if len(names) > 1 else ""
+)
 st.caption(
     f"{'Mean of ' + str(n_runs) + ' runs' if n_runs > 1 else 'One run'} per organisation, "
     f"{span}. {base_note}{_runs(result['runs'])} in {result['seconds']:.1f} s "
     f"({result['cached']} from cache)."
 )
-if len(names) >= 4:  # four narrow columns: smaller type keeps every value whole
-    st.html(
-        "<style>[data-testid='stMetricValue'] { font-size: 1.3rem; }"
-        "[data-testid='stMetricLabel'] p { font-size: .8rem; }</style>"
+# In a narrow card the two KPIs of a row would cut their labels and values short
+# ("Lead ...", "17.8 ..."): they wrap to one a row instead. Four cards get smaller type.
+CARD_CSS = (
+    "<style>[class*='st-key-cmp_card_'] [data-testid='stHorizontalBlock'] "
+    "{ flex-wrap: wrap; row-gap: .25rem; }"
+    "[class*='st-key-cmp_card_'] [data-testid='stColumn'] { min-width: 8.5rem; }"
+    + (
+        "[data-testid='stMetricValue'] { font-size: 1.3rem; }"
+        "[data-testid='stMetricLabel'] p { font-size: .8rem; }"
+        if len(names) >= 4
+        else ""
     )
+    + "</style>"
+)
+st.html(CARD_CSS)
 for i, column in enumerate(st.columns(len(names), gap="medium")):
     name = names[i]
     tier = mode([str(k.get("dora_tier", "n/a")) for k in kpis[i]])
-    with column.container(border=True):
+    with column.container(border=True, key=f"cmp_card_{i}"):
         st.markdown(
             common.scenario_chip(name, colours[name])
-            + f'<div class="cv-chip-detail">{structures[i]} · DORA tier {tier}'
-            + (" · baseline" if i == 0 else f" · vs {names[0]}")
+            + f'<div class="cv-chip-detail">{structures[i]} · DORA tier {escape(tier)}'
+            + (" · baseline" if i == 0 else f" · vs {escape(names[0])}")
             + "</div>",
             unsafe_allow_html=True,
         )
-        grid = st.columns(2, gap="small")
-        for j, key in enumerate(KPI_CARDS):
-            c = card(key, kpis[0] if i else None, kpis[i])
-            if i == 0:  # a grey "baseline" keeps the cards of every column the same height
-                c.update(delta="baseline", delta_color="off", delta_arrow="off")
-            grid[j % 2].metric(
-                c["label"],
-                c["value"],
-                c["delta"],
-                delta_color=c["delta_color"],
-                delta_arrow=c["delta_arrow"],
-                help=c["help"],
-            )
+        keys = list(KPI_CARDS)
+        for pair in (keys[j : j + 2] for j in range(0, len(keys), 2)):
+            for cell, key in zip(st.columns(2, gap="small"), pair, strict=False):
+                c = card(key, kpis[0] if i else None, kpis[i])
+                if i == 0:  # a grey "baseline" keeps every column's cards the same height
+                    c.update(delta="baseline", delta_color="off", delta_arrow="off")
+                cell.metric(
+                    c["label"],
+                    c["value"],
+                    c["delta"],
+                    delta_color=c["delta_color"],
+                    delta_arrow=c["delta_arrow"],
+                    help=c["help"],
+                )
 
 with st.container(border=True):
     st.markdown("#### What the numbers say")
-    st.markdown("\n".join(f"- {line}" for line in summary_sentences(names, kpis)))
+    shown = [common.plain(name) for name in names]  # Markdown-safe
+    st.markdown("\n".join(f"- {line}" for line in summary_sentences(shown, kpis)))
+    for name, runs in zip(shown, kpis, strict=True):
+        if runs and all(delivery_note(k) for k in runs):
+            st.info(f"{name}: {delivery_note(runs[0])}", icon=":material/info:")
     transitions = any_transition(kpis)
     if transitions:
         st.markdown("**Over time**")
-        st.markdown("\n".join(f"- {line}" for line in sentences(names, kpis)))
+        st.markdown("\n".join(f"- {line}" for line in sentences(shown, kpis)))
     if len(names) > 1 and len(digests[0]) > 1:
         st.caption(
             "95% confidence intervals of differences are paired by seed: replicate i "
@@ -418,8 +455,9 @@ left, right = st.columns(2, gap="large")
 with left:
     st.markdown("#### How long items take")
     st.caption(
-        "Share of delivered items by lead time, all runs pooled; dashed: 85% of "
-        "items are delivered within this many days."
+        "Share of delivered items by lead time, all runs pooled (the axis stops at the "
+        "99th percentile of all organisations); dashed: 85% of items are delivered "
+        "within this many days."
     )
     show("lead")
 with right:
@@ -489,21 +527,22 @@ if view == "Cumulative flow":
         "arrived. Mean across runs."
         + (" Dark lines: the days the organisation changed." if changing else "")
     )
-    show("cfd", stretch=False)
+    show("cfd")
 else:
     st.caption(
         "Open items by where they are, mean across runs: orange is work waiting in "
         "a queue, violet is work travelling between units, blue is being worked on."
         + (" Dark lines: the days the organisation changed." if changing else "")
     )
-    show("wip", stretch=False)
+    show("wip")
 
 st.markdown("#### Utilisation and queues per unit")
 st.caption(
     "How busy each department or team is and how many items wait for it, mean "
-    "after warm-up. The bottleneck is the unit most runs find busiest."
+    "after warm-up; every organisation's queues on one scale. The bottleneck is the unit "
+    "most runs find busiest."
 )
-show("units", stretch=False)
+show("units")
 
 # --------------------------------------------------------------------------- details
 

@@ -1,4 +1,8 @@
-"""Design: shape an organisation, see who works with whom, send it to Compare."""
+"""Design: shape an organisation, see who works with whom, send it to Compare.
+
+A design is named by what changed ("Siloed departments, converged, team size 5") until
+the user names it: levers.design_name.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from simulation import charts
-from simulation.levers import STRUCTURES
+from simulation.levers import STRUCTURES, design_name
 from simulation.model import OrgModel
 from simulation.scenario import Scenario, ScenarioError, with_overrides
 from ui import common
@@ -21,6 +25,9 @@ common.page_header(
     "the design to Compare to see how it performs.",
 )
 lib = common.library()
+#: Pixels wide of the organisation's picture: it fits the page's right-hand column
+#: from 1280 pixels wide screens up.
+ORG_WIDTH = 620
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -118,9 +125,7 @@ with controls:
     )
     base = lib[base_key].scenario
     disciplines = [d.name for d in base.disciplines]
-    name = st.text_input(
-        "Name of the design", value=f"{base.name} (redesign)", key="dz_name", max_chars=80
-    )
+    name_box = st.container()  # the name goes here, once the design it names is known
     options = list(STRUCTURES)
     structure = (
         st.segmented_control(
@@ -133,9 +138,10 @@ with controls:
         )
         or base.structure
     )
-    overrides: dict[str, Any] = {"name": name.strip() or base.name, "structure": structure}
+    overrides: dict[str, Any] = {"structure": structure}
     if structure == "custom":
         st.markdown("**Teams** (people per discipline; add or delete rows)")
+        # narrow columns: every discipline in sight without scrolling sideways
         matrix = st.data_editor(
             teams_table(base),
             key="dz_teams",
@@ -143,10 +149,12 @@ with controls:
             hide_index=True,
             width="stretch",
             column_config={
-                "team": st.column_config.TextColumn("Team", required=True, max_chars=40),
+                "team": st.column_config.TextColumn(
+                    "Team", required=True, max_chars=40, width="small"
+                ),
                 **{
                     d: st.column_config.NumberColumn(
-                        d, min_value=0, max_value=500, step=1, default=0
+                        d, help=d, min_value=0, max_value=500, step=1, default=0, width=48
                     )
                     for d in disciplines
                 },
@@ -220,6 +228,16 @@ except ScenarioError as exc:
     with view:
         st.error(f"This organisation cannot be built: {exc}", icon=":material/error:")
     st.stop()
+with name_box:
+    automatic = design_name(base, design)
+    typed = st.text_input(
+        "Name of the design",
+        key="dz_name",
+        max_chars=80,
+        placeholder=automatic,
+        help="Left empty, the design is named by what you changed.",
+    )
+design = design.model_copy(update={"name": typed.strip() or automatic})
 
 # --------------------------------------------------------------------------- picture
 
@@ -246,7 +264,11 @@ with view:
         "high, they cluster with their own. By unit it is "
         f"{_two_places(net['modularity_by_unit'])}. n/a: the network mechanism is off.",
     )
-    st.altair_chart(charts.org_chart(pic["people"], pic["ties"], pic["units"]))
+    # drawn at its own size: stretched to the column, people would leave their circles
+    st.altair_chart(
+        charts.org_chart(pic["people"], pic["ties"], pic["units"], width=ORG_WIDTH),
+        width="content",
+    )
     shown = len(pic["ties"])
     if shown < net["ties"]:
         st.caption(f"Showing {shown:,} of {int(net['ties']):,} ties (all cross-unit ties first).")
@@ -299,8 +321,8 @@ with controls:
     )
     if st.session_state.get("cmp_sent"):
         st.success(
-            f"'{st.session_state['cmp_sent']}' is in the comparison. Open **Compare** "
-            "and press Run.",
+            common.plain(f"'{st.session_state['cmp_sent']}' is in the comparison.")
+            + " Open **Compare** and press Run.",
             icon=":material/check_circle:",
         )
         st.page_link("ui/compare.py", label="Go to Compare", icon=":material/arrow_forward:")

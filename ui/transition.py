@@ -1,8 +1,13 @@
 """Transition: design a path of changes (or a PDCA policy) and compare it with the
-ready-made big bang, stepwise and PDCA paths."""
+ready-made big bang, stepwise and PDCA paths.
+
+Path names come from users: HTML-escaped in HTML, Markdown-escaped (common.plain) in
+Markdown.
+"""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -148,7 +153,8 @@ try:
     base = common.effective(base_key)
 except ScenarioError as exc:
     st.error(
-        f"**{lib[base_key].label}** cannot run with its levers: {exc}", icon=":material/error:"
+        common.plain(f"{lib[base_key].label} cannot run with its levers: {exc}"),
+        icon=":material/error:",
     )
     st.stop()
 transitional = is_transition(base)
@@ -321,7 +327,7 @@ actions[1].button(
 if st.session_state.get("tr_sent"):
     with actions[2]:
         st.success(
-            f"'{st.session_state['tr_sent']}' is on the Compare page.",
+            common.plain(f"'{st.session_state['tr_sent']}' is on the Compare page."),
             icon=":material/check_circle:",
         )
         st.page_link("ui/compare.py", label="Go to Compare", icon=":material/arrow_forward:")
@@ -336,7 +342,7 @@ for key in others:
         texts.append(common.effective_yaml(key))
         scenarios.append(common.effective(key))
     except ScenarioError as exc:
-        problems.append(f"**{lib[key].label}** cannot run with its levers: {exc}")
+        problems.append(common.plain(f"{lib[key].label} cannot run with its levers: {exc}"))
 for problem in problems:
     st.error(problem, icon=":material/error:")
 if problems:
@@ -367,8 +373,9 @@ st.subheader("How the paths compare", anchor=False)
 n_runs = len(digests[0])
 st.caption(
     f"{'Mean of ' + str(n_runs) + ' runs' if n_runs > 1 else 'One run'} per path over "
-    f"{digests[0][0].horizon} working days; changes are against {names[0]}, green is "
-    f"better. {result['runs']} runs in {result['seconds']:.1f} s ({result['cached']} from cache)."
+    f"{digests[0][0].horizon} working days; changes are against {common.plain(names[0])}, "
+    f"green is better. {result['runs']} runs in {result['seconds']:.1f} s "
+    f"({result['cached']} from cache)."
 )
 CARD_KPIS = [
     "lead_time_end",
@@ -379,7 +386,7 @@ CARD_KPIS = [
 ]
 for i, column in enumerate(st.columns(len(names), gap="medium")):
     with column.container(border=True):
-        detail = "your design" if i == 0 else f"vs {names[0]}"
+        detail = "your design" if i == 0 else f"vs {escape(names[0])}"
         st.markdown(
             common.scenario_chip(names[i], colours[names[i]])
             + f'<div class="cv-chip-detail">{detail}</div>',
@@ -398,7 +405,7 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
 
 with st.container(border=True):
     st.markdown("#### What the paths say")
-    lines = sentences(names, kpis)
+    lines = sentences([common.plain(name) for name in names], kpis)
     st.markdown("\n".join(f"- {line}" for line in lines) or "No path changes over time.")
     st.caption(
         "Lead time is the mean of the items delivered in the 20 days before a day; "

@@ -1,8 +1,14 @@
-"""Workshop: two or three structures run side by side, live, for a room to watch."""
+"""Workshop: two or three structures run side by side, live, for a room to watch.
+
+Laid out for a projector at 1920x1080: every chart above the fold, one legend for all
+of them, and names in the organisations' colours. Names come from users (uploads,
+designs): they are HTML-escaped wherever they go into HTML.
+"""
 
 from __future__ import annotations
 
 import math
+from html import escape
 
 import streamlit as st
 
@@ -18,9 +24,21 @@ STATE = "workshop"
 
 common.page_header(
     "Workshop: silos and convergence, live",
-    "The same people, the same demand (work mix and arrival rates) and the same random "
-    "seed; only the structure differs. Press play and watch where work piles up, how long "
-    "customers wait and how they feel about it.",
+    "The same people, demand and random seed; only the structure differs. Press play and "
+    "watch where work piles up, how long customers wait and how they feel about it.",
+)
+# tighter than the other pages: a room sees the whole page without scrolling
+st.html(
+    "<style>.stMainBlockContainer { padding-top: 2.5rem; }"
+    ".cv-big { font-size: 2.5rem; }"
+    ".cv-side-title { font-size: 1.6rem; margin: 0 0 .3rem 0; white-space: nowrap;"
+    " overflow: hidden; text-overflow: ellipsis; }"
+    ".cv-legend { display: flex; flex-wrap: wrap; gap: .3rem 1.4rem; font-size: 1.05rem;"
+    " color: #374151; margin: .2rem 0 .4rem 0; align-items: center; }"
+    ".cv-legend span { display: inline-flex; align-items: center; gap: .4rem; }"
+    ".cv-key { width: 1rem; height: 1rem; border-radius: .15rem; display: inline-block; }"
+    ".cv-line { width: 1.6rem; height: .3rem; border-radius: .15rem; display: inline-block; }"
+    "</style>"
 )
 lib = common.library()
 
@@ -124,34 +142,60 @@ def big_numbers(snap: dict) -> str:
         ),
         ("CX index", fmt(snap["cx_index"], "{:.0f}"), "customer experience, 0-100"),
         ("Open items", f"{snap['wip']:,}", "waiting, in progress or in handoff"),
-        ("Delivered", f"{snap['delivered']:,}", "since day 1"),
+        ("Delivered", f"{snap['new_work_delivered']:,}", DELIVERED_MEANS),
     ]
     html = "".join(
         f'<div title="{tip}"><div class="cv-big-label">{label}</div>'
         f'<div class="cv-big">{value}</div></div>'
         for label, value, tip in cells
     )
+    # four across where there is room, two by two in a narrow column
     return (
-        f'<div style="display:grid;grid-template-columns:1fr 1fr;gap:.8rem 1.6rem;'
-        f'margin-bottom:.6rem">{html}</div>'
+        '<div style="display:grid;grid-template-columns:repeat(auto-fit, minmax(8.5rem, 1fr));'
+        f'gap:.4rem 1.2rem;margin-bottom:.4rem">{html}</div>'
     )
+
+
+DELIVERED_MEANS = (
+    "new work delivered since day 1: the items customers asked for, counted as Compare's "
+    "throughput counts them (incidents raised by escaped defects left out)"
+)
 
 
 def difference(ws: Workshop) -> str:
-    """One sentence for the room: how the last side compares with the first so far."""
+    """A sentence per organisation after the first, each against the first (HTML)."""
     if len(ws.sides) < 2 or ws.day < 10:
         return ""
-    first, last = ws.sides[0], ws.sides[-1]
-    a, b = first.latest, last.latest
-    more = b["delivered"] - a["delivered"]
-    text = (
-        f"After {ws.day} days, <b>{last.name}</b> has delivered "
-        f"<b>{abs(more):,} {'more' if more >= 0 else 'fewer'}</b> items than {first.name}"
+    lines = []
+    for i, diff in enumerate(ws.differences()):
+        more = diff["more_new_work"]
+        text = (
+            f"<b>{escape(diff['name'])}</b> has delivered <b>{abs(more):,} "
+            f"{'more' if more >= 0 else 'fewer'}</b> new items than {escape(diff['against'])}"
+        )
+        saved = diff["lead_time_saved"]
+        if not math.isnan(saved):
+            text += (
+                f", its latest items in <b>{abs(saved):.1f} days "
+                f"{'less' if saved >= 0 else 'more'}</b> on average"
+            )
+        lines.append((f"After {ws.day} days, " if i == 0 else "") + text + ".")
+    return " ".join(lines)
+
+
+def legend(ws: Workshop) -> str:
+    """One legend for every chart of the page: the organisations, then the states."""
+    sides = "".join(
+        f'<span><span class="cv-line" style="background:{colours[side.name]}"></span>'
+        f"{escape(side.name)}</span>"
+        for side in ws.sides
     )
-    if not any(math.isnan(x) for x in (a["lead_time"], b["lead_time"])):
-        gap = a["lead_time"] - b["lead_time"]
-        text += f", each in <b>{abs(gap):.1f} days {'less' if gap >= 0 else 'more'}</b> on average"
-    return text + "."
+    states = "".join(
+        f'<span><span class="cv-key" style="background:{charts.STATE_COLOURS[state]}"></span>'
+        f"{state}</span>"
+        for state in charts.WORKSHOP_STATES
+    )
+    return f'<div class="cv-legend">{sides}<span style="width:1.2rem"></span>{states}</div>'
 
 
 def live_view() -> None:
@@ -172,35 +216,47 @@ def live_view() -> None:
     headline = difference(ws)
     if headline:
         st.markdown(f'<div class="cv-headline">{headline}</div>', unsafe_allow_html=True)
+    st.markdown(legend(ws), unsafe_allow_html=True)
     units = ws.units()
     x_max = max(
         (float(f.groupby("unit")["items"].sum().max()) for f in units.values()), default=5.0
     )
+    rows = max(f["unit"].nunique() for f in units.values())
     columns = st.columns(len(ws.sides), gap="large")
     for column, side in zip(columns, ws.sides, strict=True):
         colour = colours[side.name]
         with column:
             st.markdown(
-                f'<div class="cv-side-title" style="color:{colour}">{side.name}</div>'
-                + big_numbers(side.latest),
+                f'<div class="cv-side-title" style="color:{colour}" title="{escape(side.name)}">'
+                f"{escape(side.name)}</div>" + big_numbers(side.latest),
                 unsafe_allow_html=True,
             )
-            st.altair_chart(charts.workshop_units_chart(units[side.name], x_max), width="stretch")
+            st.altair_chart(
+                charts.workshop_units_chart(units[side.name], x_max, rows=rows), width="stretch"
+            )
     history = ws.history()
     if len(history):
         left, right = st.columns(2, gap="large")
         left.altair_chart(
             charts.workshop_series_chart(
-                history, "lead_time", colours, f"Lead time, days (last {LEAD_TIME_WINDOW} days)"
+                history,
+                "lead_time",
+                colours,
+                f"Lead time, days (last {LEAD_TIME_WINDOW})",
+                days=ws.horizon,
             ),
             width="stretch",
         )
         right.altair_chart(
             charts.workshop_series_chart(
-                history, "cx_index", colours, "CX index (0-100)", ".0f", domain=(0, 100)
+                history, "cx_index", colours, "CX index (0-100)", ".0f", (0, 100), ws.horizon
             ),
             width="stretch",
         )
+    st.caption(
+        f"Delivered: {DELIVERED_MEANS}. Lead time: the mean of the items delivered in the "
+        f"last {LEAD_TIME_WINDOW} days. CX index: customer experience over the last 30 days."
+    )
 
 
 st.fragment(live_view, run_every=TICK_SECONDS if playing else None)()
