@@ -48,21 +48,9 @@ from simulation.transition_design import (
     pdca_rows,
 )
 from simulation.transition_report import decision_summary, phase_summary
-from tests.conftest import READY_MADE_NAMES, ROOT, ready_made
+from tests.conftest import READY_MADE_NAMES, ROOT, open_app, ready_made
 
-APP = str(ROOT / "app.py")
-TIMEOUT = 120
-
-
-@pytest.fixture(autouse=True)
-def _in_process(monkeypatch):
-    monkeypatch.setenv("CONVERGE_WORKERS", "1")
-
-
-def open_app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    return at.run()
+pytestmark = pytest.mark.usefixtures("in_process")
 
 
 def charts_on(at: AppTest) -> list[dict]:

@@ -19,9 +19,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
-import time
 import tomllib
 import urllib.request
 import zlib
@@ -34,11 +31,8 @@ from streamlit.testing.v1 import AppTest
 from simulation.batch import Serial, sweep
 from simulation.experiment import plan_from_data
 from simulation.scenario import with_overrides
-from tests.conftest import ROOT, ready_made
+from tests.conftest import ROOT, app_server, open_app, ready_made
 from ui import common
-
-APP = str(ROOT / "app.py")
-TIMEOUT = 120
 
 #: "Billion laughs": 1 kB of YAML that expands to 9^9 (387 million) strings.
 ALIAS_BOMB = "\n".join(
@@ -68,15 +62,7 @@ INTERNALS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _in_process(monkeypatch):
-    monkeypatch.setenv("CONVERGE_WORKERS", "1")
-
-
-def open_app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    return at.run()
+pytestmark = pytest.mark.usefixtures("in_process")
 
 
 def one_plain_line(at: AppTest, starting: str) -> str:
@@ -355,50 +341,12 @@ def test_results_answers_the_same_for_all_it_will_not_open(monkeypatch, folders)
 # --------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[int]:
-    """`streamlit run app.py` as `make app` starts it (only the port chosen); its port."""
-    port = free_port()
+    """The app's server, as `make app` starts it; its port."""
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    launcher = Path(sys.executable).with_name("streamlit")
-    command = [str(launcher)] if launcher.exists() else [sys.executable, "-m", "streamlit"]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [*command, "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CONVERGE_WORKERS": "1"},
-            start_new_session=True,
-        )
-        try:
-            wait_for_health(port, process, log_path)
-            yield port
-        finally:
-            os.killpg(process.pid, 15)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-
-
-def wait_for_health(port: int, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 60  # a bound on failing, not a measurement
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-        time.sleep(0.2)
+    with app_server(log_path, {**os.environ, "CONVERGE_WORKERS": "1"}) as port:
+        yield port
 
 
 def listening_addresses(port: int) -> list[str]:

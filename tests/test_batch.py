@@ -20,7 +20,7 @@ from simulation.batch import LocalProcesses, Serial, load_results, sweep
 from simulation.experiment import load_experiment, plan_from_data, run_seed
 from simulation.runs import run_scenario
 from simulation.scenario import ScenarioError
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, cli
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 
@@ -42,17 +42,6 @@ def small_experiment(tmp_path: Path, replicates: int = 3, **extra) -> Path:
 
 def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["elapsed_s"]).reset_index(drop=True)
-
-
-def cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "simulation", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kw,
-    )
 
 
 # --------------------------------------------------------------------------- experiments
@@ -251,15 +240,6 @@ class Hold:
 
     def release(self) -> None:
         (self.folder / "release").touch()
-
-
-@pytest.fixture
-def hold_dir(tmp_path):
-    """A TEST_HOLD directory, released at the end whatever happened."""
-    folder = tmp_path / "hold"
-    yield folder
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "release").touch()
 
 
 def parts_written(out: Path) -> list[str]:

@@ -20,11 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +31,9 @@ from playwright.sync_api import sync_playwright
 
 from simulation.batch import Serial, sweep
 from simulation.experiment import plan_from_data
+from tests.conftest import ROOT, app_server
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-# The venv's streamlit launcher, or the module where there is none (other installs).
-_LAUNCHER = Path(sys.executable).with_name("streamlit")
-STREAMLIT = [str(_LAUNCHER)] if _LAUNCHER.exists() else [sys.executable, "-m", "streamlit"]
 WIDTH, HEIGHT = 1500, 1100
 #: The only hosts the page may talk to: the app's own server.
 OWN_HOSTS = {"127.0.0.1", "localhost"}
@@ -53,12 +46,6 @@ pytestmark = pytest.mark.browser
 
 def chromium_path() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -81,40 +68,13 @@ def sweep_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(sweep_dir) -> Iterator[str]:
-    port = free_port()
+    """The app's server as `make app` starts it (its worker pool too), reading the
+    test's sweep folder as its results root; its address."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "streamlit.log").open("w")
     env = {k: v for k, v in os.environ.items() if k != "CONVERGE_WORKERS"}
     env["CONVERGE_RESULTS_ROOT"] = str(sweep_dir.parent)
-    process = subprocess.Popen(
-        [*STREAMLIT, "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60  # a bound on failing to start
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit.log'}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(process.pid, 15)  # the server and its worker processes
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-        log.close()
+    with app_server(ARTIFACTS / "streamlit.log", env) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +126,10 @@ def watched(browser) -> Iterator[tuple]:
     """A page whose every request, console message and script error is watched."""
     watch = Watch()
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    # every action and navigation waits as long as the slowest step may take (the
+    # default, 30 s, is not enough for a first page on a loaded machine)
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
 
     def guard(route) -> None:
         if own(route.request.url):

@@ -45,23 +45,13 @@ from simulation.live import Workshop
 from simulation.scenario import with_overrides
 from simulation.sweep_charts import kpi_vs_parameter_chart, line_plan, sweep_charts
 from simulation.sweep_results import default_colour, line_parameters
-from tests.conftest import ROOT, ready_made
+from tests.conftest import ROOT, open_app, ready_made
 
-APP = str(ROOT / "app.py")
-TIMEOUT = 180
 #: A scenario name that is HTML: if it reaches a page unescaped, it runs.
 EVIL = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture(autouse=True)
-def _in_process(monkeypatch):
-    monkeypatch.setenv("CONVERGE_WORKERS", "1")
-
-
-def open_app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    return at.run()
+pytestmark = pytest.mark.usefixtures("in_process")
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -22,24 +20,13 @@ from simulation.scenario import (
     parse_scenario,
     with_overrides,
 )
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, cli
 
 #: "Billion laughs": nine levels of nine aliases, 9^9 strings once expanded.
 ALIAS_BOMB = "\n".join(
     ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     + [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
 )
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    # the timeout only ends a hung test; no assertion depends on how long anything took
-    return subprocess.run(
-        [sys.executable, "-m", "simulation", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def refused(text: str) -> ScenarioError:

@@ -20,25 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from simulation import batch, cli, runs
+from simulation import batch, runs
+from simulation import cli as command_line
 from simulation.experiment import load_experiment
 from simulation.scenario import ScenarioError
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, cli
 from tests.test_batch import Hold, parts_written, small_experiment
-from tests.test_batch import cli as run_cli
 
 HAS_PIDFD = hasattr(os, "pidfd_open") and Path("/proc/self/stat").exists()
 SWEEP = [sys.executable, "-m", "simulation", "sweep"]
 needs_pidfd = pytest.mark.skipif(not HAS_PIDFD, reason="needs Linux pidfds and /proc")
-
-
-@pytest.fixture
-def hold_dir(tmp_path):
-    """A TEST_HOLD directory, released at the end whatever happened."""
-    folder = tmp_path / "hold"
-    yield folder
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "release").touch()
 
 
 # --------------------------------------------------------------------------- processes
@@ -208,7 +199,7 @@ def test_resume_refuses_a_running_sweep_and_an_edited_base_scenario(tmp_path, ho
     )
     hold.started("p00001-r0001", lambda: process.poll() is None)
     # while it runs, a second sweep into the same directory would double its rows
-    alongside = run_cli("sweep", str(experiment), "--out", str(out), "--resume")
+    alongside = cli("sweep", str(experiment), "--out", str(out), "--resume")
     assert alongside.returncode == 2
     assert alongside.stderr.strip() == (
         f"error: --resume: a sweep is still running in {out} (pid {process.pid}): "
@@ -218,7 +209,7 @@ def test_resume_refuses_a_running_sweep_and_an_edited_base_scenario(tmp_path, ho
     process.communicate(timeout=120)
     assert len(parts_written(out)) == 4
     base.write_text(base.read_text().replace("arrival_rate: 1.0", "arrival_rate: 2.0", 1))
-    resumed = run_cli("sweep", str(experiment), "--out", str(out), "--resume")
+    resumed = cli("sweep", str(experiment), "--out", str(out), "--resume")
     assert resumed.returncode == 2
     assert resumed.stderr.strip().splitlines() == [
         "error: --resume: the base scenario changed since the sweep started "
@@ -248,20 +239,20 @@ def test_resume_refuses_other_code_unless_allowed(tmp_path, monkeypatch, capsys)
     out = tmp_path / "out"
     monkeypatch.setattr(batch, "code_version", other_code("a" * 40))
     args = ["sweep", str(experiment), "--out", str(out), "--workers", "1"]
-    assert cli.main(args) == 0
+    assert command_line.main(args) == 0
     (out / "results.parquet").unlink()  # as if it had stopped before the end
     for part in sorted((out / "parts").glob("*.parquet"))[2:]:
         part.unlink()
     capsys.readouterr()
     monkeypatch.setattr(batch, "code_version", other_code("b" * 40, dirty=True))
-    assert cli.main([*args, "--resume"]) == 2
+    assert command_line.main([*args, "--resume"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: --resume: the code changed since the sweep started (commit aaaaaaaaaaaa -> "
         "bbbbbbbbbbbb with uncommitted changes); resuming would mix rows of both: add "
         "--allow-code-change to resume anyway"
     ]
     assert len(parts_written(out)) == 2
-    assert cli.main([*args, "--resume", "--allow-code-change"]) == 0
+    assert command_line.main([*args, "--resume", "--allow-code-change"]) == 0
     manifest = batch.read_manifest(out)
     assert manifest["status"] == "complete" and manifest["code"]["commit"] == "a" * 40
     assert manifest["resumes"][-1]["code"]["commit"] == "b" * 40
@@ -362,7 +353,7 @@ def test_dask_scheduler_address_does_not_override_an_explicit_choice():
 
 
 def test_a_mistyped_cluster_exits_2_in_one_line(tmp_path):
-    done = run_cli(
+    done = cli(
         "sweep", str(small_experiment(tmp_path)), "--out", str(tmp_path / "o"), "--cluster", "lcoal"
     )
     assert done.returncode == 2
@@ -380,7 +371,7 @@ def test_an_unreachable_scheduler_exits_2_in_one_line_naming_it(tmp_path):
         listener.bind(("127.0.0.1", 0))
         port = listener.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    done = run_cli(
+    done = cli(
         "sweep",
         str(small_experiment(tmp_path)),
         "--out",
@@ -400,7 +391,7 @@ def test_workers_are_capped_at_the_cores(tmp_path, capsys):
     assert batch.choose_executor(cores + 5, None, environ={}).workers == cores
     experiment = small_experiment(tmp_path, replicates=1, days=10)
     out = tmp_path / "o"
-    assert cli.main(["sweep", str(experiment), "--out", str(out), "--workers", "999"]) == 0
+    assert command_line.main(["sweep", str(experiment), "--out", str(out), "--workers", "999"]) == 0
     first = capsys.readouterr().err.splitlines()[0]
     assert first.endswith(f"--workers 999 capped at the {cores} cores here)")
     assert batch.read_manifest(out)["workers"] == cores
