@@ -24,6 +24,7 @@ import streamlit as st
 
 from simulation.batch import MANIFEST
 from simulation.charts import scenario_colours
+from simulation.errors import quote
 from simulation.levers import apply_levers, changed_levers, coerce_lever
 from simulation.safe_yaml import MAX_BYTES
 from simulation.scenario import Scenario, ScenarioError
@@ -307,9 +308,7 @@ def _linked_levers(scenario: Scenario, raw: Any, position: int) -> dict[str, Any
 
 def short_quote(value: Any) -> str:
     """A value from outside, quoted short and on one line for a message."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= QUOTED_CHARS else text[: QUOTED_CHARS - 1] + "…"
+    return quote(value, QUOTED_CHARS)
 
 
 # --------------------------------------------------------------------------- results
