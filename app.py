@@ -2,7 +2,7 @@
 
 A thin front on the simulation package: the pages pick scenarios and levers, call the
 same functions as the command line (run_scenario, compute_kpis, summarise) and draw
-the results with simulation.charts.
+the results with simulation.presentation.charts.
 
 The file plays two parts. Streamlit runs it as ``__main__`` for every visitor: main()
 draws the page. ``streamlit run`` first imports it as a module and finds ``app``, an

@@ -1,7 +1,7 @@
 """Sweeps: runs per second serially and on 2 local worker processes, and Dask's cost.
 
 A sweep of the ready-made scenarios (siloed, aligned, converged: 250 days each) runs
-three ways through ``simulation.batch.sweep``, as ``python -m simulation sweep`` does:
+three ways through ``simulation.running.batch.sweep``, as ``python -m simulation sweep`` does:
 
 - serially in this process;
 - on 2 local processes (``--workers 2``), target: at least 1.7x the serial rate;
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import describe_machine, rule  # noqa: E402
-from simulation.batch import DaskCluster, LocalProcesses, Serial, load_results, sweep  # noqa: E402
-from simulation.experiment import plan_from_data  # noqa: E402
+from simulation.inputs.experiment import plan_from_data  # noqa: E402
+from simulation.running.batch import DaskCluster, LocalProcesses, Serial, load_results, sweep  # noqa: E402
 
 TARGET_SPEED_UP = 1.7
 

@@ -27,9 +27,9 @@ from _common import add_repo_to_path, describe_machine, gc_time, profile_call, r
 
 add_repo_to_path()
 
-from simulation.metrics import compute_kpis  # noqa: E402
-from simulation.model import OrgModel  # noqa: E402
-from simulation.scenario import Mechanisms  # noqa: E402
+from simulation.analysis.metrics import compute_kpis  # noqa: E402
+from simulation.inputs.scenario import Mechanisms  # noqa: E402
+from simulation.model.org_model import OrgModel  # noqa: E402
 
 ARRIVAL_RATE = 20.0  # items per day: a high rate keeps the number of daily steps small
 SERVERS = (1, 2, 3, 1)  # people per station (one discipline = one department = one station)

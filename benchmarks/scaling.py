@@ -35,9 +35,9 @@ from _common import (
 
 add_repo_to_path()
 
-from simulation.metrics import compute_kpis  # noqa: E402
-from simulation.model import OrgModel  # noqa: E402
-from simulation.scenario import Scenario, parse_scenario  # noqa: E402
+from simulation.analysis.metrics import compute_kpis  # noqa: E402
+from simulation.inputs.scenario import Scenario, parse_scenario  # noqa: E402
+from simulation.model.org_model import OrgModel  # noqa: E402
 
 DAYS = 100
 HEADCOUNTS = (60, 1_000, 5_000)
@@ -86,7 +86,7 @@ class Timing:
 
 
 def timed_run(scenario: Scenario) -> Timing:
-    """One run, phase by phase; the same steps as ``simulation.runs.run_scenario``."""
+    """One run, phase by phase; the same steps as ``simulation.running.runs.run_scenario``."""
     gc.collect()  # every run starts from the same collector state
     with gc_time() as collector:
         cpu = time.process_time()

@@ -1,6 +1,6 @@
 """Wall time and memory of the ready-made scenarios, as a user runs them.
 
-One 250-day run of every scenarios/*.yaml through ``simulation.runs.run_scenario``
+One 250-day run of every scenarios/*.yaml through ``simulation.running.runs.run_scenario``
 (construction, run, records and KPIs): wall time (best of 3; one run for
 large_enterprise.yaml), items delivered and time per delivered item. Target:
 converged.yaml under 0.5 s. Then the peak memory of a 250-day large_enterprise.yaml run
@@ -46,7 +46,7 @@ def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 start = time.perf_counter()
-from simulation.runs import run_scenario
+from simulation.running.runs import run_scenario
 imported = time.perf_counter()
 peak_import = peak_kib()
 result = run_scenario({path!r}, days={days})
@@ -62,10 +62,10 @@ print(json.dumps({{
 
 
 def import_runs() -> tuple[ModuleType, float]:
-    """Import ``simulation.runs`` (and with it mesa, pandas, scipy, networkx), timed."""
+    """Import ``simulation.running.runs`` (and with it mesa, pandas, scipy, networkx), timed."""
     add_repo_to_path()
     start = time.perf_counter()
-    module = importlib.import_module("simulation.runs")
+    module = importlib.import_module("simulation.running.runs")
     return module, time.perf_counter() - start
 
 
@@ -78,7 +78,9 @@ def time_scenarios(runs: ModuleType, days: int, repeats: int) -> dict[str, float
         f"{'scenario':<24}{'staff':>7}{'runs':>6}{'wall s':>9}{'cpu s':>8}{'delivered':>11}"
         f"{'us/item':>9}"
     )
-    scenario_error: type[Exception] = importlib.import_module("simulation.scenario").ScenarioError
+    scenario_error: type[Exception] = importlib.import_module(
+        "simulation.inputs.scenario"
+    ).ScenarioError
     times: dict[str, float] = {}
     for path in sorted(SCENARIOS.glob("*.yaml")):
         reps = 1 if path.name == LARGE else repeats
@@ -127,7 +129,9 @@ def main() -> None:
     rule(f"Ready-made scenarios, {days} days each, via run_scenario")
     describe_machine()
     runs, import_s = import_runs()
-    print(f"import simulation.runs in this process: {import_s:.2f} s (not in the times below)")
+    print(
+        f"import simulation.running.runs in this process: {import_s:.2f} s (not in the times below)"
+    )
     times = time_scenarios(runs, days, repeats)
     converged = times.get("converged.yaml", float("nan"))
     print(

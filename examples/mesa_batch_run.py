@@ -5,7 +5,7 @@
 OrgModel takes a scenario plus flat keyword overrides (dotted paths written with
 ``__``, or a leaf name unique in the schema) and ``rng``, so ``mesa.batch_run`` can sweep
 any scenario field. Each row of the result is one day of one run (Mesa collects the
-daily series); the KPI record of a run comes from ``simulation.metrics.compute_kpis``.
+daily series); the KPI record of a run comes from ``simulation.analysis.metrics.compute_kpis``.
 For sweeps with confidence intervals, resumable output and Dask, use
 ``python -m simulation sweep`` instead.
 """

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.8.0"
 
 _EXPORTS = {
-    "OrgModel": "simulation.model",
-    "RunResult": "simulation.runs",
-    "run_replicates": "simulation.runs",
-    "run_scenario": "simulation.runs",
-    "Scenario": "simulation.scenario",
+    "OrgModel": "simulation.model.org_model",
+    "RunResult": "simulation.running.runs",
+    "run_replicates": "simulation.running.runs",
+    "run_scenario": "simulation.running.runs",
+    "Scenario": "simulation.inputs.scenario",
     "ScenarioError": "simulation.errors",
-    "load_scenario": "simulation.scenario",
+    "load_scenario": "simulation.inputs.scenario",
 }
 
 __all__ = [
@@ -37,9 +37,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from simulation.errors import ScenarioError
-    from simulation.model import OrgModel
-    from simulation.runs import RunResult, run_replicates, run_scenario
-    from simulation.scenario import Scenario, load_scenario
+    from simulation.inputs.scenario import Scenario, load_scenario
+    from simulation.model.org_model import OrgModel
+    from simulation.running.runs import RunResult, run_replicates, run_scenario
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """The command line: ``python -m simulation run | compare | validate | schema | sweep | analyze``.
 
-A thin front over :mod:`simulation.runs` and :mod:`simulation.metrics`. Bad input
+A thin front over :mod:`simulation.running.runs` and :mod:`simulation.analysis.metrics`. Bad input
 (a malformed scenario, an impossible organisation, an out-of-range value, an unusable
 ``--out``) prints one line naming the field and the reason and exits with code 2,
 before anything runs. Commands import what they need when they run: ``validate`` and
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from simulation.errors import ScenarioError
+from simulation.inputs.scenario import json_schema, load_scenario
 from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
-from simulation.scenario import json_schema, load_scenario
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -265,8 +265,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from simulation.outputs import StagedOutput
-    from simulation.runs import run_scenario
+    from simulation.running.outputs import StagedOutput
+    from simulation.running.runs import run_scenario
 
     scenario = load_scenario(args.scenario)
     days = args.days or scenario.horizon_days
@@ -299,7 +299,7 @@ def _progress(**options: Any):
 
 
 def _print_run(scenario, result) -> None:
-    from simulation.metrics import delivery_note
+    from simulation.analysis.metrics import delivery_note
 
     kpis = result.kpis
     print(
@@ -319,7 +319,7 @@ def _print_run(scenario, result) -> None:
 
 def print_transition(result) -> None:
     """The path of a transition: KPIs per phase of each change, and PDCA decisions."""
-    from simulation.metrics import phase_table
+    from simulation.analysis.metrics import phase_table
 
     phases = phase_table(result.records)
     if not phases.empty:
@@ -366,9 +366,9 @@ def print_transition(result) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from simulation.comparison import unique_names
-    from simulation.outputs import StagedOutput
-    from simulation.runs import usable_workers
+    from simulation.analysis.comparison import unique_names
+    from simulation.running.outputs import StagedOutput
+    from simulation.running.runs import usable_workers
 
     scenarios = [load_scenario(p) for p in args.scenarios]
     names = unique_names([s.name for s in scenarios])
@@ -389,8 +389,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _compare(args, scenarios, names, total, staged) -> None:
-    from simulation.metrics import delivery_note, mode, summarise
-    from simulation.runs import run_replicates
+    from simulation.analysis.metrics import delivery_note, mode, summarise
+    from simulation.running.runs import run_replicates
 
     with _progress(total=total, desc="runs", unit="run", leave=False) as bar:
         runs = run_replicates(
@@ -432,8 +432,14 @@ def _compare(args, scenarios, names, total, staged) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from simulation.batch import check_output, choose_executor, executor_notes, make_executor, sweep
-    from simulation.experiment import load_experiment
+    from simulation.inputs.experiment import load_experiment
+    from simulation.running.batch import (
+        check_output,
+        choose_executor,
+        executor_notes,
+        make_executor,
+        sweep,
+    )
 
     if not 0 < args.connect_timeout <= 600:
         raise ScenarioError("--connect-timeout", "must be more than 0 and at most 600 seconds")
@@ -485,15 +491,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from simulation.analysis import (
+    from simulation.analysis.metrics import HEADLINE
+    from simulation.analysis.sweep_stats import (
         DEFAULT_KPIS,
         configuration_table,
         format_sensitivity,
         parameter_columns,
         sensitivity,
     )
-    from simulation.batch import load_results, read_manifest
-    from simulation.metrics import HEADLINE
+    from simulation.running.batch import load_results, read_manifest
 
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)
@@ -539,7 +545,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not src.empty:
         src.to_csv(args.directory / "sensitivity.csv")
     if not args.no_charts and parameters:
-        from simulation.sweep_charts import sweep_charts
+        from simulation.presentation.sweep_charts import sweep_charts
 
         written = write_charts(
             sweep_charts(results, table, parameters, kpis), args.directory / "charts", args.format
@@ -580,7 +586,7 @@ def _grid(rows: list[list[str]], header: list[str]) -> str:
 
 
 def write_run(result, out: Path, fmt: str = "csv") -> None:
-    from simulation.metrics import phase_table, unit_table
+    from simulation.analysis.metrics import phase_table, unit_table
 
     out.mkdir(parents=True, exist_ok=True)
     records = result.records
@@ -604,7 +610,7 @@ def write_run(result, out: Path, fmt: str = "csv") -> None:
 
 
 def kpi_table(runs: list[dict[str, Any]], names: list[str]) -> str:
-    from simulation.metrics import HEADLINE
+    from simulation.analysis.metrics import HEADLINE
 
     rows = []
     for section, keys in SECTIONS.items():
@@ -618,7 +624,7 @@ def kpi_table(runs: list[dict[str, Any]], names: list[str]) -> str:
 def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> str:
     """Mean [95% CI] per scenario; after each scenario but the first, its change against
     the first (percent, or a plain difference for KPIs that are shares or scores)."""
-    from simulation.metrics import HEADLINE, TRANSITION_KPIS, summarise
+    from simulation.analysis.metrics import HEADLINE, TRANSITION_KPIS, summarise
 
     summaries = [summarise(rs) for rs in runs]
     sections = dict(SECTIONS)
@@ -657,7 +663,7 @@ def _with_interval(key: str, stats: Any) -> str:
 
 
 def _fmt(key: str, value: Any) -> str:
-    from simulation.metrics import PERCENT_KPIS
+    from simulation.analysis.metrics import PERCENT_KPIS
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -676,7 +682,7 @@ def _percent(value: float) -> str:
 
 
 def _change(key: str, base: float, value: float) -> str:
-    from simulation.metrics import DIFFERENCE_KPIS, PERCENT_KPIS
+    from simulation.analysis.metrics import DIFFERENCE_KPIS, PERCENT_KPIS
 
     if any(math.isnan(v) for v in (base, value)):
         return "n/a"

@@ -3,9 +3,9 @@
 Scenarios, experiments and command-line options may come from anyone (an upload, a
 link, a colleague's script). These upper bounds are far above what a real organisation
 or study needs, and keep every run and every sweep finite in time and memory. The
-schema (:mod:`simulation.scenario`), the experiment designs
-(:mod:`simulation.experiment`) and the command line read them from here; the YAML
-parsing budget is in :mod:`simulation.safe_yaml`.
+schema (:mod:`simulation.inputs.scenario`), the experiment designs
+(:mod:`simulation.inputs.experiment`) and the command line read them from here; the YAML
+parsing budget is in :mod:`simulation.inputs.safe_yaml`.
 """
 
 # --------------------------------------------------------------------------- a scenario

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from simulation.scenario import Scenario, with_overrides
+from simulation.inputs.scenario import Scenario, with_overrides
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest

@@ -22,24 +22,21 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation import charts
-from simulation.analysis import configuration_table
-from simulation.batch import Serial, load_results, sweep
-from simulation.comparison import (
+from simulation.analysis.comparison import (
     card,
     format_delta,
     paired_change,
     summary_sentences,
 )
-from simulation.digest import ROLLING_LEAD_TIME, run_digest
-from simulation.experiment import plan_from_data
-from simulation.levers import apply_levers, changed_levers, lever_values
-from simulation.live import Workshop
-from simulation.metrics import phase_table, rolling_lead_time
-from simulation.runs import run_scenario
-from simulation.scenario import Scenario, ScenarioError, with_overrides
-from simulation.sweep_results import filter_runs, kpi_columns, open_sweep
-from simulation.transition_design import (
+from simulation.analysis.digest import ROLLING_LEAD_TIME
+from simulation.analysis.metrics import phase_table, rolling_lead_time
+from simulation.analysis.sweep_stats import configuration_table
+from simulation.analysis.transition_outcomes import decision_summary, phase_summary
+from simulation.inputs.experiment import plan_from_data
+from simulation.inputs.levers import apply_levers, changed_levers, lever_values
+from simulation.inputs.scenario import Scenario, ScenarioError, with_overrides
+from simulation.presentation import charts
+from simulation.presentation.transition_table import (
     change_rows,
     changes_from_rows,
     design_transition,
@@ -47,7 +44,10 @@ from simulation.transition_design import (
     pdca_from_form,
     pdca_rows,
 )
-from simulation.transition_report import decision_summary, phase_summary
+from simulation.running.batch import Serial, load_results, sweep
+from simulation.running.live import Workshop
+from simulation.running.runs import run_digest, run_scenario
+from simulation.running.sweep_results import filter_runs, kpi_columns, open_sweep
 from tests.conftest import READY_MADE_NAMES, ROOT, open_app, ready_made
 
 pytestmark = pytest.mark.usefixtures("in_process")
@@ -905,7 +905,7 @@ def test_chart_frames_agree_with_the_runs(small_runs):
 
 
 def test_org_frames_place_everyone_and_every_tie():
-    from simulation.model import OrgModel
+    from simulation.model.org_model import OrgModel
 
     model = OrgModel(ready_made("converged"))
     people, ties, units = charts.org_frames(model)

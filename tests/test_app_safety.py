@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation.batch import Serial, sweep
-from simulation.experiment import plan_from_data
-from simulation.scenario import with_overrides
+from simulation.inputs.experiment import plan_from_data
+from simulation.inputs.scenario import with_overrides
+from simulation.running.batch import Serial, sweep
 from tests.conftest import ROOT, app_server, open_app, ready_made
 from ui import common
 
@@ -255,12 +255,12 @@ def test_the_error_box_of_an_upload_goes_with_its_file():
 
 
 def test_an_exception_a_page_did_not_expect_is_one_error_box(monkeypatch):
-    import simulation.comparison
+    import simulation.analysis.comparison
 
     def broken(*args, **kwargs):
         raise RuntimeError("the summary broke\nFile '/secret/path.py', line 3")
 
-    monkeypatch.setattr(simulation.comparison, "summary_sentences", broken)
+    monkeypatch.setattr(simulation.analysis.comparison, "summary_sentences", broken)
     at = open_app(s="siloed", r="1", seed="2301")
     text = one_plain_line(at, "Something went wrong on this page (RuntimeError: the summary broke)")
     assert "secret" not in text

@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation import batch
-from simulation.analysis import configuration_table, sensitivity
-from simulation.batch import LocalProcesses, Serial, load_results, sweep
-from simulation.experiment import load_experiment, plan_from_data, run_seed
-from simulation.runs import run_scenario
-from simulation.scenario import ScenarioError
+from simulation.analysis.sweep_stats import configuration_table, sensitivity
+from simulation.inputs.experiment import load_experiment, plan_from_data, run_seed
+from simulation.inputs.scenario import ScenarioError
+from simulation.running import batch
+from simulation.running.batch import LocalProcesses, Serial, load_results, sweep
+from simulation.running.runs import run_scenario
 from tests.conftest import ROOT, SCENARIOS, cli
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))

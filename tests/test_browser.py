@@ -29,8 +29,8 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from simulation.batch import Serial, sweep
-from simulation.experiment import plan_from_data
+from simulation.inputs.experiment import plan_from_data
+from simulation.running.batch import Serial, sweep
 from tests.conftest import ROOT, app_server
 
 ARTIFACTS = ROOT / "tests" / "artifacts"

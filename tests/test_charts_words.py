@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation import charts
-from simulation.analysis import (
+from simulation.analysis.comparison import card, format_kpi, headline_table
+from simulation.analysis.sweep_stats import (
     REFUSED,
     configuration_table,
     design_problem,
@@ -30,21 +30,21 @@ from simulation.analysis import (
     identical_configurations,
     sensitivity,
 )
-from simulation.batch import Serial, load_results, sweep
-from simulation.comparison import card, format_kpi, headline_table
-from simulation.digest import run_digest
-from simulation.experiment import plan_from_data
-from simulation.levers import (
+from simulation.inputs.experiment import plan_from_data
+from simulation.inputs.levers import (
     apply_levers,
     changed_name,
     design_name,
     levers_for,
     relevant_changes,
 )
-from simulation.live import Workshop
-from simulation.scenario import with_overrides
-from simulation.sweep_charts import kpi_vs_parameter_chart, line_plan, sweep_charts
-from simulation.sweep_results import default_colour, line_parameters
+from simulation.inputs.scenario import with_overrides
+from simulation.presentation import charts
+from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, line_plan, sweep_charts
+from simulation.running.batch import Serial, load_results, sweep
+from simulation.running.live import Workshop
+from simulation.running.runs import run_digest
+from simulation.running.sweep_results import default_colour, line_parameters
 from tests.conftest import ROOT, open_app, ready_made
 
 #: A scenario name that is HTML: if it reaches a page unescaped, it runs.
@@ -336,7 +336,7 @@ def test_the_workshop_shows_one_legend_and_fixed_axes():
 
 
 def test_design_draws_people_inside_their_circles_at_its_own_size(chart_widths):
-    from simulation.model import OrgModel
+    from simulation.model.org_model import OrgModel
 
     seventy_one = with_overrides(
         ready_made("siloed"), {"structure": "converged", "disciplines.dev.headcount": 40}
@@ -616,7 +616,7 @@ def test_a_third_parameter_gets_its_own_panels():
 
 
 def test_transition_cards_say_each_unit_once_and_sentences_name_the_cost():
-    from simulation.transition_report import card, sentences
+    from simulation.analysis.transition_outcomes import card, sentences
 
     runs = [
         {

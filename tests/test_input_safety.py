@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulation.limits import MAX_EXPECTED_ITEMS
-from simulation.scenario import (
+from simulation.inputs.scenario import (
     Scenario,
     ScenarioError,
     load_scenario,
     parse_scenario,
     with_overrides,
 )
+from simulation.limits import MAX_EXPECTED_ITEMS
 from tests.conftest import ROOT, SCENARIOS, cli
 
 #: "Billion laughs": nine levels of nine aliases, 9^9 strings once expanded.
@@ -186,8 +186,8 @@ def test_the_total_work_of_a_scenario_is_capped():
 
 
 def test_feedback_loops_cannot_grow_a_run_past_its_work_budget(monkeypatch):
-    from simulation import model
-    from simulation.runs import run_scenario
+    from simulation.model import org_model as model
+    from simulation.running.runs import run_scenario
 
     monkeypatch.setattr(model, "MAX_ITEMS_ADMITTED", 50)
     with pytest.raises(ScenarioError, match="admitted over 50 work items"):
@@ -201,7 +201,7 @@ def test_messages_quote_a_bad_value_short():
 
 
 def test_an_experiment_range_error_names_the_parameter_without_internals(tmp_path):
-    from simulation.experiment import plan_from_data
+    from simulation.inputs.experiment import plan_from_data
 
     with pytest.raises(ScenarioError) as caught:
         plan_from_data(
@@ -259,7 +259,7 @@ def test_a_change_to_custom_teams_short_of_staff_is_refused_before_running():
 
 
 def test_a_change_to_custom_teams_that_hold_everyone_validates_and_runs():
-    from simulation.runs import run_scenario
+    from simulation.running.runs import run_scenario
 
     teams = [
         {"name": "Product", "members": {"business": 6, "marketing": 6, "sales": 4}},
@@ -299,8 +299,8 @@ def test_pdca_steps_and_bounds_must_make_sense(lever, field):
 
 
 def test_utilisation_divides_by_the_people_there_were_not_those_left_at_the_end():
-    from simulation.metrics import unit_table
-    from simulation.runs import run_scenario
+    from simulation.analysis.metrics import unit_table
+    from simulation.running.runs import run_scenario
 
     shrinking = parse_scenario(
         {"horizon_days": 120, "changes": [{"day": 100, "headcount": {"dev": 3}}]}
@@ -445,7 +445,7 @@ def test_oversized_designs_are_refused_before_anything_is_built(tmp_path, design
     path.write_text(yaml.safe_dump({"base": str(SCENARIOS / "aligned.yaml"), **design}))
     tracemalloc.start()
     try:
-        from simulation.experiment import load_experiment
+        from simulation.inputs.experiment import load_experiment
 
         with pytest.raises(ScenarioError) as caught:
             load_experiment(path)
@@ -458,7 +458,7 @@ def test_oversized_designs_are_refused_before_anything_is_built(tmp_path, design
 
 
 def test_max_runs_allows_a_larger_design_on_purpose():
-    from simulation.experiment import plan_from_data
+    from simulation.inputs.experiment import plan_from_data
 
     data = {"base": str(SCENARIOS / "aligned.yaml"), "parameters": {"brms.count": [1, 2, 3]}}
     with pytest.raises(ScenarioError, match="limit is 20"):

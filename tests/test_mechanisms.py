@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from simulation.metrics import mean_ci
-from simulation.runs import run_scenario
-from simulation.scenario import Scenario, with_overrides
+from simulation.analysis.metrics import mean_ci
+from simulation.inputs.scenario import Scenario, with_overrides
+from simulation.running.runs import run_scenario
 from tests.conftest import ready_made, short
 
 SEEDS = range(1, 7)

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from simulation import OrgModel
-from simulation.agents import BRM, Staff
-from simulation.metrics import compute_kpis
-from simulation.records import EVENT_LOG_COLUMNS
-from simulation.runs import run_scenario
+from simulation.analysis.metrics import compute_kpis
+from simulation.engine.agents import BRM, Staff
+from simulation.model.records import EVENT_LOG_COLUMNS
+from simulation.running.runs import run_scenario
 from tests.conftest import SCENARIOS, ready_made, short
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from simulation.scenario import (
+from simulation.inputs.scenario import (
     Scenario,
     ScenarioError,
     json_schema,

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from simulation import batch, runs
 from simulation import cli as command_line
-from simulation.experiment import load_experiment
-from simulation.scenario import ScenarioError
+from simulation.inputs.experiment import load_experiment
+from simulation.inputs.scenario import ScenarioError
+from simulation.running import batch, runs
 from tests.conftest import ROOT, SCENARIOS, cli
 from tests.test_batch import Hold, parts_written, small_experiment
 
@@ -132,8 +132,8 @@ def test_a_killed_sweep_leaves_no_process_behind_and_reads_as_stopped(tmp_path, 
 
 POOL_SCRIPT = """
 import os, sys
-from simulation import batch
-from simulation.experiment import plan_from_data
+from simulation.running import batch
+from simulation.inputs.experiment import plan_from_data
 
 plan = plan_from_data(
     {"scenario": {"horizon_days": 30}, "parameters": {"brms.count": [0]}, "replicates": 2}
@@ -145,7 +145,7 @@ jobs = [
 ]
 kind = sys.argv[1]
 if kind == "map_jobs":
-    from simulation.runs import map_jobs
+    from simulation.running.runs import map_jobs
 
     list(map_jobs(batch.run_chunk, jobs, workers=2))
 elif kind == "sweep executor":

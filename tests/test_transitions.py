@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from simulation import OrgModel
-from simulation.metrics import mean_ci, phase_table, window_kpis
-from simulation.runs import run_scenario
-from simulation.scenario import ScenarioError, parse_scenario, with_overrides
+from simulation.analysis.metrics import mean_ci, phase_table, window_kpis
+from simulation.inputs.scenario import ScenarioError, parse_scenario, with_overrides
+from simulation.running.runs import run_scenario
 from tests.conftest import ROOT, ready_made
 
 BIG_BANG = ready_made("transition_big_bang")

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.metrics import mean_ci
-from simulation.runs import run_scenario
-from simulation.scenario import Mechanisms, Scenario, parse_scenario
-from simulation.theory import chain_lead_time, erlang_c, mmc_sojourn
+from simulation.analysis.metrics import mean_ci
+from simulation.analysis.theory import chain_lead_time, erlang_c, mmc_sojourn
+from simulation.inputs.scenario import Mechanisms, Scenario, parse_scenario
+from simulation.running.runs import run_scenario
 from tests.conftest import READY_MADE_NAMES, ready_made
 
 ALL_OFF = {name: {"enabled": False} for name in Mechanisms.model_fields}

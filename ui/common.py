@@ -22,12 +22,12 @@ from typing import Any
 
 import streamlit as st
 
-from simulation.batch import MANIFEST
-from simulation.charts import scenario_colours
 from simulation.errors import quote
-from simulation.levers import apply_levers, changed_levers, coerce_lever
-from simulation.safe_yaml import MAX_BYTES
-from simulation.scenario import Scenario, ScenarioError
+from simulation.inputs.levers import apply_levers, changed_levers, coerce_lever
+from simulation.inputs.safe_yaml import MAX_BYTES
+from simulation.inputs.scenario import Scenario, ScenarioError
+from simulation.presentation.charts import scenario_colours
+from simulation.running.batch import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
@@ -36,7 +36,7 @@ FEATURED = ["siloed", "aligned", "converged"]
 #: The one upload limit: the server refuses a larger file (server.maxUploadSize in
 #: .streamlit/config.toml, which counts whole megabytes), the uploader says so and
 #: refuses it in the browser (its max_upload_size), and read_upload checks it again.
-#: It is the limit of every file Converge reads (simulation.safe_yaml.MAX_BYTES).
+#: It is the limit of every file Converge reads (simulation.inputs.safe_yaml.MAX_BYTES).
 MAX_UPLOAD_BYTES = MAX_BYTES
 MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)  # Streamlit's megabyte
 MAX_LINK_CHARS = 60_000

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from simulation.comparison import (
+from simulation.analysis.comparison import (
     KPI_CARDS,
     card,
     headline_table,
@@ -21,8 +21,15 @@ from simulation.comparison import (
     summary_sentences,
     unique_names,
 )
-from simulation.digest import RunDigest
-from simulation.levers import (
+from simulation.analysis.digest import RunDigest
+from simulation.analysis.metrics import HEADLINE, delivery_note, mode
+from simulation.analysis.transition_outcomes import (
+    TRANSITION_KPIS,
+    any_transition,
+    kpi_table,
+    sentences,
+)
+from simulation.inputs.levers import (
     PRIORITIES,
     STRUCTURES,
     Lever,
@@ -31,9 +38,7 @@ from simulation.levers import (
     levers_for,
     relevant_changes,
 )
-from simulation.metrics import HEADLINE, delivery_note, mode
-from simulation.scenario import Scenario, ScenarioError
-from simulation.transition_report import TRANSITION_KPIS, any_transition, kpi_table, sentences
+from simulation.inputs.scenario import Scenario, ScenarioError
 from ui import common, figures, runner
 
 MAX_SCENARIOS = 4

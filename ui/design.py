@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from simulation import charts
-from simulation.levers import STRUCTURES, design_name
-from simulation.model import OrgModel
-from simulation.scenario import Scenario, ScenarioError, with_overrides
+from simulation.inputs.levers import STRUCTURES, design_name
+from simulation.inputs.scenario import Scenario, ScenarioError, with_overrides
+from simulation.model.org_model import OrgModel
+from simulation.presentation import charts
 from ui import common
 
 common.page_header(

@@ -12,8 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from simulation import charts
-from simulation.digest import ROLLING_LEAD_TIME
+from simulation.analysis.digest import ROLLING_LEAD_TIME
+from simulation.presentation import charts
 from ui.runner import Job, run_jobs
 
 

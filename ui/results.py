@@ -1,8 +1,8 @@
 """Results: open a batch sweep's output and explore it.
 
 A sweep directory (``python -m simulation sweep ... --out DIR``) is read with
-simulation.batch; the statistics are simulation.analysis and the charts
-simulation.sweep_charts, the very functions of ``python -m simulation analyze``.
+simulation.running.batch; the statistics are simulation.analysis.sweep_stats and the charts
+simulation.presentation.sweep_charts, the very functions of ``python -m simulation analyze``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from simulation.analysis import DEFAULT_KPIS, configuration_table, sensitivity, strongest_drivers
-from simulation.charts import STRUCTURE_COLOURS
-from simulation.metrics import HEADLINE, PERCENT_KPIS
-from simulation.scenario import ScenarioError
-from simulation.sweep_charts import kpi_vs_parameter_chart, sensitivity_chart
-from simulation.sweep_results import (
+from simulation.analysis.metrics import HEADLINE, PERCENT_KPIS
+from simulation.analysis.sweep_stats import (
+    DEFAULT_KPIS,
+    configuration_table,
+    sensitivity,
+    strongest_drivers,
+)
+from simulation.inputs.scenario import ScenarioError
+from simulation.presentation.charts import STRUCTURE_COLOURS
+from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, sensitivity_chart
+from simulation.running.sweep_results import (
     Sweep,
     best_configuration,
     default_colour,

@@ -18,8 +18,13 @@ from contextlib import closing
 
 import streamlit as st
 
-from simulation.digest import RunDigest, run_digest
-from simulation.runs import IN_FLIGHT_PER_WORKER, completed_in_window, worker_pool
+from simulation.analysis.digest import RunDigest
+from simulation.running.runs import (
+    IN_FLIGHT_PER_WORKER,
+    completed_in_window,
+    run_digest,
+    worker_pool,
+)
 
 Job = tuple[str, int]  # (normalised scenario YAML, seed)
 
@@ -42,9 +47,9 @@ def _pool() -> ProcessPoolExecutor | None:
         return None
     # forkserver: workers are forked from a clean process with the model preloaded,
     # never from the server with its threads. They exit with the server, however it
-    # ends, and leave Ctrl-C to it (simulation.runs.worker_pool).
+    # ends, and leave Ctrl-C to it (simulation.running.runs.worker_pool).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simulation.digest"])
+    context.set_forkserver_preload(["simulation.analysis.digest"])
     pool = worker_pool(n, context)
     for _ in range(n):  # start the workers now, so the first comparison need not wait
         pool.submit(os.getpid)
@@ -134,7 +139,7 @@ def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]
     keeps working, and nothing of the previous result is lost."""
     import time
 
-    from simulation.scenario import ScenarioError
+    from simulation.inputs.scenario import ScenarioError
 
     started = time.perf_counter()
     cached = sum(cached_run(job) is not None for job in dict.fromkeys(jobs))

@@ -13,13 +13,22 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from simulation.charts import path_colours
-from simulation.comparison import unique_names
-from simulation.digest import RunDigest
-from simulation.metrics import HEADLINE
-from simulation.pdca import HIGHER_IS_BETTER as PDCA_TARGETS
-from simulation.scenario import Scenario, ScenarioError
-from simulation.transition_design import (
+from simulation.analysis.comparison import unique_names
+from simulation.analysis.digest import RunDigest
+from simulation.analysis.metrics import HEADLINE
+from simulation.analysis.transition_outcomes import (
+    PHASE_KPIS,
+    card,
+    decision_log,
+    decision_summary,
+    kpi_table,
+    phase_summary,
+    sentences,
+)
+from simulation.inputs.scenario import Scenario, ScenarioError
+from simulation.mechanisms.pdca import HIGHER_IS_BETTER as PDCA_TARGETS
+from simulation.presentation.charts import path_colours
+from simulation.presentation.transition_table import (
     CHANGE_COLUMNS,
     EXAMPLE_CHANGES,
     PDCA_PATHS,
@@ -30,15 +39,6 @@ from simulation.transition_design import (
     is_transition,
     pdca_from_form,
     pdca_rows,
-)
-from simulation.transition_report import (
-    PHASE_KPIS,
-    card,
-    decision_log,
-    decision_summary,
-    kpi_table,
-    phase_summary,
-    sentences,
 )
 from ui import common, figures, runner
 

@@ -12,10 +12,10 @@ from html import escape
 
 import streamlit as st
 
-from simulation import charts
-from simulation.comparison import unique_names
-from simulation.live import LEAD_TIME_WINDOW, Workshop
-from simulation.scenario import ScenarioError
+from simulation.analysis.comparison import unique_names
+from simulation.inputs.scenario import ScenarioError
+from simulation.presentation import charts
+from simulation.running.live import LEAD_TIME_WINDOW, Workshop
 from ui import common
 
 TICK_SECONDS = 0.5

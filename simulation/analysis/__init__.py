@@ -1,0 +1,1 @@
+"""From records to numbers: KPIs, statistics over replicates, comparisons and sweeps."""

@@ -1,0 +1,303 @@
+"""Comparing scenarios over replicates: paired differences and a plain-language summary.
+
+Replicate ``i`` of every scenario in a comparison runs with the same seed (common random
+numbers, see :mod:`simulation.running.runs`), so a difference between two scenarios is computed
+per replicate and then averaged, with a Student-t interval over those paired
+differences. That interval is narrower than one built from two independent means
+whenever the shared seed makes replicates move together, and it is the right one here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.analysis.metrics import HEADLINE, PERCENT_KPIS, mean_ci, mode, summarise
+
+#: The KPI cards of a comparison, in order: key -> short label.
+KPI_CARDS: dict[str, str] = {
+    "lead_time_mean": "Lead time",
+    "new_work_per_week": "Throughput",
+    "cx_index": "CX index",
+    "change_failure_rate": "Change failures",
+    "rework_effort_share": "Rework",
+    "misaligned_it_share": "Misaligned IT work",
+    "cost_total": "Cost",
+    "roi": "ROI",
+}
+
+Runs = Sequence[Sequence[dict[str, Any]]]  # runs[scenario][replicate] -> KPI dict
+
+
+def higher_is_better(key: str) -> bool:
+    return HEADLINE[key][2] if key in HEADLINE else True
+
+
+def values(runs: Sequence[dict[str, Any]], key: str) -> np.ndarray:
+    return np.array([_num(r.get(key)) for r in runs], dtype=float)
+
+
+def kpi_mean(runs: Sequence[dict[str, Any]], key: str) -> float:
+    v = values(runs, key)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if len(v) else math.nan
+
+
+def paired_change(
+    base: Sequence[dict[str, Any]],
+    other: Sequence[dict[str, Any]],
+    key: str,
+    relative: bool = True,
+) -> tuple[float, float, float]:
+    """Mean and 95% CI of ``other - base`` per replicate (relative: ``other/base - 1``).
+
+    Replicates are paired by position (same seed). Pairs with a missing value, or a zero
+    base for a relative change, are left out.
+    """
+    a, b = values(base, key), values(other, key)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if relative:
+        ok &= a != 0
+        diff = b[ok] / a[ok] - 1.0
+    else:
+        diff = b[ok] - a[ok]
+    return mean_ci(diff)
+
+
+# --------------------------------------------------------------------------- formatting
+
+#: Sums of money: a card reads them in millions or thousands ('9.03M', '640k'); a table
+#: with a unit column in thousands, its unit ('k', as HEADLINE and the command line).
+MONEY_KPIS = {"cost_total", "value_total", "transition_cost", "transition_spend"}
+
+
+def format_kpi(key: str, value: float | None, unit: bool = True) -> str:
+    """A KPI value as a person reads it: '17.8 days', '26%', '9.03M', '0.66x'.
+
+    ``unit=False`` is for a table whose unit column says the unit once: no ' days' or
+    '/week', and money in thousands ('9,030', unit 'k') rather than '9.03M'.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if key in PERCENT_KPIS:
+        return f"{100 * value:.1f}%" if abs(value) < 0.1 else f"{100 * value:.0f}%"
+    if key in MONEY_KPIS:
+        if not unit:
+            return f"{value / 1e3:,.0f}"
+        return f"{value / 1e6:.2f}M" if abs(value) >= 1e6 else f"{value / 1e3:,.0f}k"
+    if key == "roi":
+        return f"{value:.2f}x"
+    if key == "cx_index":
+        return f"{value:.0f}"
+    suffix = {"days": " days", "items/week": "/week"}.get(HEADLINE.get(key, ("", ""))[1], "")
+    number = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+    return number + (suffix if unit else "")
+
+
+NO_CHANGE = "no change"
+
+
+def unit_of(key: str) -> str:
+    """The unit a KPI's value leaves unsaid: '0-100' for the CX index; '' where
+    :func:`format_kpi` writes it into the value ('17.8 days', '26%', '9.03M', '0.66x')."""
+    unit = HEADLINE.get(key, ("", "", True))[1]
+    said = key in PERCENT_KPIS or key in MONEY_KPIS or key == "roi" or unit in _UNITS_IN_VALUE
+    return "" if said else unit
+
+
+_UNITS_IN_VALUE = {"days", "items/week"}
+
+
+def format_delta(key: str, base: float, value: float) -> str | None:
+    """Change against the baseline for a KPI card: points for shares, else percent.
+
+    Changes that round to zero read "no change" rather than a misleading "+0%".
+    """
+    if any(math.isnan(v) for v in (base, value)):
+        return None
+    if key in PERCENT_KPIS:
+        text = f"{100 * (value - base):+.1f} pts"
+    elif key == "cx_index":
+        text = f"{value - base:+.0f} pts"
+    elif base == 0:
+        return None
+    else:
+        text = f"{100 * (value - base) / abs(base):+.0f}%"
+    return NO_CHANGE if text.lstrip("+-").startswith(("0 ", "0%", "0.0 ")) else text
+
+
+def card(
+    key: str, base_runs: Sequence[dict[str, Any]] | None, runs: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """What one st.metric card shows: label, value, delta and which way is good."""
+    value = kpi_mean(runs, key)
+    label, _unit, good_up = HEADLINE.get(key, (key, "", True))
+    sample = values(runs, key)
+    _mean, low, high = mean_ci(sample[~np.isnan(sample)])
+    ci = "" if math.isnan(low) else f" 95% CI {format_kpi(key, low)} to {format_kpi(key, high)}."
+    delta = None
+    if base_runs is not None:
+        delta = format_delta(key, kpi_mean(base_runs, key), value)
+    direction = "higher" if good_up else "lower"
+    unsaid = unit_of(key)
+    # the unit once: in the value when the value carries it, else beside the label
+    title = f"{label} ({unsaid})" if unsaid else label
+    return {
+        "label": KPI_CARDS.get(key, label),
+        "value": format_kpi(key, value),
+        "delta": delta,
+        # Streamlit colours a falling value red unless told lower is better.
+        "delta_color": "off" if delta == NO_CHANGE else "normal" if good_up else "inverse",
+        "delta_arrow": "off" if delta == NO_CHANGE else "auto",
+        "help": f"{title}, mean over {len(runs)} runs.{ci} {direction.capitalize()} is better.",
+    }
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summary_sentences(names: Sequence[str], runs: Runs) -> list[str]:
+    """Plain-language findings, each scenario against the first, from the numbers alone."""
+    if not names:
+        return []
+    base_name, base = names[0], runs[0]
+    lines = [_profile(base_name, base, baseline=True)]
+    for name, other in zip(names[1:], runs[1:], strict=True):
+        lines.append(_versus(name, other, base_name, base))
+    return lines
+
+
+def _profile(name: str, runs: Sequence[dict[str, Any]], baseline: bool = False) -> str:
+    tier = mode([str(r.get("dora_tier", "n/a")) for r in runs])
+    lead = format_kpi("lead_time_mean", kpi_mean(runs, "lead_time_mean"))
+    text = (
+        f"**{name}**{' (baseline)' if baseline else ''}: items take {lead} on average "
+        f"from request to delivery; DORA tier **{tier}**"
+    )
+    bottleneck = mode([str(r["bottleneck"]) for r in runs if r.get("bottleneck")])
+    if bottleneck != "n/a":
+        busy = np.nanmean(
+            [
+                _num(r.get("bottleneck_utilisation"))
+                for r in runs
+                if r.get("bottleneck") == bottleneck
+            ]
+        )
+        text += f"; the busiest unit is **{bottleneck}** ({100 * busy:.0f}% busy)"
+    return text + "."
+
+
+def _versus(
+    name: str, other: Sequence[dict[str, Any]], base_name: str, base: Sequence[dict[str, Any]]
+) -> str:
+    n = min(len(base), len(other))
+    mean, low, high = paired_change(base, other, "lead_time_mean")
+    if math.isnan(mean):
+        speed = f"**{name}** has no lead time to compare with {base_name}"
+    elif _clear(low, high) or n < 2:
+        word = "faster" if mean < 0 else "slower"
+        ci = "" if math.isnan(low) else f" (95% CI {_pct_range(low, high)})"
+        speed = f"**{name}** delivers items **{abs(100 * mean):.0f}% {word}**{ci} than {base_name}"
+    else:
+        speed = (
+            f"**{name}** delivers at about the same speed as {base_name} "
+            f"(lead time {100 * mean:+.0f}%, 95% CI {100 * low:+.0f}% to {100 * high:+.0f}%)"
+        )
+    cost_change = paired_change(base, other, "cost_total")[0]
+    if math.isnan(cost_change) or abs(cost_change) < 0.005:
+        cost = "at the same cost"
+    else:
+        cost = f"at {abs(100 * cost_change):.0f}% {'higher' if cost_change > 0 else 'lower'} cost"
+    text = f"{speed}, {cost}."
+    cx_mean, cx_low, cx_high = paired_change(base, other, "cx_index", relative=False)
+    if not math.isnan(cx_mean):
+        ci = "" if math.isnan(cx_low) else f", 95% CI {cx_low:+.0f} to {cx_high:+.0f}"
+        text += (
+            f" Customer experience scores {kpi_mean(other, 'cx_index'):.0f} against "
+            f"{kpi_mean(base, 'cx_index'):.0f} ({cx_mean:+.0f} points{ci})."
+        )
+    cfr_o, cfr_b = kpi_mean(other, "change_failure_rate"), kpi_mean(base, "change_failure_rate")
+    if not any(math.isnan(v) for v in (cfr_o, cfr_b)):
+        text += (
+            f" {format_kpi('change_failure_rate', cfr_o)} of changes fail against "
+            f"{format_kpi('change_failure_rate', cfr_b)}"
+        )
+        roi_o, roi_b = kpi_mean(other, "roi"), kpi_mean(base, "roi")
+        if not any(math.isnan(v) for v in (roi_o, roi_b)):
+            text += f", and each unit spent returns {roi_o:.2f} in value against {roi_b:.2f}"
+        text += "."
+    tier_o = mode([str(r.get("dora_tier", "n/a")) for r in other])
+    text += f" DORA tier **{tier_o}**."
+    return text
+
+
+def _clear(low: float, high: float) -> bool:
+    """True when a 95% CI excludes zero."""
+    return not math.isnan(low) and (low > 0 or high < 0)
+
+
+def _pct_range(low: float, high: float) -> str:
+    """A CI that excludes zero, as magnitudes, smallest first: '31–45%'."""
+    a, b = sorted((abs(100 * low), abs(100 * high)))
+    return f"{a:.0f}–{b:.0f}%"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def runs_frame(names: Sequence[str], runs: Runs) -> pd.DataFrame:
+    """One row per run: scenario, replicate and every KPI (the CSV a user downloads)."""
+    frames = [
+        pd.DataFrame(list(rs)).assign(scenario=name, replicate=range(len(rs)))
+        for name, rs in zip(names, runs, strict=True)
+    ]
+    frame = pd.concat(frames, ignore_index=True)
+    first = ["scenario", "replicate", "seed"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def summary_frame(names: Sequence[str], runs: Runs) -> pd.DataFrame:
+    """Mean and 95% CI of every numeric KPI per scenario (long format)."""
+    return pd.concat(
+        {name: summarise(list(rs)) for name, rs in zip(names, runs, strict=True)},
+        names=["scenario"],
+    ).reset_index()
+
+
+def headline_table(names: Sequence[str], runs: Runs) -> pd.DataFrame:
+    """The HEADLINE KPIs as rows, one 'mean (low-high)' column per scenario."""
+    rows = []
+    for key, (label, unit, _) in HEADLINE.items():
+        row: dict[str, Any] = {"KPI": label, "unit": unit}
+        for name, rs in zip(names, runs, strict=True):
+            v = values(rs, key)
+            mean, low, high = mean_ci(v[~np.isnan(v)])
+            cell = format_kpi(key, mean, unit=False)
+            if not math.isnan(low):
+                cell += f" ({format_kpi(key, low, unit=False)}–{format_kpi(key, high, unit=False)})"
+            row[name] = cell
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Names made unique for display: a second 'Siloed' becomes 'Siloed (2)'."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

@@ -1,0 +1,457 @@
+"""KPIs of one run, DORA tiers, and statistics over replicates.
+
+Every KPI is computed here from :class:`RunRecords` and nothing else. Flow statistics
+(lead time, throughput, WIP, quality) cover the KPI window: items delivered after the
+warm-up. Cost and value cover the whole horizon (the budget view: programme costs paid
+on day 0 count).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.model.records import RunRecords
+
+DAYS_PER_WEEK = 5
+DAYS_PER_MONTH = 21
+
+TIERS = ["elite", "high", "medium", "low"]
+
+#: KPIs shown in tables, in order: key -> (label, unit, higher is better).
+HEADLINE: dict[str, tuple[str, str, bool]] = {
+    "lead_time_mean": ("Lead time, mean", "days", False),
+    "lead_time_p50": ("Lead time, median", "days", False),
+    "lead_time_p85": ("Lead time, 85th pct", "days", False),
+    "lead_time_p95": ("Lead time, 95th pct", "days", False),
+    "throughput_per_week": ("Throughput, all items", "items/week", True),
+    "new_work_per_week": ("Throughput, new work", "items/week", True),
+    "failure_demand_per_week": ("Failure demand (defect incidents)", "items/week", False),
+    "wip_mean": ("Work in progress", "items", False),
+    "flow_efficiency": ("Flow efficiency", "%", True),
+    "deployments_per_week": ("Deployments", "per week", True),
+    "change_lead_time_days": ("Lead time for changes (DORA)", "days", False),
+    "change_failure_rate": ("Change failure rate", "%", False),
+    "time_to_restore_days": ("Time to restore", "days", False),
+    "cx_index": ("CX index", "0-100", True),
+    "rework_rate": ("Items reworked", "%", False),
+    "escaped_defects": ("Escaped defects", "items", False),
+    "rework_effort_share": ("Effort on rework", "%", False),
+    "misaligned_it_share": ("IT effort misaligned", "%", False),
+    "coordination_share": ("Effort on coordination", "%", False),
+    "business_it_handoff_days": ("Business-IT handoff", "days", False),
+    "cross_unit_handoff_days": ("Cross-unit handoff", "days", False),
+    "team_handoff_days": ("In-team handoff", "days", False),
+    "utilisation": ("Utilisation", "%", False),
+    "brm_utilisation": ("BRM utilisation", "%", False),
+    "cost_total": ("Cost", "k", False),
+    "value_total": ("Value delivered", "k", True),
+    "roi": ("ROI (value / cost)", "x", True),
+    "cross_unit_ties": ("Cross-unit ties", "ties", True),
+    "lead_time_before_change": ("Lead time before the first change", "days", False),
+    "lead_time_worst_after_change": ("Lead time at its worst after a change", "days", False),
+    "recovery_days": ("Time to recover the old lead time", "days", False),
+    "lead_time_end": ("Lead time at the end", "days", False),
+    "productivity_lost_days": ("Productivity lost to the dip", "person-days", False),
+    "transition_cost": ("Transition cost (spend + lost time)", "k", False),
+    "pdca_kept": ("PDCA changes kept", "changes", True),
+    "modularity_by_discipline": ("Network modularity (silos)", "", False),
+}
+
+PERCENT_KPIS = {k for k, (_, unit, _) in HEADLINE.items() if unit == "%"}
+
+#: The path of a transition, in the order tables show it (transition_kpis computes them).
+TRANSITION_KPIS = [
+    "lead_time_before_change",
+    "lead_time_worst_after_change",
+    "recovery_days",
+    "lead_time_end",
+    "productivity_lost_days",
+    "transition_cost",
+    "pdca_kept",
+]
+#: KPIs on a scale where a percentage change means nothing: compare differences.
+DIFFERENCE_KPIS = PERCENT_KPIS | {"modularity_by_discipline", "modularity_by_unit", "cx_index"}
+
+
+def compute_kpis(records: RunRecords) -> dict[str, Any]:
+    """The KPI record of one run: a flat dict of numbers plus a few named details."""
+    window = records.horizon - records.warmup
+    items = records.items
+    done = items[items["done"] >= records.warmup]
+    lead = done["lead_time"].to_numpy()
+    k: dict[str, Any] = {
+        "scenario": records.scenario_name,
+        "structure": records.structure,
+        "seed": records.seed,
+        "days": records.horizon,
+        "delivered": len(done),
+    }
+    k.update(_percentiles(lead, "lead_time"))
+    k["throughput_per_day"] = len(done) / window
+    k["throughput_per_week"] = k["throughput_per_day"] * DAYS_PER_WEEK
+    # Failure demand (incidents raised by escaped defects) is work, but not new value:
+    # a manager's "throughput" is the new work.
+    failure = int(done["raised_by_defect"].sum())
+    k["new_work_per_week"] = (len(done) - failure) / window * DAYS_PER_WEEK
+    k["failure_demand_per_week"] = failure / window * DAYS_PER_WEEK
+    k["wip_mean"] = records.wip_mean
+    k["flow_efficiency"] = _ratio(done["touch_time"].sum(), done["lead_time"].sum())
+    k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_mean"]
+
+    # DORA
+    deployed = done[done["deployable"]]
+    k["deployments_per_week"] = len(deployed) / window * DAYS_PER_WEEK
+    change_lead = (deployed["done"] - deployed["first_it_start"]).dropna().to_numpy()
+    k["change_lead_time_days"] = float(np.median(change_lead)) if len(change_lead) else math.nan
+    k["change_failure_rate"] = _ratio((deployed["latent_defects"] > 0).sum(), len(deployed))
+    incidents = done[done["expedite"]]
+    k["time_to_restore_days"] = (
+        float(incidents["lead_time"].median()) if len(incidents) else math.nan
+    )
+    k.update(dora_tiers(k, it_units=_deploying_units(records)))
+    if not len(done):  # no deliveries: no tier, not "low"
+        k.update(dict.fromkeys(["tier_deployment_frequency", "dora_tier"], "n/a"))
+
+    # customers
+    daily = records.daily
+    in_window = daily[daily["day"] > records.warmup]
+    cx = in_window["cx_index"].dropna()
+    k["cx_index"] = float(cx.mean()) if len(cx) else math.nan
+    k["cx_trend_per_month"] = _slope(in_window["day"], in_window["cx_index"]) * DAYS_PER_MONTH
+
+    # quality and waste
+    k["rework_rate"] = _ratio((done["rework_rounds"] > 0).sum(), len(done))
+    k["escaped_defects"] = int((done["latent_defects"] > 0).sum())
+    k["incidents_from_defects"] = int(done["raised_by_defect"].sum())
+    effort = records.effort
+    busy = sum(effort.values())
+    k["value_effort_share"] = _ratio(effort.get("value", 0.0), busy)
+    waste = effort.get("wasted", 0.0) + effort.get("rework", 0.0)
+    productive = busy - effort.get("coordination", 0.0) - effort.get("misaligned", 0.0)
+    k["rework_effort_share"] = _ratio(waste + effort.get("failure_demand", 0.0), productive)
+    k["coordination_share"] = _ratio(effort.get("coordination", 0.0), busy)
+    k["misaligned_share"] = _ratio(effort.get("misaligned", 0.0), busy)
+    k["misaligned_it_share"] = _ratio(
+        records.it_effort.get("misaligned", 0.0), sum(records.it_effort.values())
+    )
+    for kind in ("team", "cross_unit", "business_it"):
+        count, total = records.handoffs.get(kind, (0, 0.0))
+        k[f"{kind}_handoffs"] = count
+        k[f"{kind}_handoff_days"] = _ratio(total, count)
+
+    # cost and value
+    k["cost_total"] = sum(records.costs.values())
+    k["programme_cost"] = sum(v for key, v in records.costs.items() if key not in ("staff", "brms"))
+    k["value_total"] = float(items["value"].sum())
+    k["roi"] = _ratio(k["value_total"], k["cost_total"])
+
+    # organisation
+    units = unit_table(records)
+    k["utilisation"] = _ratio(units["busy_days"].sum(), units["staffed_days"].sum())
+    if len(units):
+        top = units.sort_values(["utilisation", "queue_mean"], ascending=False).iloc[0]
+        k["bottleneck"] = str(top["unit"])
+        k["bottleneck_utilisation"] = float(top["utilisation"])
+    k["brm_utilisation"] = _ratio(records.brm["busy_days"], records.brm["count"] * window)
+    if k["brm_utilisation"] > k.get("bottleneck_utilisation", 0.0):
+        k["bottleneck"], k["bottleneck_utilisation"] = "BRMs", k["brm_utilisation"]
+    k["brm_mediations"] = int(records.brm["mediations"])
+    k.update({key: value for key, value in records.network.items()})
+    k["shared_language_end"] = records.extra.get("shared_language_end", math.nan)
+    k.update(transition_kpis(records))
+    return k
+
+
+def delivery_note(kpis: dict[str, Any]) -> str | None:
+    """One line for a run, or runs, that delivered nothing in the KPI window."""
+    if kpis.get("delivered", 1):
+        return None
+    return (
+        f"Nothing was delivered after the warm-up in {kpis.get('days', '?')} days: lead "
+        "times, quality and DORA figures are n/a. Run longer, or check the demand."
+    )
+
+
+# --------------------------------------------------------------------------- transitions
+
+#: Days of deliveries averaged for the lead-time curve around a change.
+ROLLING_DAYS = 20
+
+
+def rolling_lead_time(
+    items: pd.DataFrame, days: np.ndarray, width: float = ROLLING_DAYS
+) -> np.ndarray:
+    """Mean lead time of the items delivered in the ``width`` days before each day."""
+    ordered = items.sort_values("done")
+    done = ordered["done"].to_numpy()
+    sums = np.concatenate([[0.0], np.cumsum(ordered["lead_time"].to_numpy())])
+    hi = np.searchsorted(done, days, side="left")
+    lo = np.searchsorted(done, days - width, side="left")
+    count = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (sums[hi] - sums[lo]) / np.maximum(count, 1), np.nan)
+
+
+def change_periods(records: RunRecords) -> list[tuple[pd.Series, float, float]]:
+    """Each scheduled change with the day it took effect and the day its period ends
+    (the next scheduled change, or the horizon). PDCA trials are not periods."""
+    changes = records.changes
+    if changes is None or changes.empty:
+        return []
+    scheduled = changes[changes["source"] == "scheduled"].reset_index(drop=True)
+    days = [float(d) for d in scheduled["day"]] + [float(records.horizon)]
+    return [(change, days[i], days[i + 1]) for i, change in scheduled.iterrows()]
+
+
+def transition_table(records: RunRecords) -> pd.DataFrame:
+    """Per scheduled change: lead time before it, at its worst after it, at the end of
+    its period (before the next change), and the days it took to get back to the
+    level before it."""
+    rows = []
+    for change, day, end in change_periods(records):
+        days = np.arange(day + 1, end + 1)
+        curve = rolling_lead_time(records.items, days)
+        # the level before: deliveries in the 40 days before, never the warm-up's ramp
+        before = window_kpis(records, max(records.warmup, day - 2 * ROLLING_DAYS), day)[
+            "lead_time_mean"
+        ]
+        recovered = np.nonzero(curve <= before)[0] if not math.isnan(before) else []
+        peak = int(np.nanargmax(curve)) if np.isfinite(curve).any() else 0
+        after_peak = [r for r in recovered if r >= peak]
+        rows.append(
+            {
+                "day": day,
+                "label": change["label"],
+                "structure": change["structure"],
+                "dip_depth": change["dip_depth"],
+                "lead_time_before": before,
+                "lead_time_worst": float(np.nanmax(curve))
+                if np.isfinite(curve).any()
+                else math.nan,
+                "lead_time_end": float(curve[-1]) if len(curve) else math.nan,
+                "recovery_days": float(days[after_peak[0]] - day) if after_peak else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+#: Days measured before a change, and at the end of its period, by phase_table.
+PHASE_DAYS = 40
+
+
+def window_kpis(records: RunRecords, start: float, end: float) -> dict[str, float]:
+    """Lead time, throughput of new work, CX and change failure rate of the items
+    delivered in [start, end)."""
+    items = records.items
+    done = items[(items["done"] >= start) & (items["done"] < end)]
+    days = max(end - start, 1e-9)
+    deployed = done[done["deployable"]]
+    return {
+        "lead_time_mean": float(done["lead_time"].mean()) if len(done) else math.nan,
+        "new_work_per_week": float((~done["raised_by_defect"]).sum()) / days * DAYS_PER_WEEK,
+        "cx_index": float(done["cx_score"].mean()) if done["cx_score"].notna().any() else math.nan,
+        "change_failure_rate": _ratio((deployed["latent_defects"] > 0).sum(), len(deployed)),
+        "delivered": len(done),
+    }
+
+
+def phase_table(records: RunRecords) -> pd.DataFrame:
+    """KPIs before, during and after each scheduled change: ``before`` is the
+    ``PHASE_DAYS`` before it, ``after`` the last ``PHASE_DAYS`` before the next change
+    (or the horizon), ``during`` the time between."""
+    rows = []
+    for change, day, end in change_periods(records):
+        settled = max(day, end - PHASE_DAYS)
+        for phase, start, stop in (
+            ("before", max(0.0, day - PHASE_DAYS), day),
+            ("during", day, settled),
+            ("after", settled, end),
+        ):
+            if stop > start:
+                rows.append(
+                    {
+                        "change_day": day,
+                        "label": change["label"],
+                        "phase": phase,
+                        "from_day": start,
+                        "to_day": stop,
+                        **window_kpis(records, start, stop),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def transition_kpis(records: RunRecords) -> dict[str, Any]:
+    """The path, not only the destination: dip, recovery and cost of the transition."""
+    k: dict[str, Any] = {}
+    table = transition_table(records)
+    costs = records.costs
+    spend = costs.get("change_management", 0.0) + costs.get("hiring", 0.0)
+    lost = records.extra.get("disruption_days", 0.0)
+    k["transition_spend"] = spend
+    k["productivity_lost_days"] = lost
+    k["transition_cost"] = spend + lost * records.extra.get("mean_cost_per_day", 0.0)
+    decisions = records.decisions
+    if decisions is not None and not decisions.empty:
+        k["pdca_trials"] = int(decisions["decision"].isin(["kept", "reverted"]).sum())
+        k["pdca_kept"] = int((decisions["decision"] == "kept").sum())
+        end = rolling_lead_time(records.items, np.array([float(records.horizon)]))
+        k["lead_time_end"] = float(end[0])
+    if table.empty:
+        return k
+    first = table.iloc[0]
+    k["changes"] = len(table)
+    k["lead_time_before_change"] = first["lead_time_before"]
+    k["lead_time_worst_after_change"] = float(table["lead_time_worst"].max())
+    k["dip_lead_time_days"] = float((table["lead_time_worst"] - table["lead_time_before"]).max())
+    # Time to recover: from the first change until lead time is back at its level before.
+    curve_days = np.arange(first["day"] + 1, records.horizon + 1)
+    curve = rolling_lead_time(records.items, curve_days)
+    back = np.nonzero(curve <= first["lead_time_before"])[0]
+    k["recovery_days"] = float(curve_days[back[0]] - first["day"]) if len(back) else math.nan
+    k["lead_time_end"] = float(curve[-1]) if len(curve) else math.nan
+    return k
+
+
+def unit_table(records: RunRecords) -> pd.DataFrame:
+    """Per unit of the final organisation: size, utilisation and mean queue over the
+    KPI window (or since the unit was formed, if a reorganisation formed it later)."""
+    units = records.units.copy()
+    units["utilisation"] = units["busy_days"] / units["staffed_days"].clip(lower=1e-9)
+    daily = records.unit_daily
+    queue = daily[daily["day"] > records.warmup].groupby("unit", sort=False)["queued"].mean()
+    units["queue_mean"] = units["unit"].map(queue).fillna(0.0)
+    return units
+
+
+def _deploying_units(records: RunRecords) -> int:
+    events = records.events
+    it = events[
+        events["case:concept:name"].isin(records.items.loc[records.items["deployable"], "item"])
+    ]
+    return max(1, it["org:group"].nunique()) if len(it) else 1
+
+
+# --------------------------------------------------------------------------- DORA
+
+
+def tier_lead_time(days: float) -> str:
+    """DORA lead time for changes: elite < 1 day, high < 1 week, medium < 1 month."""
+    return _tier(days, [1, DAYS_PER_WEEK, DAYS_PER_MONTH])
+
+
+def tier_time_to_restore(days: float) -> str:
+    """DORA time to restore: elite < 1 hour, high < 1 day, medium < 1 week."""
+    return _tier(days, [1 / 8, 1, DAYS_PER_WEEK])
+
+
+def tier_change_failure(rate: float) -> str:
+    """DORA 2023 cluster values: elite ~5%, high ~10%, medium ~15%, low far above."""
+    return _tier(rate, [0.05, 0.10, 0.15])
+
+
+def tier_deployment_frequency(per_week_per_unit: float) -> str:
+    """DORA: elite on demand (daily or more), high weekly, medium monthly, low rarer."""
+    if math.isnan(per_week_per_unit):
+        return "n/a"
+    for tier, at_least in zip(TIERS, [DAYS_PER_WEEK, 1, 1 / 4.3], strict=False):
+        if per_week_per_unit >= at_least:
+            return tier
+    return "low"
+
+
+def dora_tiers(k: dict[str, Any], it_units: int = 1) -> dict[str, str]:
+    """Tier per DORA metric and overall. Deployment frequency is per deploying unit,
+    as DORA asks it of a team. Overall is the median tier, rounded towards low."""
+    tiers = {
+        "tier_lead_time": tier_lead_time(k["change_lead_time_days"]),
+        "tier_deployment_frequency": tier_deployment_frequency(
+            k["deployments_per_week"] / max(1, it_units)
+        ),
+        "tier_change_failure": tier_change_failure(k["change_failure_rate"]),
+        "tier_time_to_restore": tier_time_to_restore(k["time_to_restore_days"]),
+    }
+    ranks = sorted(TIERS.index(t) for t in tiers.values() if t in TIERS)
+    tiers["dora_tier"] = TIERS[ranks[len(ranks) // 2]] if ranks else "n/a"
+    return tiers
+
+
+def _tier(value: float, bounds: list[float]) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    for tier, bound in zip(TIERS, bounds, strict=False):
+        if value < bound:
+            return tier
+    return "low"
+
+
+# --------------------------------------------------------------------------- replicates
+
+
+def summarise(runs: list[dict[str, Any]], confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, 95% confidence interval (Student t) and spread of every numeric KPI."""
+    frame = pd.DataFrame(runs)
+    numeric = frame.select_dtypes(include="number").drop(columns=["seed"], errors="ignore")
+    rows = []
+    for kpi in numeric.columns:
+        values = numeric[kpi].dropna().to_numpy(dtype=float)
+        mean, low, high = mean_ci(values, confidence)
+        rows.append(
+            {
+                "kpi": kpi,
+                "mean": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else math.nan,
+                "n": len(values),
+            }
+        )
+    return pd.DataFrame(rows).set_index("kpi")
+
+
+def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(np.mean(values))
+    if n == 1:
+        return mean, math.nan, math.nan
+    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * sem
+    return mean, mean - half, mean + half
+
+
+def mode(values: list[str]) -> str:
+    counts = pd.Series(values).value_counts()
+    return str(counts.index[0]) if len(counts) else "n/a"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
+    if len(values) == 0:
+        return {f"{prefix}_{n}": math.nan for n in ("mean", "p50", "p85", "p95")}
+    p50, p85, p95 = np.percentile(values, [50, 85, 95])
+    return {
+        f"{prefix}_mean": float(values.mean()),
+        f"{prefix}_p50": float(p50),
+        f"{prefix}_p85": float(p85),
+        f"{prefix}_p95": float(p95),
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b else math.nan
+
+
+def _slope(x: pd.Series, y: pd.Series) -> float:
+    ok = y.notna()
+    if ok.sum() < 2:
+        return math.nan
+    return float(np.polyfit(x[ok].to_numpy(float), y[ok].to_numpy(float), 1)[0])

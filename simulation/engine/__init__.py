@@ -1,0 +1,1 @@
+"""The moving parts: the event list, work items, units, people and how they are organised."""

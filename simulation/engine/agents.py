@@ -1,0 +1,130 @@
+"""The people: Staff who do the work and BRMs who mediate between business and IT."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from simulation.engine.work import DISRUPTION, EFFORT_USES, FAILURE_DEMAND, VALUE, Task, WorkItem
+
+if TYPE_CHECKING:
+    from simulation.engine.units import Unit
+    from simulation.model.org_model import OrgModel
+
+
+class Staff(mesa.Agent):
+    """A person with a discipline, skills, a unit and a share of the day left for work.
+
+    ``availability`` is the share of a working day left after coordination overhead
+    (mechanism 6) and, for IT staff, misaligned work (mechanism 5). A task of ``effort``
+    person-days takes ``effort / (proficiency * availability)`` days of this person's time,
+    and that time is booked to value, waste, coordination and misaligned work in those
+    proportions.
+    """
+
+    def __init__(
+        self, model: OrgModel, discipline: str, side: str, unit: Unit | None, cost_per_day: float
+    ):
+        super().__init__(model)
+        self.discipline = discipline
+        self.side = side
+        self.cost_per_day = cost_per_day
+        self.unit = unit
+        self.proficiency: dict[str, float] = {discipline: 1.0}
+        self.coordination_share = 0.0
+        self.misaligned_share = 0.0
+        self.ties_into: dict[int, int] = {}  # unit index -> number of ties there
+        # what the person is doing
+        self.item: WorkItem | None = None
+        self.task: Task | None = None
+        self.busy_since = 0.0
+        self.productivity_at_start = 1.0
+        self.away = False  # on a rotation stint
+        self.pending: str | None = None  # "rotation" or "leave", once the current task is done
+        self.rotation_host: tuple[Unit, str] | None = None
+        # where this person's working time went, in days (records.py adds it up)
+        self.time_spent = dict.fromkeys(EFFORT_USES, 0.0)
+
+    @property
+    def availability(self) -> float:
+        """Share of the day for tasks, times the organisation's productivity (J-curve)."""
+        share = max(0.05, 1.0 - self.coordination_share - self.misaligned_share)
+        return share * self.model.productivity
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def skill(self, discipline: str) -> float:
+        return self.proficiency.get(discipline, 0.0)
+
+    def start(self, item: WorkItem, task: Task, now: float) -> None:
+        model = self.model
+        self.item, self.task = item, task
+        self.busy_since = now
+        self.productivity_at_start = model.productivity
+        if item.sender is not None and item.sender.unit is not self.unit:
+            model.network.handoff_contact(item.sender, self, now)
+        duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * self.availability)
+        model._event_list.call(now + duration, self.finish)
+
+    def finish(self) -> None:
+        """Event callback: the current task is done."""
+        model = self.model
+        item, task = self.item, self.task
+        now = model.time
+        spent = now - self.busy_since
+        coordination, misaligned = self.coordination_share, self.misaligned_share
+        task_time = spent * (1.0 - coordination - misaligned)
+        productive = task_time * self.productivity_at_start
+        # Fixing an escaped defect is failure demand: avoidable rework by another name.
+        use = FAILURE_DEMAND if item.raised_by_defect and task.kind == VALUE else task.kind
+        time_spent = self.time_spent
+        time_spent[use] += productive
+        time_spent[DISRUPTION] += task_time - productive
+        time_spent["coordination"] += spent * coordination
+        time_spent["misaligned"] += spent * misaligned
+        item.touch_time += productive
+        model.recorder.task_row(item, task, self, self.busy_since, now)
+        self.item = self.task = None
+        self.unit.task_finished(now)
+        if self.pending == "rotation":
+            model.rotation.depart(self)
+        elif self.pending == "leave":
+            model.people.depart(self)
+        else:
+            self.unit.pull_next(self, now)
+        if item.plan:
+            model.handoffs.pass_on(item, self, task, now)
+        else:
+            model.deliver(item)
+
+    def come_back(self) -> None:
+        """Event callback: a rotation stint is over."""
+        self.model.rotation.come_back(self)
+
+
+class BRM(mesa.Agent):
+    """A Business Relationship Manager: one mediation at a time, from a shared queue."""
+
+    def __init__(self, model: OrgModel):
+        super().__init__(model)
+        self.item: WorkItem | None = None
+        self.retiring = False
+        self.busy_since = 0.0
+
+    def mediate(self, item: WorkItem, mean_days: float) -> None:
+        self.item = item
+        self.busy_since = self.model.time
+        self.model.call_after(float(self.model.rng.exponential(mean_days)), self.finish)
+
+    @property
+    def busy(self) -> bool:
+        return self.item is not None
+
+    def finish(self) -> None:
+        item = self.item
+        self.model.recorder.mediation(self.model.time - self.busy_since)
+        self.item = None
+        self.model.handoffs.mediation_done(self, item)

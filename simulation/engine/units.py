@@ -1,0 +1,191 @@
+"""A unit (department or team): its queues and the dispatch of tasks to its people.
+
+Each unit keeps one queue per discipline. A task goes to an idle specialist of its
+discipline first (the one idle longest), else to the idle colleague most proficient in
+it; otherwise it waits. A person who finishes takes the best task of their own
+discipline, else the best task of a discipline they are cross-skilled in. "Best" is arrival order
+under ``fifo`` prioritisation and WSJF under ``value``; expedite items go first in both.
+"""
+
+from __future__ import annotations
+
+import heapq
+from itertools import count
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulation.engine.agents import Staff
+    from simulation.engine.work import Task, WorkItem
+
+
+class Unit:
+    def __init__(
+        self, model, index: int, name: str, kind: str, value_priority: bool, created: float = 0.0
+    ):
+        self.model = model
+        self.created = created  # a reorganisation makes new units
+        self.retired = False
+        self.index = index
+        self.name = name
+        self.kind = kind  # "department" or "team"
+        self.value_priority = value_priority
+        self.members: list[Staff] = []
+        self.queues: dict[str, list] = {}
+        self.idle: dict[str, dict[Staff, None]] = {}  # by primary discipline, oldest first
+        self.cross_skilled: dict[str, list[Staff]] = {}  # discipline -> non-specialists able
+        self.interfaces = 0  # other units this one exchanges work with
+        self.busy = 0
+        self.queued = 0
+        self.owned = 0  # items this team owns end to end (teams only)
+        self.away = 0  # members on rotation
+        self._order = count()
+        self._busy_area = 0.0  # integral of busy people over time
+        self._busy_since = created
+        self._member_area = 0.0  # integral of members over time (people come and go)
+        self._members_since = created
+
+    def __repr__(self) -> str:
+        return f"Unit({self.name})"
+
+    # -- membership
+
+    def join(self, staff: Staff) -> None:
+        """``staff`` becomes a member, as they are: idle, busy on a task, or away."""
+        staff.unit = self
+        self._members_change()
+        self.members.append(staff)
+        self.queues.setdefault(staff.discipline, [])
+        idle = self.idle.setdefault(staff.discipline, {})
+        if staff.away:
+            self.away += 1
+        elif staff.busy:
+            self._busy_change(+1)
+        else:
+            idle[staff] = None
+
+    def leave(self, staff: Staff) -> None:
+        """An idle or away person leaves the unit for good."""
+        self._members_change()
+        self.members.remove(staff)
+        self.idle[staff.discipline].pop(staff, None)
+        if staff.away:
+            self.away -= 1
+
+    def drain(self) -> list[tuple[WorkItem, Task]]:
+        """Empty every queue: the waiting tasks, best first."""
+        waiting = sorted(
+            (entry for queue in self.queues.values() for entry in queue), key=lambda e: e[0]
+        )
+        for queue in self.queues.values():
+            queue.clear()
+        self.queued = 0
+        return [(item, task) for _, item, task in waiting]
+
+    def retire(self) -> None:
+        """A reorganisation replaced this unit: freeze its busy-time account."""
+        self._busy_change(-self.busy)
+        self.retired = True
+
+    def step_out(self, staff: Staff) -> None:
+        """An idle person leaves for a while (rotation)."""
+        self.idle[staff.discipline].pop(staff, None)
+        self.away += 1
+
+    def step_in(self, staff: Staff) -> None:
+        """They are back: they take work or wait for it."""
+        self.away -= 1
+        self.pull_next(staff)
+
+    def refresh_skills(self) -> None:
+        """Re-index who can cover which discipline (after cross-skilling changes)."""
+        self.cross_skilled = {}
+        for staff in self.members:
+            for discipline, level in staff.proficiency.items():
+                if discipline != staff.discipline and level > 0:
+                    self.cross_skilled.setdefault(discipline, []).append(staff)
+                    self.queues.setdefault(discipline, [])
+
+    def can_do(self, discipline: str) -> bool:
+        return discipline in self.queues
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def present(self) -> int:
+        return len(self.members) - self.away
+
+    def busy_area(self) -> float:
+        """Person-days busy since the start."""
+        return self._busy_area + self.busy * (self.model.time - self._busy_since)
+
+    def member_area(self) -> float:
+        """Person-days of membership since the unit was formed."""
+        return self._member_area + len(self.members) * (self.model.time - self._members_since)
+
+    def _members_change(self) -> None:
+        now = self.model.time
+        self._member_area += len(self.members) * (now - self._members_since)
+        self._members_since = now
+
+    def _busy_change(self, delta: int, now: float | None = None) -> None:
+        now = self.model.time if now is None else now
+        self._busy_area += self.busy * (now - self._busy_since)
+        self._busy_since = now
+        self.busy += delta
+
+    def task_finished(self, now: float) -> None:
+        self._busy_change(-1, now)
+
+    @property
+    def load(self) -> float:
+        """Work waiting or in progress per member: the basis for choosing among units."""
+        return (self.queued + self.busy) / max(1, len(self.members))
+
+    # -- dispatch
+
+    def push(self, item: WorkItem, task: Task, now: float) -> None:
+        """A task arrives: start it with someone idle, or queue it."""
+        staff = self._idle_for(task.discipline)
+        if staff is not None:
+            self._start(staff, item, task, now)
+            return
+        key = (item.rank, -item.priority if self.value_priority else 0.0, next(self._order))
+        heapq.heappush(self.queues[task.discipline], (key, item, task))
+        self.queued += 1
+
+    def pull_next(self, staff: Staff, now: float | None = None) -> None:
+        """``staff`` is free: take the best waiting task they can do, or go idle."""
+        best_queue = self.queues.get(staff.discipline) or None
+        if best_queue is None and len(staff.proficiency) > 1:
+            for discipline, level in staff.proficiency.items():
+                queue = self.queues.get(discipline)
+                if level > 0 and queue and (best_queue is None or queue[0][0] < best_queue[0][0]):
+                    best_queue = queue
+        if best_queue:
+            _, item, task = heapq.heappop(best_queue)
+            self.queued -= 1
+            self._start(staff, item, task, self.model.time if now is None else now)
+        else:
+            self.idle[staff.discipline][staff] = None
+
+    def _idle_for(self, discipline: str) -> Staff | None:
+        idle = self.idle.get(discipline)
+        if idle:
+            staff = next(iter(idle))
+            del idle[staff]
+            return staff
+        best = None
+        for staff in self.cross_skilled.get(discipline, ()):
+            if staff in self.idle[staff.discipline] and (
+                best is None or staff.skill(discipline) > best.skill(discipline)
+            ):
+                best = staff
+        if best is not None:
+            del self.idle[best.discipline][best]
+        return best
+
+    def _start(self, staff: Staff, item: WorkItem, task: Task, now: float) -> None:
+        self._busy_change(+1, now)
+        staff.start(item, task, now)

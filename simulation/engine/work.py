@@ -1,0 +1,178 @@
+"""Work items, their tasks, and the demand that brings them (mechanism 1).
+
+A work item is a plain object, not an agent: it never acts, it is acted upon. Its
+``plan`` is the list of tasks still ahead; rework inserts tasks into it.
+
+Demand: Poisson arrivals per work-item type, the standard model of independent
+customer requests. Efforts are lognormal by default (right-skewed task sizes, CV near
+1), or exponential (the queueing-theory case) or fixed (the critical-path check).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from simulation.engine.units import Unit
+    from simulation.inputs.scenario import Effort, WorkType
+
+#: Task kinds. Value work moves an item forward; the others are waste.
+VALUE, WASTED, REWORK = "value", "wasted", "rework"
+#: Effort on incidents raised by escaped defects (booked apart from value work).
+FAILURE_DEMAND = "failure_demand"
+#: Task time lost to the productivity dip after a change (the J-curve).
+DISRUPTION = "disruption"
+#: Every use of a person's working time that the records add up.
+EFFORT_USES = (VALUE, WASTED, REWORK, FAILURE_DEMAND, DISRUPTION, "coordination", "misaligned")
+
+
+class Draws:
+    """Draws of one distribution from the model's generator, taken in blocks: one call
+    of numpy per block rather than per draw (the stream stays reproducible)."""
+
+    BLOCK = 256
+
+    def __init__(self, draw: Callable[[int], np.ndarray]):
+        self._draw = draw
+        self._left: list[float] = []
+
+    def next(self) -> float:
+        if not self._left:
+            self._left = self._draw(self.BLOCK).tolist()[::-1]
+        return self._left.pop()
+
+
+def effort_draws(effort: Effort, rng: np.random.Generator) -> Draws:
+    """Efforts in person-days: lognormal with the given mean and CV, exponential, or fixed."""
+    if effort.distribution == "fixed":
+        return Draws(lambda n: np.full(n, effort.mean))
+    if effort.distribution == "exponential":
+        return Draws(lambda n: rng.exponential(effort.mean, n))
+    sigma2 = math.log1p(effort.cv**2)
+    mu = math.log(effort.mean) - sigma2 / 2
+    return Draws(lambda n: rng.lognormal(mu, math.sqrt(sigma2), n))
+
+
+@dataclass(slots=True)
+class Task:
+    """One stage of work for one discipline, or a wasted/rework repetition of one."""
+
+    discipline: str
+    effort: float
+    kind: str = VALUE
+    stage: int = 0  # index in the original route, for the event log
+
+
+@dataclass(eq=False, slots=True)
+class WorkItem:
+    id: int
+    type: WorkType
+    arrival: float
+    plan: deque[Task]
+    home: Unit | None = None  # the owning team, where there is one
+    deployable: bool = False
+    raised_by_defect: bool = False
+    rank: int = 1  # 0 = expedite (served first everywhere), 1 = standard
+    priority: float = 0.0  # higher first, under value-based prioritisation
+    stage_efforts: tuple[float, ...] = ()
+    # state along the way
+    current: Task | None = None
+    unit: Unit | None = None  # where the current task is (queued or in progress)
+    enqueued_at: float = 0.0
+    sender: object | None = None  # the Staff who finished the previous task
+    handoff_kind: str | None = None  # the boundary the item is crossing, if any
+    handoff_started: float = 0.0
+    pending_delay: float = 0.0  # travel time still due after a BRM mediation
+    latent_defects: int = 0
+    rework_rounds: int = 0
+    touch_time: float = 0.0
+    first_it_start: float | None = None  # DORA's "commit": the first IT task starts
+    done_at: float | None = None
+
+    @property
+    def lead_time(self) -> float:
+        return (self.done_at if self.done_at is not None else math.nan) - self.arrival
+
+
+class Demand:
+    """Poisson arrivals of each work type, scheduled on the model's event list.
+
+    Each work type draws its arrivals and efforts from its own stream, spawned from the
+    model's generator before anything else is drawn; incidents raised by escaped
+    defects have one more. So the same seed brings the same demand (the same items at
+    the same times with the same efforts) to every structure: common random numbers,
+    and a comparison between structures is a comparison of structures.
+    """
+
+    def __init__(
+        self, model, work_types: list[WorkType], it_disciplines: set[str], scale: float = 1.0
+    ):
+        self.model = model
+        self.next_id = 0
+        streams = model.demand_streams
+        self._sources = [
+            _Source(self, wt, wt.arrival_rate * scale, streams[i])
+            for i, wt in enumerate(work_types)
+            if wt.arrival_rate * scale > 0
+        ]
+        self.by_name = {wt.name: wt for wt in work_types}
+        self._efforts = {
+            (wt.name, from_defect): [effort_draws(stage.effort, rng) for stage in wt.route]
+            for i, wt in enumerate(work_types)
+            for from_defect, rng in ((False, streams[i]), (True, streams[-1]))
+        }
+        self._deployable = {
+            wt.name: any(s.discipline in it_disciplines for s in wt.route) for wt in work_types
+        }
+
+    def start(self) -> None:
+        for source in self._sources:
+            source.schedule_next()
+
+    def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
+        efforts = self._efforts[work_type.name, raised_by_defect]
+        plan = deque(
+            Task(stage.discipline, efforts[i].next(), VALUE, i)
+            for i, stage in enumerate(work_type.route)
+        )
+        total = sum(t.effort for t in plan)
+        self.next_id += 1
+        item = WorkItem(
+            id=self.next_id,
+            type=work_type,
+            arrival=self.model.time,
+            plan=plan,
+            deployable=self._deployable[work_type.name],
+            raised_by_defect=raised_by_defect,
+        )
+        item.stage_efforts = tuple(t.effort for t in plan)
+        # WSJF: cost of delay per day of work. Expedite items jump every queue.
+        cost_of_delay = (work_type.value or 1.0) / work_type.expectation_days
+        item.priority = cost_of_delay / max(total, 1e-9)
+        item.rank = 0 if work_type.class_of_service == "expedite" else 1
+        return item
+
+
+class _Source:
+    """Arrivals of one work type: exponential gaps, each arrival schedules the next."""
+
+    def __init__(
+        self, demand: Demand, work_type: WorkType, arrival_rate: float, rng: np.random.Generator
+    ):
+        self.demand = demand
+        self.work_type = work_type
+        mean_gap = 1.0 / arrival_rate
+        self.gaps = Draws(lambda n: rng.exponential(mean_gap, n))
+
+    def schedule_next(self) -> None:
+        self.demand.model.call_after(self.gaps.next(), self.arrive)
+
+    def arrive(self) -> None:
+        self.demand.model.admit(self.demand.new_item(self.work_type))
+        self.schedule_next()

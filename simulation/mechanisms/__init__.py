@@ -1,0 +1,1 @@
+"""The mechanisms that make structures differ, one module each, every one switchable off."""

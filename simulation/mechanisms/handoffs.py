@@ -1,0 +1,190 @@
+"""What happens between two tasks: handoff latency (mechanism 2), BRM mediation and
+misunderstanding with rework or escape (mechanism 3).
+
+A boundary has a kind:
+
+- ``team``: the next task is in the same unit, another discipline (inside a team);
+- ``cross_unit``: another unit on the same side of the business-IT boundary;
+- ``business_it``: another unit across the boundary;
+- no boundary: same unit, same discipline (the item just changes hands).
+
+Latency is exponential with a mean per kind, shortened by transparency (cross-unit
+kinds), by a tie between the sender and the receiving unit, and by a BRM. A
+``business_it`` handoff waits for a free BRM when there are any (so too few BRMs are a
+queue of their own), is mediated, then travels with the shortened delay.
+
+A forward handoff is misunderstood with probability
+``p_base(kind) * (1 - shared_language) * (1 - brm_effect) * (1 - tie_effect) *
+(1 - sender's skill in the receiving discipline)`` (DESIGN.md, plus the cross-skill a
+rotation brings). A misunderstanding the receiver detects wastes part of the receiving
+task and sends the item back upstream for rework, then forward again (a new handoff,
+which can be misunderstood again). One not detected stays latent and escapes as a
+production defect when the item is delivered.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from simulation.engine.work import REWORK, VALUE, WASTED, Task, WorkItem
+
+if TYPE_CHECKING:
+    from simulation.engine.agents import BRM, Staff
+    from simulation.engine.units import Unit
+    from simulation.model.org_model import OrgModel
+
+TEAM, CROSS_UNIT, BUSINESS_IT = "team", "cross_unit", "business_it"
+
+#: After this many misunderstandings an item stops bouncing: later ones escape as
+#: defects. Keeps a pathological scenario (p = detection = 1) from looping forever.
+MAX_REWORK_ROUNDS = 20
+
+
+class Handoffs:
+    def __init__(self, model: OrgModel, brms: list[BRM]):
+        self.model = model
+        scenario = model.config
+        self.latency = scenario.mechanisms.handoff
+        self.rework = scenario.mechanisms.rework
+        self.brm_params = scenario.brms
+        self.transparency = scenario.levers.transparency
+        self.idle_brms: deque[BRM] = deque(brms)
+        self.brm_queue: deque[WorkItem] = deque()
+        self.mean_days = {
+            TEAM: self.latency.within_team_days,
+            CROSS_UNIT: self.latency.cross_unit_days,
+            BUSINESS_IT: self.latency.business_it_days,
+        }
+        self.p_base = {
+            TEAM: self.rework.p_within_team,
+            CROSS_UNIT: self.rework.p_cross_unit,
+            BUSINESS_IT: self.rework.p_business_it,
+        }
+
+    def boundary(self, sender: Staff, target: Unit, discipline: str) -> str | None:
+        if target is sender.unit:
+            return None if discipline == sender.discipline else TEAM
+        if self.model.side_of[discipline] != sender.side:
+            return BUSINESS_IT
+        return CROSS_UNIT
+
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task, now: float) -> None:
+        """``finished`` is done and more is planned: move the item to its next queue."""
+        model = self.model
+        upcoming = item.plan[0]
+        target = model.unit_for(item, upcoming.discipline)
+        item.unit, item.sender = target, sender
+        kind = self.boundary(sender, target, upcoming.discipline)
+        if kind is None:
+            self.arrive(item)
+            return
+        tie = model.network.knows_someone_in(sender, target)
+        mediated = kind == BUSINESS_IT and model.brm_count > 0
+        if upcoming.kind == VALUE and self.rework.enabled:
+            self._maybe_misunderstood(item, sender, finished, upcoming, kind, tie, mediated)
+        delay = self._mean_delay(kind, tie, mediated)
+        item.handoff_kind, item.handoff_started = kind, now
+        if mediated:
+            item.pending_delay = delay
+            self._to_brm(item)
+        else:
+            self._travel(item, delay)
+
+    # -- latency
+
+    def _mean_delay(self, kind: str, tie: bool, mediated: bool) -> float:
+        if not self.latency.enabled:
+            return 0.0
+        mean = self.mean_days[kind]
+        if kind != TEAM:
+            mean *= 1.0 - self.latency.transparency_effect * self.transparency
+        if tie:
+            mean *= 1.0 - self.latency.tie_effect
+        if mediated:
+            mean *= 1.0 - self.brm_params.latency_effect
+        return mean
+
+    def _travel(self, item: WorkItem, mean_delay: float) -> None:
+        if mean_delay <= 0:
+            self.arrive(item)
+            return
+        self.model.call_after(float(self.model.rng.exponential(mean_delay)), self.arrive, item)
+
+    def arrive(self, item: WorkItem) -> None:
+        """The item reaches the queue of its next task."""
+        now = self.model.time
+        if item.unit.retired:  # reorganised while the item travelled
+            item.unit = self.model.unit_for(item, item.plan[0].discipline)
+        if item.handoff_kind is not None:
+            self.model.recorder.handoff(item.handoff_kind, now - item.handoff_started)
+            item.handoff_kind = None
+        item.enqueued_at = now
+        item.current = task = item.plan.popleft()
+        item.unit.push(item, task, now)
+
+    # -- BRMs
+
+    def _to_brm(self, item: WorkItem) -> None:
+        if self.idle_brms:
+            self.idle_brms.popleft().mediate(item, self.brm_params.mediation_days)
+        else:
+            self.brm_queue.append(item)
+
+    def mediation_done(self, brm: BRM, item: WorkItem) -> None:
+        self.model.language.raise_by(self.model.config.mechanisms.language.brm_gain)
+        self._travel(item, item.pending_delay)
+        if brm.retiring:
+            brm.remove()
+        else:
+            self.brm_available(brm)
+
+    def brm_available(self, brm: BRM) -> None:
+        if self.brm_queue:
+            brm.mediate(self.brm_queue.popleft(), self.brm_params.mediation_days)
+        else:
+            self.idle_brms.append(brm)
+
+    def retire_brm(self, brm: BRM) -> None:
+        """A BRM leaves: now if free, after the current mediation if not. With no BRM
+        left, handoffs waiting for one go on unmediated."""
+        brm.retiring = True
+        if brm in self.idle_brms:
+            self.idle_brms.remove(brm)
+            brm.remove()
+        if self.model.brm_count == 0 or all(b.retiring for b in self.model.brms):
+            while self.brm_queue:
+                waiting = self.brm_queue.popleft()
+                self._travel(waiting, waiting.pending_delay)
+
+    # -- misunderstanding
+
+    def _maybe_misunderstood(
+        self,
+        item: WorkItem,
+        sender: Staff,
+        finished: Task,
+        upcoming: Task,
+        kind: str,
+        tie: bool,
+        mediated: bool,
+    ) -> None:
+        r = self.rework
+        p = self.p_base[kind] * (1.0 - self.model.language.level)
+        if mediated:
+            p *= 1.0 - self.brm_params.rework_effect
+        if tie:
+            p *= 1.0 - r.tie_effect
+        p *= 1.0 - sender.skill(upcoming.discipline)
+        rng = self.model.rng
+        if p <= 0 or rng.random() >= p:
+            return
+        item.rework_rounds += 1
+        if rng.random() < r.detection and item.rework_rounds <= MAX_REWORK_ROUNDS:
+            redo = r.rework_share * item.stage_efforts[finished.stage]
+            item.plan.appendleft(Task(finished.discipline, redo, REWORK, finished.stage))
+            wasted = r.wasted_share * upcoming.effort
+            item.plan.appendleft(Task(upcoming.discipline, wasted, WASTED, upcoming.stage))
+            self.model.recorder.misunderstandings_found += 1
+        else:
+            item.latent_defects += 1

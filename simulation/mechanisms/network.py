@@ -1,0 +1,215 @@
+"""The social network (mechanism 7): who knows whom, kept in a networkx graph.
+
+Ties are dense inside a unit, present along disciplines across units (chapters,
+communities of practice) and sparse otherwise. People who barely know their unit,
+as in a newly formed team, make ties there day by day. A tie between the sender of a handoff
+and the receiving unit shortens the handoff and makes misunderstandings rarer (see
+``handoffs.py``). Ties grow from handoffs that need them and from inclusive-culture
+events; cross-unit ties fade when unused. Within-unit ties are renewed daily by
+proximity and do not fade.
+
+Switched off, there are no ties at all: no handoff ever benefits from one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+if TYPE_CHECKING:
+    from simulation.engine.agents import Staff
+    from simulation.engine.units import Unit
+    from simulation.inputs.scenario import Network
+
+
+class SocialNetwork:
+    def __init__(self, params: Network, rng: np.random.Generator, transparency: float = 1.0):
+        self.params = params
+        self.rng = rng
+        self.handoff_tie_probability = params.handoff_tie_probability * transparency
+        self.graph = nx.Graph()
+        self.cross_unit_ties = 0
+
+    def set_transparency(self, transparency: float) -> None:
+        self.handoff_tie_probability = self.params.handoff_tie_probability * transparency
+
+    # -- building
+
+    def build(self, staff: list[Staff], units: list[Unit], now: float = 0.0) -> None:
+        self.graph.add_nodes_from(staff)
+        if not self.params.enabled:
+            return
+        rng, p = self.rng, self.params
+        for unit in units:
+            self._random_ties(unit.members, p.within_unit_degree, now)
+            self._top_up(unit, now)
+        by_discipline: dict[str, list[Staff]] = {}
+        for person in staff:
+            by_discipline.setdefault(person.discipline, []).append(person)
+        if len(units) > 1:
+            for people in by_discipline.values():
+                self._random_ties(people, p.discipline_degree, now, across_units=True)
+            pairs = round(len(staff) * p.cross_unit_degree / 2)
+            if pairs and len(staff) > 1:
+                picks = rng.integers(0, len(staff), size=(pairs, 2))
+                for a, b in picks:
+                    self.add_tie(staff[a], staff[b], now)
+
+    def _top_up(self, unit: Unit, now: float) -> None:
+        """Everyone starts with at least the usual number of ties in their unit: the
+        density that form_ties keeps, so a new organisation starts in its steady state."""
+        wanted = min(unit.size - 1, self.params.within_unit_degree)
+        for person in unit.members:
+            while person.ties_into.get(unit.index, 0) < wanted:
+                other = unit.members[int(self.rng.integers(unit.size))]
+                self.add_tie(person, other, now)
+
+    def _random_ties(
+        self, people: list[Staff], degree: float, now: float, across_units: bool = False
+    ) -> None:
+        """About ``degree`` ties per person among ``people`` (everyone, if fewer)."""
+        n = len(people)
+        if n < 2 or degree <= 0:
+            return
+        if degree >= n - 1 and not across_units:
+            for i in range(n):
+                for j in range(i + 1, n):
+                    self.add_tie(people[i], people[j], now)
+            return
+        per_person = degree / 2  # each tie has two ends
+        draws = self.rng.poisson(per_person, size=n)
+        for i, k in enumerate(draws):
+            for j in self.rng.integers(0, n, size=k):
+                if not across_units or people[i].unit is not people[j].unit:
+                    self.add_tie(people[i], people[j], now)
+
+    # -- ties
+
+    def add_tie(self, a: Staff, b: Staff, now: float) -> bool:
+        if a is b or self.graph.has_edge(a, b):
+            return False
+        self.graph.add_edge(a, b, last_used=now)
+        a.ties_into[b.unit.index] = a.ties_into.get(b.unit.index, 0) + 1
+        b.ties_into[a.unit.index] = b.ties_into.get(a.unit.index, 0) + 1
+        if a.unit is not b.unit:
+            self.cross_unit_ties += 1
+        return True
+
+    def remove_tie(self, a: Staff, b: Staff) -> None:
+        self.graph.remove_edge(a, b)
+        a.ties_into[b.unit.index] -= 1
+        b.ties_into[a.unit.index] -= 1
+        if a.unit is not b.unit:
+            self.cross_unit_ties -= 1
+
+    def reindex(self, staff: list[Staff]) -> None:
+        """Redo the per-unit bookkeeping of ties after people changed units."""
+        for person in staff:
+            person.ties_into = {}
+        crossing = 0
+        for a, b in self.graph.edges():
+            a.ties_into[b.unit.index] = a.ties_into.get(b.unit.index, 0) + 1
+            b.ties_into[a.unit.index] = b.ties_into.get(a.unit.index, 0) + 1
+            crossing += a.unit is not b.unit
+        self.cross_unit_ties = crossing
+
+    def forget(self, person: Staff) -> None:
+        """Someone leaves: their ties go with them."""
+        for other in list(self.graph.neighbors(person)):
+            self.remove_tie(person, other)
+        self.graph.remove_node(person)
+
+    def welcome(self, person: Staff, now: float) -> None:
+        """A new hire gets to know some of their unit."""
+        self.graph.add_node(person)
+        if self.params.enabled:
+            count = round(self.params.within_unit_degree)
+            self.connect_with_unit(person, person.unit, count, now)
+
+    @staticmethod
+    def knows_someone_in(sender: Staff, unit: Unit) -> bool:
+        return sender.ties_into.get(unit.index, 0) > 0
+
+    def handoff_contact(self, sender: Staff, receiver: Staff, now: float) -> None:
+        """A cross-unit handoff: the tie is refreshed, or may be made."""
+        if not self.params.enabled or sender not in self.graph:  # the sender has left
+            return
+        edge = self.graph.get_edge_data(sender, receiver)
+        if edge is not None:
+            edge["last_used"] = now
+        elif self.rng.random() < self.handoff_tie_probability:
+            self.add_tie(sender, receiver, now)
+
+    def connect_with_unit(self, person: Staff, unit: Unit, count: int, now: float) -> None:
+        """``count`` new ties between ``person`` and random members of ``unit``."""
+        members = [m for m in unit.members if m is not person]
+        if not members or count <= 0:
+            return
+        for j in self.rng.choice(len(members), size=min(count, len(members)), replace=False):
+            self.add_tie(person, members[j], now)
+
+    # -- culture and decay
+
+    def form_ties(self, units: list[Unit], now: float) -> int:
+        """Colleagues who know fewer in their unit than usual (a new team, a new hire)
+        get to know someone there: the unit converges on the density it was built with."""
+        if not self.params.enabled or self.params.formation_per_day <= 0:
+            return 0
+        made = 0
+        for unit in units:
+            wanted = min(unit.size - 1, self.params.within_unit_degree)
+            lonely = [p for p in unit.members if p.ties_into.get(unit.index, 0) < wanted]
+            if not lonely:
+                continue
+            joining = self.rng.random(len(lonely)) < self.params.formation_per_day
+            for person, joins in zip(lonely, joining, strict=True):
+                if joins:
+                    made += self.add_tie(
+                        person, unit.members[int(self.rng.integers(unit.size))], now
+                    )
+        return made
+
+    def culture_event(self, staff: list[Staff], now: float) -> int:
+        """Attendees meet people from other units. Returns the number of new ties."""
+        n_attend = round(len(staff) * self.params.culture_reach)
+        if n_attend < 2:
+            return 0
+        attendees = [staff[i] for i in self.rng.choice(len(staff), size=n_attend, replace=False)]
+        made = 0
+        for person in attendees:
+            if self.rng.random() < self.params.culture_tie_probability:
+                other = attendees[int(self.rng.integers(0, n_attend))]
+                if other.unit is not person.unit:
+                    made += self.add_tie(person, other, now)
+        return made
+
+    def decay(self, now: float) -> int:
+        """Unused cross-unit ties fade. Returns how many did."""
+        cutoff = now - self.params.decay_after_days
+        stale = [
+            (a, b)
+            for a, b, used in self.graph.edges(data="last_used")
+            if a.unit is not b.unit and used < cutoff
+        ]
+        if not stale:
+            return 0
+        fade = self.rng.random(len(stale)) < self.params.decay_probability
+        for (a, b), gone in zip(stale, fade, strict=True):
+            if gone:
+                self.remove_tie(a, b)
+        return int(fade.sum())
+
+    # -- measures
+
+    def modularity(self, groups: list[set[Staff]]) -> float:
+        """Newman modularity of a partition of the staff: near 0 = well mixed, high = silos.
+
+        By discipline it measures functional silos whatever the structure; by unit it
+        measures how closed each unit is.
+        """
+        if self.graph.number_of_edges() == 0:
+            return math.nan
+        return float(nx.community.modularity(self.graph, [g for g in groups if g]))

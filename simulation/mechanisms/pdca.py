@@ -1,0 +1,195 @@
+"""Plan-Do-Check-Act: an adaptive policy that changes one thing at a time and checks.
+
+Every ``every_days`` days (from the end of the warm-up) the policy
+
+- **checks** the running trial: the target KPI over the trial (items delivered from
+  ``settle_days`` after the change until now) against the baseline (the same length of
+  time before the change);
+- **acts**: keeps the change if the KPI improved by more than ``min_effect`` (relative)
+  and more than ``z`` standard errors of the difference, and otherwise reverts it;
+- **plans and does** the next trial: the next lever of the allowed list (in turn),
+  moved by its step within its bounds.
+
+Each decision is recorded with its reason. Trial changes go through the same path as
+scheduled changes, so one that re-forms teams has its J-curve too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from mesa.time import Schedule
+
+from simulation.inputs.scenario import PDCALever, ScenarioError, get_path
+
+if TYPE_CHECKING:
+    from simulation.model.org_model import OrgModel
+
+#: KPIs the policy can target, and whether higher is better.
+HIGHER_IS_BETTER = {
+    "lead_time_mean": False,
+    "lead_time_p85": False,
+    "cx_index": True,
+    "change_failure_rate": False,
+    "new_work_per_week": True,
+}
+
+
+class PDCAPolicy:
+    def __init__(self, model: OrgModel):
+        self.model = model
+        self.params = model.config.pdca
+        self.decisions: list[dict[str, Any]] = []
+        self.trial: dict[str, Any] | None = None
+        self._next_lever = 0
+        if self.params.enabled:
+            start = model.warmup + self.params.every_days
+            model.schedule_recurring(
+                self.cycle, Schedule(interval=self.params.every_days, start=float(start))
+            )
+
+    def cycle(self) -> None:
+        now = self.model.time
+        length = self.params.every_days - self.params.settle_days
+        if self.trial is None:
+            baseline = self.measure(now - length, now)
+        else:
+            # Kept: the trial's own measurement is the new baseline. Reverted: the
+            # organisation is back as it was, and so is the baseline (the trial period
+            # itself would flatter whatever is tried next).
+            baseline = self._check_and_act(now)
+        self._plan_and_do(now, baseline)
+
+    # -- check and act
+
+    def _check_and_act(self, now: float) -> tuple[float, float, int]:
+        """Judge the trial, keep or revert it; returns the baseline for the next one."""
+        trial, params = self.trial, self.params
+        self.trial = None
+        before = trial["baseline"]
+        after = self.measure(trial["day"] + params.settle_days, now)
+        higher = HIGHER_IS_BETTER[params.target]
+        gain = (after[0] - before[0]) * (1 if higher else -1)
+        noise = params.z * math.hypot(before[1], after[1])
+        needed = max(noise, params.min_effect * abs(before[0]))
+        if math.isnan(gain):
+            keep, reason = False, "not enough items delivered to judge"
+        elif gain > needed:
+            keep, reason = (
+                True,
+                (
+                    f"{params.target} improved by {gain:.3g}, more than "
+                    f"noise ({noise:.3g}) and the minimum effect"
+                ),
+            )
+        else:
+            keep, reason = (
+                False,
+                (
+                    f"{params.target} changed by {gain:+.3g} (better is +); "
+                    f"needed more than {needed:.3g}"
+                ),
+            )
+        if not keep:
+            self.model.transitions.apply_overrides(
+                {trial["path"]: trial["from"]}, f"PDCA: revert {trial['path']}", "pdca"
+            )
+        self.decisions.append(
+            {
+                "day": now,
+                "lever": trial["path"],
+                "from": trial["from"],
+                "to": trial["to"],
+                "tried_on": trial["day"],
+                "kpi": params.target,
+                "before": before[0],
+                "after": after[0],
+                "decision": "kept" if keep else "reverted",
+                "reason": reason,
+            }
+        )
+        return after if keep else before
+
+    # -- plan and do
+
+    def _plan_and_do(self, now: float, baseline: tuple[float, float, int]) -> None:
+        levers = self.params.levers
+        for _ in range(len(levers)):
+            lever = levers[self._next_lever % len(levers)]
+            self._next_lever += 1
+            current = get_path(self.model.config.model_dump(mode="json"), lever.path)
+            proposed = _stepped(current, lever)
+            if proposed == current:
+                continue  # at its bound: try the next lever
+            try:
+                self.model.transitions.apply_overrides(
+                    {lever.path: proposed}, f"PDCA: try {lever.path} = {proposed}", "pdca"
+                )
+            except ScenarioError as exc:
+                self.decisions.append(
+                    {
+                        "day": now,
+                        "lever": lever.path,
+                        "from": current,
+                        "to": proposed,
+                        "decision": "skipped",
+                        "reason": exc.reason,
+                    }
+                )
+                continue
+            self.trial = {
+                "path": lever.path,
+                "from": current,
+                "to": proposed,
+                "day": now,
+                "baseline": baseline,
+            }
+            return
+
+    # -- measuring
+
+    def measure(self, start: float, end: float) -> tuple[float, float, int]:
+        """(value, standard error, items) of the target KPI over deliveries in [start, end)."""
+        target = self.params.target
+        done = self.model.recorder.delivered_between(start, end)
+        n = len(done)
+        if target == "new_work_per_week":
+            count = sum(1 for r in done if not r.raised_by_defect)
+            days = max(end - start, 1e-9)
+            return count / days * 5, math.sqrt(count) / days * 5, n
+        if target == "change_failure_rate":
+            deployed = [r for r in done if r.deployable]
+            if not deployed:
+                return math.nan, math.nan, 0
+            p = sum(1 for r in deployed if r.latent_defects > 0) / len(deployed)
+            return p, math.sqrt(p * (1 - p) / len(deployed)), len(deployed)
+        if target == "cx_index":
+            values = np.array([r.cx_score for r in done if not math.isnan(r.cx_score)])
+        elif target == "lead_time_p85":
+            values = np.array([r.lead_time for r in done])
+            if len(values) < 10:
+                return math.nan, math.nan, len(values)
+            # the standard error of a quantile, by the order-statistic (binomial) rule
+            ordered = np.sort(values)
+            k = math.sqrt(len(values) * 0.85 * 0.15)
+            low = ordered[max(0, int(0.85 * len(values) - k))]
+            high = ordered[min(len(values) - 1, int(0.85 * len(values) + k))]
+            return float(np.percentile(values, 85)), float(high - low) / 2, len(values)
+        else:
+            values = np.array([r.lead_time for r in done])
+        if len(values) < 2:
+            return math.nan, math.nan, len(values)
+        return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), n
+
+
+def _stepped(current: float, lever: PDCALever) -> float:
+    value = current + lever.step
+    if lever.min is not None:
+        value = max(lever.min, value)
+    if lever.max is not None:
+        value = min(lever.max, value)
+    if isinstance(current, int) and float(lever.step).is_integer():
+        value = round(float(value))
+    return round(value, 10)

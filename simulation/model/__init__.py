@@ -1,0 +1,1 @@
+"""OrgModel, which wires the engine and the mechanisms, and the records a run leaves."""

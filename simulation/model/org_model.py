@@ -1,0 +1,415 @@
+"""OrgModel: an organisation of Staff and BRMs through which work items flow.
+
+Time is continuous, in working days. Work happens through events on Mesa's event list
+(arrivals, task completions, handoff delays, mediations, returns from rotation);
+``step()`` is one day: the daily mechanisms run and the DataCollector takes the daily
+series. After ``horizon`` days ``running`` turns False, so ``run_model()`` and
+``mesa.batch_run`` stop there.
+
+Build it from a scenario (a :class:`Scenario`, a YAML path or a dict) and override any
+field with keyword arguments, by dotted path written with ``__`` or by a leaf name that
+is unique in the schema::
+
+    OrgModel("scenarios/aligned.yaml", rng=7, brms__count=4, shared_language=0.5)
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import mesa
+from mesa.time import Schedule
+
+from simulation.engine.agents import BRM, Staff
+from simulation.engine.events import FastEventList, advance
+from simulation.engine.organisation import hire, organise, set_availability
+from simulation.engine.structures import people_of
+from simulation.engine.units import Unit
+from simulation.engine.work import Demand, WorkItem
+from simulation.inputs.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    with_overrides,
+)
+from simulation.limits import MAX_EXPECTED_ITEMS
+from simulation.mechanisms.handoffs import Handoffs
+from simulation.mechanisms.learning import Language, RotationProgramme
+from simulation.mechanisms.network import SocialNetwork
+from simulation.mechanisms.pdca import PDCAPolicy
+from simulation.mechanisms.people import PeopleFlow
+from simulation.mechanisms.transitions import Transitions
+from simulation.model.records import Recorder, RunRecords
+
+WORKING_DAYS_PER_QUARTER = 63
+TIE_DECAY_CHECK_DAYS = 21  # monthly
+#: Work items one run may admit, incidents from escaped defects included: the scenario
+#: caps the expected arrivals, this caps what feedback loops add to them (time and
+#: memory grow with items: about 2.5 kB and 0.2 ms each).
+MAX_ITEMS_ADMITTED = 2 * MAX_EXPECTED_ITEMS
+
+
+def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
+    if scenario is None:
+        return Scenario()
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return parse_scenario(scenario)
+    return load_scenario(scenario)
+
+
+class OrgModel(mesa.Model):
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | dict | None = None,
+        *,
+        rng: Any = None,
+        days: int | None = None,
+        **overrides: Any,
+    ):
+        config = with_overrides(as_scenario(scenario), overrides)
+        if days is not None:
+            config = with_overrides(
+                config, {"horizon_days": days, "warmup_days": min(config.warmup_days, days - 1)}
+            )
+        super().__init__(rng=config.seed if rng is None else rng)
+        self.config = config
+        self.seed = config.seed if rng is None else rng
+        self.horizon = config.horizon_days
+        self.warmup = config.warmup_days
+        self.side_of = {d.name: d.side for d in config.disciplines}
+        # Demand's own streams first, so the same seed brings the same demand (work.py).
+        self.demand_streams = self.rng.spawn(len(config.work_types) + 1)
+        self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
+        # Mesa's event list, in a faster form with the same interface (events.py)
+        self._event_list = FastEventList.taking_over(self._event_list)
+        self.productivity = 1.0  # the J-curve after a change; see transitions.py
+
+        self.recorder = Recorder(self)
+        self.people = PeopleFlow(self)
+        self.staff: list[Staff] = [hire(self, discipline) for discipline in people_of(config)]
+        self.units: list[Unit] = []
+        organise(self, self.staff)
+        self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
+        self.language = Language(
+            config.levers.shared_language, config.mechanisms.language, config.levers.glossary
+        )
+        self.rotation = RotationProgramme(
+            self, config.levers.rotation_share, config.mechanisms.rotation
+        )
+        self.network = SocialNetwork(
+            config.mechanisms.network, self.rng, config.levers.transparency
+        )
+        self.network.build(self.staff, self.units)
+        self.handoffs = Handoffs(self, self.brms)
+        self.demand = Demand(self, config.work_types, self._it_disciplines(), config.demand_scale)
+        if self.language.glossary_started:
+            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
+        self._culture_events = None
+        self._schedule_programmes()
+        self.transitions = Transitions(self)
+        self.pdca = PDCAPolicy(self)
+        self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
+        self.demand.start()
+
+    def _advance_time(self, until: float) -> None:
+        advance(self, until)  # Mesa's loop, on the fast event list (events.py)
+
+    def call_after(self, delay: float, fn, arg=None):
+        """Schedule ``fn(arg)`` after ``delay`` days on the event list (the fast path)."""
+        return self._event_list.call(self.time + delay, fn, arg)
+
+    @property
+    def brm_count(self) -> int:
+        return len(self.brms)
+
+    def _it_disciplines(self) -> set[str]:
+        return {name for name, side in self.side_of.items() if side == "it"}
+
+    def _schedule_programmes(self) -> None:
+        if self.config.mechanisms.network.enabled:
+            self.schedule_recurring(self._decay_ties, Schedule(interval=TIE_DECAY_CHECK_DAYS))
+        self._schedule_culture_events()
+
+    def _schedule_culture_events(self) -> None:
+        if self._culture_events is not None:
+            self._culture_events.stop()
+            self._culture_events = None
+        per_quarter = self.config.levers.culture_events_per_quarter
+        if self.config.mechanisms.network.enabled and per_quarter > 0:
+            interval = WORKING_DAYS_PER_QUARTER / per_quarter
+            self._culture_events = self.schedule_recurring(
+                self._culture_event, Schedule(interval=interval)
+            )
+
+    # -- changing the organisation (transitions.py decides when, and the J-curve)
+
+    def reconfigure(self, config: Scenario) -> None:
+        """Run on under ``config`` from now on: people, units, BRMs, levers and programmes."""
+        before, self.config = self.config, config
+        people_changed = self._match_headcount(config.headcounts())
+        structure_changed = any(
+            getattr(before, f) != getattr(config, f)
+            for f in ("structure", "team_size", "teams", "prioritisation")
+        )
+        if structure_changed or people_changed:
+            organise(self, self.staff)
+        else:
+            self.refresh_availability()
+        if config.levers.cross_skill != before.levers.cross_skill:
+            for person in self.staff:
+                for other, side in self.side_of.items():
+                    if side == person.side and other != person.discipline:
+                        level = person.proficiency.get(other, 0.0)
+                        person.proficiency[other] = max(level, config.levers.cross_skill)
+            for unit in self.units:
+                unit.refresh_skills()
+        self._match_brms(config.brms.count)
+        levers = config.levers
+        if levers.shared_language != before.levers.shared_language:
+            self.language.level = levers.shared_language
+        if levers.glossary and not before.levers.glossary:
+            self.language.start_glossary()
+            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
+        self.handoffs.transparency = levers.transparency
+        self.network.set_transparency(levers.transparency)
+        self.rotation.set_share(levers.rotation_share)
+        if levers.culture_events_per_quarter != before.levers.culture_events_per_quarter:
+            self._schedule_culture_events()
+        # queued work starts where people are idle in the new organisation
+        for unit in self.units:
+            for discipline in list(unit.idle):
+                for person in list(unit.idle[discipline]):
+                    if any(unit.queues.values()):
+                        del unit.idle[discipline][person]
+                        unit.pull_next(person)
+
+    def _match_headcount(self, target: dict[str, int]) -> bool:
+        """Hire or release people so each discipline has its target headcount."""
+        staying = [p for p in self.staff if p.pending != "leave"]
+        changed = False
+        for discipline, wanted in target.items():
+            present = [p for p in staying if p.discipline == discipline]
+            for _ in range(wanted - len(present)):
+                person = self.people.recruit(discipline)
+                self.staff.append(person)
+                person.unit = None
+                changed = True
+            surplus = len(present) - wanted
+            if surplus > 0:
+                # the most recently hired go first; the idle before the busy
+                leaving = sorted(present, key=lambda p: (p.busy, -p.unique_id))[:surplus]
+                for person in leaving:
+                    self.people.release(person)
+                changed = True
+        return changed
+
+    def _match_brms(self, wanted: int) -> None:
+        while len(self.brms) < wanted:
+            brm = BRM(self)
+            self.brms.append(brm)
+            self.handoffs.brm_available(brm)
+        for brm in self.brms[wanted:]:
+            self.handoffs.retire_brm(brm)
+        del self.brms[wanted:]
+
+    def refresh_availability(self) -> None:
+        set_availability(self)
+
+    def home_unit_for(self, discipline: str) -> Unit:
+        """Where a new hire of ``discipline`` goes: their department, or the smallest team."""
+        if self.teams:
+            return min(self.teams, key=lambda u: u.size)
+        return self.units_by_discipline[discipline][0]
+
+    # -- the flow of work
+
+    def admit(self, item: WorkItem) -> None:
+        """A new work item arrives (from demand or from a surfacing defect)."""
+        if self.teams:
+            item.home = self.choose_team()
+            item.home.owned += 1
+        self.open_items[item.id] = item
+        self.recorder.arrival()
+        if self.recorder.arrivals > MAX_ITEMS_ADMITTED:
+            raise ScenarioError(
+                "work_types",
+                f"the run admitted over {MAX_ITEMS_ADMITTED:,} work items by day "
+                f"{self.time:.0f} (arrivals and incidents from escaped defects); the limit "
+                "keeps a run within minutes and a few gigabytes",
+            )
+        item.unit = self.unit_for(item, item.plan[0].discipline)
+        self.handoffs.arrive(item)
+
+    def choose_team(self) -> Unit:
+        """Power of two choices: of two random teams, the less loaded owns the item."""
+        teams = self.teams
+        if len(teams) == 1:
+            return teams[0]
+        a, b = self.rng.integers(0, len(teams), size=2)
+        first, second = teams[a], teams[b]
+        return first if first.owned / first.size <= second.owned / second.size else second
+
+    def unit_for(self, item: WorkItem, discipline: str) -> Unit:
+        """The owning team if it can do the task, else a unit that has the discipline."""
+        home = item.home
+        if home is not None and home.can_do(discipline):
+            return home
+        candidates = self.units_by_discipline[discipline]
+        if len(candidates) == 1:
+            return candidates[0]
+        a, b = self.rng.integers(0, len(candidates), size=2)
+        first, second = candidates[a], candidates[b]
+        return first if first.load <= second.load else second
+
+    def deliver(self, item: WorkItem) -> None:
+        """The last task of ``item`` is done."""
+        item.done_at = self.time
+        del self.open_items[item.id]
+        if item.home is not None:
+            item.home.owned -= 1
+        self.recorder.item_done(item)
+        defects = self.config.mechanisms.defects
+        if item.latent_defects and defects.enabled:
+            # Mechanism 4: the escaped defect surfaces later as an incident.
+            self.call_after(
+                float(self.rng.exponential(defects.surface_days)), self._defect_surfaces, item
+            )
+
+    def _defect_surfaces(self, item: WorkItem) -> None:
+        incident_type = self.demand.by_name[self.config.mechanisms.defects.incident_type]
+        self.admit(self.demand.new_item(incident_type, raised_by_defect=True))
+
+    # -- programmes
+
+    def _culture_event(self) -> None:
+        self.network.culture_event(self.staff, self.time)
+        self.recorder.programme_cost("culture", self.config.mechanisms.network.culture_event_cost)
+
+    def _decay_ties(self) -> None:
+        self.network.decay(self.time)
+
+    # -- the day
+
+    def step(self) -> None:
+        day = self.steps
+        self.productivity = self.transitions.productivity(self.time)
+        self.language.on_day()
+        self.rotation.on_day(self.staff)
+        self.people.on_day()
+        self.network.form_ties(self.units, self.time)
+        self.recorder.end_of_day(day)
+        self.datacollector.collect(self)
+        self.recorder.completed_today.clear()
+        self.recorder.new_work_today = 0
+        if day >= self.horizon:
+            self.running = False
+
+    # daily series, read by the DataCollector
+
+    @property
+    def day(self) -> int:
+        return self.steps
+
+    @property
+    def wip(self) -> int:
+        return self.recorder.wip
+
+    @property
+    def queued(self) -> int:
+        return sum(u.queued for u in self.units)
+
+    @property
+    def busy(self) -> int:
+        return sum(u.busy for u in self.units)
+
+    @property
+    def in_handoff(self) -> int:
+        return self.wip - self.queued - self.busy
+
+    @property
+    def utilisation(self) -> float:
+        present = sum(u.present for u in self.units)
+        return self.busy / present if present else math.nan
+
+    @property
+    def delivered_today(self) -> int:
+        return len(self.recorder.completed_today)
+
+    @property
+    def new_work_today(self) -> int:
+        return self.recorder.new_work_today
+
+    @property
+    def lead_time_today(self) -> float:
+        done = self.recorder.completed_today
+        return sum(done) / len(done) if done else math.nan
+
+    @property
+    def cx_index(self) -> float:
+        return self.recorder.cx_index.value(self.time)
+
+    @property
+    def brm_queue(self) -> int:
+        return len(self.handoffs.brm_queue)
+
+    @property
+    def shared_language(self) -> float:
+        return self.language.level
+
+    @property
+    def cross_unit_ties(self) -> int:
+        return self.network.cross_unit_ties
+
+    @property
+    def staff_away(self) -> int:
+        return self.rotation.away
+
+    @property
+    def headcount(self) -> int:
+        return len(self.staff)
+
+    # -- the end
+
+    def network_summary(self) -> dict[str, float]:
+        by_discipline: dict[str, set[Staff]] = {}
+        for person in self.staff:
+            by_discipline.setdefault(person.discipline, set()).add(person)
+        return {
+            "ties": self.network.graph.number_of_edges(),
+            "cross_unit_ties": self.network.cross_unit_ties,
+            "modularity_by_unit": self.network.modularity([set(u.members) for u in self.units]),
+            "modularity_by_discipline": self.network.modularity(list(by_discipline.values())),
+        }
+
+    def records(self) -> RunRecords:
+        return self.recorder.finish()
+
+
+DAILY_SERIES = {
+    name: name
+    for name in (
+        "day",
+        "wip",
+        "queued",
+        "busy",
+        "in_handoff",
+        "utilisation",
+        "delivered_today",
+        "new_work_today",
+        "lead_time_today",
+        "cx_index",
+        "brm_queue",
+        "shared_language",
+        "cross_unit_ties",
+        "staff_away",
+        "productivity",
+        "headcount",
+    )
+}
+DAILY_SERIES["arrivals"] = lambda m: m.recorder.arrivals
+DAILY_SERIES["delivered"] = lambda m: m.recorder.completed

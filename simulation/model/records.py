@@ -1,0 +1,377 @@
+"""What a run leaves behind: the raw records from which every KPI is computed.
+
+The model writes into a :class:`Recorder` as it runs; :meth:`Recorder.finish` turns it
+into :class:`RunRecords`, plain tables with no reference to the model. The event log
+uses the column names process-mining tools read (XES / pm4py conventions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pandas as pd
+
+from simulation.engine.work import DISRUPTION, WorkItem
+from simulation.mechanisms.customers import CXIndex, cx_score, value_delivered
+
+if TYPE_CHECKING:
+    from simulation.engine.agents import Staff
+    from simulation.engine.work import Task
+    from simulation.model.org_model import OrgModel
+
+#: The date of day 0 in exported timestamps; one model day is one calendar day there.
+EPOCH = pd.Timestamp("2026-01-05")
+
+EVENT_LOG_COLUMNS = [
+    "case:concept:name",  # the work item
+    "case:type",
+    "concept:name",  # the activity: the discipline, marked when wasted or rework
+    "kind",  # value / wasted / rework
+    "org:resource",  # the person
+    "org:group",  # their unit
+    "enqueue_day",
+    "start_day",
+    "end_day",
+    "enqueue_timestamp",
+    "start_timestamp",
+    "time:timestamp",  # completion
+]
+
+
+class ItemRow(NamedTuple):
+    """One delivered work item."""
+
+    item: int
+    type: str
+    arrival: float
+    done: float
+    lead_time: float
+    touch_time: float
+    first_it_start: float | None
+    deployable: bool
+    customer_facing: bool
+    expedite: bool
+    raised_by_defect: bool
+    rework_rounds: int
+    latent_defects: int
+    cx_score: float
+    value: float
+
+
+ITEM_COLUMNS = list(ItemRow._fields)
+#: Column types of the items table, so that a run that delivered nothing still has a
+#: typed table (boolean masks on an empty column of objects would select columns).
+ITEM_DTYPES = {
+    **dict.fromkeys(ITEM_COLUMNS, "float64"),
+    "item": "int64",
+    "type": "object",
+    **dict.fromkeys(["deployable", "customer_facing", "expedite", "raised_by_defect"], "bool"),
+    "rework_rounds": "int64",
+    "latent_defects": "int64",
+}
+
+
+@dataclass
+class RunRecords:
+    """Everything a run produced, as plain data."""
+
+    scenario_name: str
+    structure: str
+    seed: int
+    horizon: int
+    warmup: int
+    items: pd.DataFrame  # one row per delivered item
+    events: pd.DataFrame  # one row per task of each item
+    daily: pd.DataFrame  # the DataCollector series, one row per day
+    unit_daily: pd.DataFrame  # queue and busy people per unit per day
+    units: pd.DataFrame  # per unit: size, kind, busy days in the KPI window
+    effort: dict[str, float]  # busy person-days in the KPI window by use
+    it_effort: dict[str, float]
+    handoffs: dict[str, tuple[int, float]]  # kind -> (count, total days) in the window
+    costs: dict[str, float]  # over the whole horizon
+    brm: dict[str, float]
+    network: dict[str, float]
+    wip_mean: float  # time-average WIP over the KPI window
+    arrivals_in_window: int
+    misunderstandings_found: int
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # transitions.py's log
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the PDCA policy's
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Recorder:
+    def __init__(self, model: OrgModel):
+        self.model = model
+        config = model.config
+        self.cx_params = config.mechanisms.cx
+        self.value_params = config.mechanisms.value
+        self.cx_index = CXIndex(self.cx_params)
+        self.it_disciplines = {d.name for d in config.disciplines if d.side == "it"}
+        self.event_rows: list[tuple] = []
+        self.item_rows: list[ItemRow] = []
+        self.unit_rows: list[tuple] = []
+        self.programme_costs: dict[str, float] = {}
+        self.handoff_stats: dict[str, list[float]] = {}
+        self.misunderstandings_found = 0
+        self.arrivals = 0
+        self.completed = 0
+        self.completed_today: list[float] = []  # lead times
+        self.new_work_today = 0  # deliveries that are not failure demand
+        # the working time of people who have left (the others' is on them)
+        self.departed: dict[str, float] = {}
+        self.departed_it: dict[str, float] = {}
+        self.brm_busy = 0.0
+        self.mediations = 0
+        self.staff_cost = 0.0
+        self.brm_cost = 0.0
+        # time-average WIP: the integral of WIP over time
+        self.wip = 0
+        self._wip_area = 0.0
+        self._wip_since = 0.0
+        self._window_marks: dict[str, Any] = {}
+
+    # -- flow
+
+    def wip_change(self, delta: int) -> None:
+        now = self.model.time
+        self._wip_area += self.wip * (now - self._wip_since)
+        self._wip_since = now
+        self.wip += delta
+
+    def wip_area(self) -> float:
+        return self._wip_area + self.wip * (self.model.time - self._wip_since)
+
+    def arrival(self) -> None:
+        self.arrivals += 1
+        self.wip_change(+1)
+
+    def task_row(
+        self, item: WorkItem, task: Task, staff: Staff, started: float, ended: float
+    ) -> None:
+        self.event_rows.append(
+            (
+                item.id,
+                item.type.name,
+                task.discipline,
+                task.kind,
+                staff.unique_id,
+                staff.unit.name,
+                item.enqueued_at,
+                started,
+                ended,
+            )
+        )
+        if item.first_it_start is None and task.discipline in self.it_disciplines:
+            item.first_it_start = started
+
+    def depart(self, staff: Staff) -> None:
+        """Someone leaves: their time stays in the totals."""
+        groups = (self.departed, self.departed_it) if staff.side == "it" else (self.departed,)
+        for totals in groups:
+            for use, days in staff.time_spent.items():
+                totals[use] = totals.get(use, 0.0) + days
+
+    def effort_totals(self, it_only: bool = False) -> dict[str, float]:
+        """Person-days by use so far, over everyone who ever worked here."""
+        totals = dict(self.departed_it if it_only else self.departed)
+        for person in self.model.staff:
+            if not it_only or person.side == "it":
+                for use, days in person.time_spent.items():
+                    totals[use] = totals.get(use, 0.0) + days
+        return totals
+
+    def mediation(self, days: float) -> None:
+        self.brm_busy += days
+        self.mediations += 1
+
+    def handoff(self, kind: str, days: float) -> None:
+        if self.model.time >= self.model.warmup:
+            stats = self.handoff_stats.setdefault(kind, [0, 0.0])
+            stats[0] += 1
+            stats[1] += days
+
+    def item_done(self, item: WorkItem) -> None:
+        self.wip_change(-1)
+        self.completed += 1
+        lead = item.lead_time
+        self.completed_today.append(lead)
+        self.new_work_today += not item.raised_by_defect
+        score = math.nan
+        if self.cx_params.enabled and item.type.customer_facing:
+            score = cx_score(item, self.cx_params)
+            self.cx_index.add(item.done_at, score)
+        wt = item.type
+        self.item_rows.append(
+            ItemRow(
+                item.id,
+                wt.name,
+                item.arrival,
+                item.done_at,
+                lead,
+                item.touch_time,
+                item.first_it_start,
+                item.deployable,
+                wt.customer_facing,
+                wt.class_of_service == "expedite",
+                item.raised_by_defect,
+                item.rework_rounds,
+                item.latent_defects,
+                score,
+                value_delivered(item, self.value_params),
+            )
+        )
+
+    def delivered_between(self, start: float, end: float) -> list[ItemRow]:
+        return [row for row in self.item_rows if start <= row.done < end]
+
+    def programme_cost(self, programme: str, amount: float) -> None:
+        self.programme_costs[programme] = self.programme_costs.get(programme, 0.0) + amount
+
+    # -- the day
+
+    def end_of_day(self, day: int) -> None:
+        model = self.model
+        self.staff_cost += sum(s.cost_per_day for s in model.staff)
+        self.brm_cost += model.config.brms.cost_per_day * len(model.brms)
+        for unit in model.units:
+            self.unit_rows.append((day, unit.name, unit.queued, unit.busy, unit.present))
+        if day == model.warmup:
+            self._mark_window_start()
+
+    def _mark_window_start(self) -> None:
+        self._window_marks = {
+            "effort": self.effort_totals(),
+            "it_effort": self.effort_totals(it_only=True),
+            "unit_busy": {u: u.busy_area() for u in self.model.units},
+            "unit_members": {u: u.member_area() for u in self.model.units},
+            "wip_area": self.wip_area(),
+            "arrivals": self.arrivals,
+            "brm_busy": self.brm_busy,
+        }
+
+    # -- the end
+
+    def finish(self) -> RunRecords:
+        model = self.model
+        if not self._window_marks:
+            self._mark_window_start()
+        marks = self._window_marks
+        window = model.horizon - model.warmup
+        units = pd.DataFrame(
+            {
+                "unit": [u.name for u in model.units],
+                "kind": [u.kind for u in model.units],
+                "size": [u.size for u in model.units],
+                "disciplines": [
+                    ", ".join(sorted({m.discipline for m in u.members})) for u in model.units
+                ],
+                "busy_days": [u.busy_area() - marks["unit_busy"].get(u, 0.0) for u in model.units],
+                # a unit formed by a reorganisation after the warm-up counts from then
+                "window_days": [model.horizon - max(model.warmup, u.created) for u in model.units],
+                # person-days of membership in the window: hires and leavers change a
+                # unit's size, so utilisation divides by this, not by the size at the end
+                "staffed_days": [
+                    u.member_area() - marks["unit_members"].get(u, 0.0) for u in model.units
+                ],
+            }
+        )
+        costs = {"staff": self.staff_cost, "brms": self.brm_cost, **self.programme_costs}
+        return RunRecords(
+            scenario_name=model.config.name,
+            structure=model.config.structure,
+            seed=model.seed,
+            horizon=model.horizon,
+            warmup=model.warmup,
+            items=_items_table(self.item_rows),
+            events=event_log(self.event_rows),
+            daily=model.datacollector.get_model_vars_dataframe().reset_index(drop=True),
+            unit_daily=pd.DataFrame(
+                self.unit_rows, columns=["day", "unit", "queued", "busy", "present"]
+            ),
+            units=units,
+            effort=_minus(self.effort_totals(), marks["effort"]),
+            it_effort=_minus(self.effort_totals(it_only=True), marks["it_effort"]),
+            handoffs={k: (int(v[0]), float(v[1])) for k, v in self.handoff_stats.items()},
+            costs=costs,
+            brm={
+                "count": len(model.brms),
+                "busy_days": self.brm_busy - marks["brm_busy"],
+                "mediations": self.mediations,
+            },
+            network=model.network_summary(),
+            wip_mean=(self.wip_area() - marks["wip_area"]) / window,
+            arrivals_in_window=self.arrivals - marks["arrivals"],
+            misunderstandings_found=self.misunderstandings_found,
+            changes=pd.DataFrame(model.transitions.log, columns=CHANGE_COLUMNS),
+            decisions=pd.DataFrame(model.pdca.decisions, columns=DECISION_COLUMNS),
+            extra={
+                "shared_language_end": model.language.level,
+                "rotation_stints": model.rotation.stints,
+                "hires": model.people.hires,
+                "leavers": model.people.leavers,
+                "disruption_days": self.effort_totals()[DISRUPTION],
+                "mean_cost_per_day": self.staff_cost / (model.horizon * max(1, len(model.staff))),
+            },
+        )
+
+
+CHANGE_COLUMNS = [
+    "day",
+    "label",
+    "source",
+    "structure",
+    "size",
+    "dip_depth",
+    "recovery_days",
+    "change_management_cost",
+]
+DECISION_COLUMNS = [
+    "day",
+    "lever",
+    "from",
+    "to",
+    "tried_on",
+    "kpi",
+    "before",
+    "after",
+    "decision",
+    "reason",
+]
+
+
+def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
+    items = pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    return items.astype(ITEM_DTYPES) if items.empty else items
+
+
+def event_log(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "case:concept:name",
+            "case:type",
+            "discipline",
+            "kind",
+            "org:resource",
+            "org:group",
+            "enqueue_day",
+            "start_day",
+            "end_day",
+        ],
+    )
+    frame["concept:name"] = frame["discipline"].where(
+        frame["kind"] == "value", frame["discipline"] + " (" + frame["kind"] + ")"
+    )
+    for day_col, ts_col in (
+        ("enqueue_day", "enqueue_timestamp"),
+        ("start_day", "start_timestamp"),
+        ("end_day", "time:timestamp"),
+    ):
+        frame[ts_col] = EPOCH + pd.to_timedelta(frame[day_col], unit="D")
+    return frame[EVENT_LOG_COLUMNS]
+
+
+def _minus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: v - b.get(k, 0.0) for k, v in a.items()}

@@ -1,0 +1,1 @@
+"""Charts and tables for people: Altair specs shared by the app and reports."""

@@ -1,0 +1,1 @@
+"""Running the model: one run, replicates, sweeps, live runs, and writing outputs."""

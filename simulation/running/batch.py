@@ -1,0 +1,832 @@
+"""Sweeps: run an experiment's runs on local processes or a Dask cluster, losing nothing.
+
+Runs go out in chunks (so per-run overhead stays small) and come back in any order.
+Each finished chunk is written at once as its own Parquet file under ``parts/``
+(written to a temporary name, then renamed: a part is there whole or not at all). A
+resumed sweep reads the run ids already written and runs only the others, so an
+interrupted sweep (Ctrl-C, a killed worker, a crashed machine) resumed gives exactly
+the rows of an uninterrupted one, none twice. When every run is in, the parts are
+gathered into ``results.parquet``, sorted by run id: identical whatever the executor,
+worker count, chunk size or order of completion.
+
+``manifest.json`` records what the rows come from: the experiment and the resolved base
+scenario (each with a sha256 fingerprint of its canonical JSON), the code (package
+version, git commit and whether the package had uncommitted changes) and the library
+versions. ``--resume`` refuses to add rows when any of them changed, naming the first
+difference, so no directory ever mixes rows of two set-ups. The manifest also names
+the process running the sweep (pid, host, start time): a sweep whose status says
+"running" but whose process is gone reads as "stopped" (:func:`read_manifest`).
+
+Worker processes exit with the sweep, however it ends (:func:`simulation.running.runs.worker_pool`).
+
+A run that raises is recorded with its error (status ``error``) and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import socket
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.inputs.experiment import Plan, Run
+from simulation.inputs.scenario import Scenario, ScenarioError
+from simulation.running.runs import (
+    IN_FLIGHT_PER_WORKER,
+    completed_in_window,
+    process_alive,
+    process_start_time,
+    run_scenario,
+    stop_pool,
+    usable_workers,
+    worker_pool,
+)
+
+MANIFEST = "manifest.json"
+RESULTS = "results.parquet"
+PARTS = "parts"
+DAILY = "daily"
+
+#: Restarts of a local process pool that lost a worker before the sweep gives up.
+MAX_POOL_RESTARTS = 5
+
+#: Test hook, inert unless set: a directory. A chunk whose first run id is listed in
+#: ``DIR/hold`` (one per line) creates ``DIR/<run id>.started`` holding the pid of the
+#: process running it, then waits until ``DIR/release`` exists; only the first time (a
+#: chunk sent again after a lost worker goes straight on). Tests use it to act while a
+#: sweep is provably mid-way, instead of guessing with sleeps.
+TEST_HOLD = "CONVERGE_TEST_HOLD"
+
+
+@dataclass
+class Job:
+    """One chunk of runs: what a worker needs, and nothing else."""
+
+    runs: list[Run]
+    scenarios: list[Scenario]
+    points: list[dict[str, Any]]
+    daily: bool = False
+    hold: str | None = None  # the TEST_HOLD directory, read where the sweep started
+
+
+def run_chunk(job: Job) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+    """Run every run of a chunk; a run that raises becomes an error row."""
+    if job.hold:
+        hold_for_test(Path(job.hold), job.runs[0].id)
+    rows, daily_frames = [], []
+    for run, scenario, point in zip(job.runs, job.scenarios, job.points, strict=True):
+        row: dict[str, Any] = {
+            "run_id": run.id,
+            "point": run.point,
+            "replicate": run.replicate,
+            "seed": run.seed,
+            **point,
+        }
+        started = time.perf_counter()
+        try:
+            result = run_scenario(scenario, seed=run.seed)
+        except Exception as exc:  # recorded, not raised: one bad run must not stop a sweep
+            row.update(status="error", error=_one_line(exc))
+        else:
+            kpis = {k: v for k, v in result.kpis.items() if k not in ("scenario", "seed")}
+            row.update(status="ok", error="", **kpis)
+            if job.daily:
+                daily_frames.append(result.records.daily.assign(run_id=run.id))
+        row["elapsed_s"] = time.perf_counter() - started
+        rows.append(row)
+    daily = pd.concat(daily_frames, ignore_index=True) if daily_frames else None
+    return rows, daily
+
+
+def hold_for_test(folder: Path, run_id: str) -> None:
+    """The TEST_HOLD hook: announce the chunk starting ``run_id`` and wait for release,
+    if the test listed it and it has not been held before."""
+    try:
+        listed = (folder / "hold").read_text().split()
+    except OSError:
+        return
+    if run_id not in listed:
+        return
+    announcement = folder / f"{run_id}.started.{os.getpid()}"
+    announcement.write_text(str(os.getpid()))
+    try:
+        os.link(announcement, folder / f"{run_id}.started")  # appears whole, and only once
+    except FileExistsError:
+        return
+    finally:
+        announcement.unlink()
+    while not (folder / "release").exists():  # waits for the test, not for a time
+        time.sleep(0.01)
+
+
+def _one_line(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+    return f"{type(exc).__name__}: {exc}{at}".replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- executors
+
+
+class Serial:
+    """In this process, one chunk after the other."""
+
+    name = "serial"
+    workers = 1
+
+    def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
+        for job in jobs:
+            yield fn(job)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalProcesses:
+    """A pool of local processes, started once (``start``) and kept for every sweep
+    this executor runs. Chunks go out a few per worker ahead of the results (never all
+    at once). A worker that dies (killed, out of memory) breaks the pool; the chunks it
+    had not returned are sent again to a fresh pool. The workers exit with this process
+    and ignore Ctrl-C: an interrupted sweep stops them at once."""
+
+    name = "processes"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.restarts = 0  # pools lost to a dead worker
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> LocalProcesses:
+        """Start the workers now (they import the model: about two seconds with
+        forkserver), so that the first chunks do not wait for them."""
+        if self._pool is None:
+            self._pool = worker_pool(self.workers)
+            for started in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
+                started.result()
+        return self
+
+    def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
+        pending = dict(enumerate(jobs))  # not yet returned
+        window = self.workers * IN_FLIGHT_PER_WORKER
+        for _ in range(MAX_POOL_RESTARTS + 1):
+            pool = self.start()._pool
+            try:
+                for key, future in completed_in_window(pool, fn, list(pending.items()), window):
+                    result = future.result()  # BrokenProcessPool if a worker died
+                    del pending[key]
+                    yield result
+                return
+            except BrokenProcessPool:
+                self._discard()
+                self.restarts += 1
+                continue
+            except BaseException:  # Ctrl-C, an error, or the sweep stopped reading
+                self._discard()
+                raise
+        raise RuntimeError(f"worker processes kept dying ({MAX_POOL_RESTARTS} restarts)")
+
+    def _discard(self) -> None:
+        if self._pool is not None:
+            stop_pool(self._pool)
+            self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+#: Seconds to wait for a Dask scheduler before giving up (``sweep --connect-timeout``).
+CONNECT_TIMEOUT_S = 5.0
+
+#: Run in each LocalCluster worker as it starts (Dask preloads a script given as text).
+#: Ctrl-C in a terminal reaches every process of the group: it is the sweep's to handle
+#: (it closes the cluster); a worker would print tracebacks over the sweep's message.
+_IGNORE_CTRL_C = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+
+_SCHEDULER_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):(\d{1,5})$"
+)
+
+
+class DaskCluster:
+    """Dask distributed: a LocalCluster (``address="local"``) or an existing scheduler.
+
+    Dask reschedules the tasks of a worker that dies on the others (``retries`` more
+    times each); results come back as they complete. A scheduler that cannot be reached
+    within ``connect_timeout`` seconds is a :class:`ScenarioError` naming its address.
+    Closing is quiet: Dask's shutdown warnings are not the user's concern.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        address: str,
+        workers: int | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        field: str = "--cluster",
+    ):
+        from dask.distributed import Client, LocalCluster
+
+        self.cluster = None
+        self.client = None
+        if address == "local":
+            self.cluster = LocalCluster(
+                n_workers=usable_workers(workers),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+                preload=[_IGNORE_CTRL_C],
+                # Dask's own log lines (an event loop slowed by a long run, tasks
+                # cancelled and heartbeats failing as Ctrl-C closes the cluster) would
+                # print over the sweep's messages; a failure that matters reaches the
+                # sweep through its task's result.
+                silence_logs=logging.CRITICAL,
+            )
+            self.client = Client(self.cluster)
+        else:
+            self.client = _connect(Client, address, connect_timeout, field)
+        self.address = self.client.scheduler.address
+        self.workers = len(self.client.scheduler_info()["workers"])
+
+    def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
+        from dask.distributed import as_completed
+
+        futures = [self.client.submit(fn, job, pure=False, retries=3) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:  # interrupted: the cluster goes, and its tasks with it
+            self.close()
+            raise
+        finally:
+            if self.client is not None:
+                for future in futures:
+                    future.cancel()
+
+    def close(self) -> None:
+        """Close the client and any LocalCluster, quietly (and only once)."""
+        with _quiet("distributed"):
+            if self.client is not None:
+                self.client.close()
+                self.client = None
+            if self.cluster is not None:
+                self.cluster.close()
+                self.cluster = None
+
+
+def _connect(client_class: type, address: str, timeout: float, field: str):
+    try:
+        with _quiet("distributed"):
+            return client_class(address, timeout=f"{timeout}s")
+    except (OSError, TimeoutError):
+        reason = f"no Dask scheduler answered at {address} within {timeout:g} s"
+    except Exception as exc:  # a TLS or protocol problem: one line all the same
+        reason = f"cannot connect to the Dask scheduler at {address} ({type(exc).__name__})"
+    raise ScenarioError(field, reason)
+
+
+class _quiet:
+    """Silence a logger (and its children) for the duration of a ``with`` block."""
+
+    def __init__(self, name: str):
+        self.logger = logging.getLogger(name)
+
+    def __enter__(self) -> None:
+        self.level = self.logger.level
+        self.logger.setLevel(logging.CRITICAL + 1)
+
+    def __exit__(self, *_: object) -> None:
+        self.logger.setLevel(self.level)
+
+
+@dataclass
+class ExecutorChoice:
+    """Where a sweep runs: local processes (``cluster`` None) or Dask, and why."""
+
+    cluster: str | None
+    workers: int
+    source: str = ""  # where the choice came from, when not the command line
+
+
+def choose_executor(
+    workers: int | None = None,
+    cluster: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> ExecutorChoice:
+    """``cluster``: "local" (a Dask LocalCluster), a scheduler address (``tcp://HOST:PORT``,
+    ``tls://HOST:PORT`` or ``HOST:PORT``), or "none" (local processes without Dask).
+    Without it, DASK_SCHEDULER_ADDRESS names a scheduler, unless ``workers`` was given:
+    an explicit worker count asks for local processes, which an environment variable
+    must not silently override. ``workers`` is capped at the cores available."""
+    environ = os.environ if environ is None else environ
+    count = usable_workers(workers)
+    if cluster is not None:
+        if cluster.strip().lower() == "none":
+            return ExecutorChoice(None, count)
+        return ExecutorChoice(_checked_address(cluster, "--cluster"), count)
+    from_env = environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
+    if from_env and workers is None:
+        address = _checked_address(from_env, "DASK_SCHEDULER_ADDRESS")
+        return ExecutorChoice(address, count, "DASK_SCHEDULER_ADDRESS")
+    return ExecutorChoice(None, count)
+
+
+def _checked_address(text: str, field: str) -> str:
+    address = text.strip()
+    if address == "local":
+        return address
+    match = _SCHEDULER_ADDRESS.match(address)
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        shown = repr(text) if len(text) <= 60 else repr(text[:59]) + "…"
+        raise ScenarioError(
+            field,
+            f"{shown} is not 'local', 'none' or a scheduler address "
+            "(tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT)",
+        )
+    return address
+
+
+def executor_notes(executor: Any, choice: ExecutorChoice, requested: int | None) -> str:
+    """Where a sweep runs and why, e.g. "2 workers, tcp://h:8786, from
+    DASK_SCHEDULER_ADDRESS; ...": no environment variable chooses silently."""
+    address = getattr(executor, "address", None)
+    notes = [f"{executor.workers} worker{'s' if executor.workers != 1 else ''}"]
+    if address:
+        notes.append(address)
+    if choice.source:
+        notes.append(f"from {choice.source}; --cluster none for local processes")
+    if requested and choice.cluster not in (None, "local"):
+        notes.append("--workers does not apply to a scheduler's own workers")
+    elif requested and requested > choice.workers:
+        notes.append(f"--workers {requested} capped at the {choice.workers} cores here")
+    return ", ".join(notes)
+
+
+def make_executor(
+    workers: int | None = None,
+    cluster: str | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    choice: ExecutorChoice | None = None,
+):
+    """The executor :func:`choose_executor` picks (or ``choice``): Serial for one local
+    worker, LocalProcesses for more, DaskCluster for "local" or an address."""
+    choice = choice or choose_executor(workers, cluster)
+    if choice.cluster:
+        field = choice.source or "--cluster"
+        return DaskCluster(choice.cluster, choice.workers, connect_timeout, field)
+    return Serial() if choice.workers == 1 else LocalProcesses(choice.workers)
+
+
+# --------------------------------------------------------------------------- storage
+
+
+@dataclass
+class SweepOutcome:
+    total: int
+    skipped: int  # already written before this call (resume)
+    ran: int
+    errors: int
+    elapsed_s: float
+    complete: bool
+
+
+def done_run_ids(out: Path) -> set[str]:
+    parts = sorted((out / PARTS).glob("*.parquet"))
+    if not parts:
+        return set()
+    return set(pd.concat([pd.read_parquet(p, columns=["run_id"]) for p in parts])["run_id"])
+
+
+def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    frame.to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+
+
+def _manifest(out: Path, **fields: Any) -> dict[str, Any]:
+    """Update manifest.json with ``fields``, written whole (a temporary file renamed): a
+    sweep killed mid-write leaves the previous manifest, never half of one."""
+    path = out / MANIFEST
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    manifest.update(fields)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(manifest, indent=2, default=str))
+    os.replace(temporary, path)
+    return manifest
+
+
+def package_versions() -> dict[str, str]:
+    names = ["mesa", "numpy", "pandas", "networkx", "pydantic", "scipy", "pyarrow"]
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except Exception:  # a missing optional package is just not listed
+            continue
+    return found
+
+
+def fingerprint(data: Any) -> str:
+    """sha256 of ``data`` as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@cache
+def code_version() -> dict[str, Any]:
+    """The code that runs: the package version (None while it has none) and, where the
+    package is a git checkout, its commit and whether the package has uncommitted
+    changes (both None otherwise). Never fails."""
+    import simulation
+
+    package = Path(simulation.__file__).resolve().parent
+    return {"version": getattr(simulation, "__version__", None), **_git_state(package)}
+
+
+def _git_state(package: Path) -> dict[str, Any]:
+    unknown = {"commit": None, "dirty": None}
+    root = package.parent
+    found = _git(root, "rev-parse", "--show-toplevel", "HEAD")
+    lines = found.splitlines() if found else []
+    # A package inside some other repository (a virtualenv in a checkout) is not one.
+    if len(lines) != 2 or Path(lines[0]).resolve() != root:
+        return unknown
+    changes = _git(root, "status", "--porcelain", "--", package.name)
+    return {"commit": lines[1], "dirty": None if changes is None else bool(changes.strip())}
+
+
+def _git(where: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},  # only read: never lock the index
+        )
+    except (OSError, subprocess.SubprocessError):  # no git, or it hung
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def sweep_identity(plan: Plan) -> dict[str, Any]:
+    """What a sweep's rows depend on besides the seeds: recorded in the manifest when
+    the sweep starts, and checked when it is resumed."""
+    experiment = plan.experiment.model_dump(mode="json")
+    base = plan.base.model_dump(mode="json")
+    return {
+        "experiment": experiment,
+        "base_scenario": base,
+        "fingerprints": {"experiment": fingerprint(experiment), "base_scenario": fingerprint(base)},
+        "code": code_version(),
+        "versions": package_versions(),
+    }
+
+
+def check_output(plan: Plan, out: Path, resume: bool, allow_code_change: bool = False) -> None:
+    """Refuse (ScenarioError) an ``out`` that would mix two set-ups; write nothing.
+
+    Resuming is refused while the sweep still runs on this machine, when the experiment
+    or its resolved base scenario changed (naming the first difference), and, unless
+    ``allow_code_change``, when the code or the library versions changed."""
+    if (out / MANIFEST).exists():
+        if not resume:
+            raise ScenarioError(
+                "--out",
+                f"{out} already holds a sweep: add --resume to continue "
+                "it, or choose another directory",
+            )
+        previous = _previous_manifest(out)
+        _refuse_if_running(previous, out)
+        _refuse_if_changed(previous, sweep_identity(plan), out, allow_code_change)
+    elif out.exists() and not out.is_dir():
+        raise ScenarioError("--out", f"{out} is a file, not a directory")
+    elif out.exists() and any(out.iterdir()):
+        raise ScenarioError("--out", f"{out} is not empty and holds no sweep")
+
+
+def prepare_output(plan: Plan, out: Path, resume: bool, allow_code_change: bool = False) -> None:
+    """:func:`check_output`, then start the manifest, or note the resume in it."""
+    check_output(plan, out, resume, allow_code_change)
+    identity = sweep_identity(plan)
+    if (out / MANIFEST).exists():
+        previous = read_manifest(out)
+        resumes = [*previous.get("resumes", []), {"at": _now(), "code": identity["code"]}]
+        _manifest(out, resumes=resumes)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    _manifest(
+        out,
+        **identity,
+        started=_now(),
+        runs_total=len(plan.runs),
+        points=len(plan.points),
+        replicates=plan.experiment.replicates,
+        parameters=plan.parameter_names,
+    )
+
+
+def _previous_manifest(out: Path) -> dict[str, Any]:
+    try:
+        previous = read_manifest(out)
+    except (OSError, ValueError):  # unreadable, or not JSON
+        previous = None
+    if not isinstance(previous, dict):
+        raise ScenarioError("--resume", f"{out / MANIFEST} cannot be read as a sweep's manifest")
+    return previous
+
+
+def _refuse_if_running(previous: dict[str, Any], out: Path) -> None:
+    # read_manifest turned a "running" sweep whose process is gone into "stopped"
+    process = previous.get("process") or {}
+    if previous.get("status") == "running" and process.get("host") == socket.gethostname():
+        raise ScenarioError(
+            "--resume",
+            f"a sweep is still running in {out} (pid {process.get('pid')}): "
+            "let it finish or stop it first",
+        )
+
+
+def _refuse_if_changed(
+    previous: dict[str, Any], identity: dict[str, Any], out: Path, allow_code_change: bool
+) -> None:
+    changed = _difference(previous, identity, "experiment")
+    if changed:
+        raise ScenarioError("--resume", f"{out} holds a different experiment ({changed})")
+    changed = _difference(previous, identity, "base_scenario")
+    if changed:
+        raise ScenarioError(
+            "--resume",
+            f"the base scenario changed since the sweep started ({changed}); "
+            "sweep it into a new --out",
+        )
+    changed = _code_change(previous, identity)
+    if changed and not allow_code_change:
+        raise ScenarioError(
+            "--resume",
+            f"{changed}; resuming would mix rows of both: add --allow-code-change to resume anyway",
+        )
+
+
+def _difference(previous: dict[str, Any], identity: dict[str, Any], key: str) -> str | None:
+    recorded = (previous.get("fingerprints") or {}).get(key) or fingerprint(previous.get(key))
+    if recorded == identity["fingerprints"][key]:
+        return None
+    return first_difference(previous.get(key), identity[key]) or "its fingerprint differs"
+
+
+def _code_change(previous: dict[str, Any], identity: dict[str, Any]) -> str | None:
+    old, new = previous.get("code"), identity["code"]
+    if not isinstance(old, dict):
+        return "the sweep records no code version (an older Converge started it)"
+    if old.get("version") != new["version"]:
+        return (
+            f"the package version changed since the sweep started "
+            f"({old.get('version')} -> {new['version']})"
+        )
+    if (old.get("commit"), old.get("dirty")) != (new["commit"], new["dirty"]):
+        return (
+            f"the code changed since the sweep started "
+            f"(commit {_commit_text(old)} -> {_commit_text(new)})"
+        )
+    libraries = first_difference(previous.get("versions") or {}, identity["versions"])
+    if libraries:
+        return f"the installed packages changed since the sweep started ({libraries})"
+    return None
+
+
+def _commit_text(code: dict[str, Any]) -> str:
+    if not code.get("commit"):
+        return "unknown (not a git checkout)"
+    return code["commit"][:12] + (" with uncommitted changes" if code.get("dirty") else "")
+
+
+def first_difference(old: Any, new: Any, path: str = "") -> str | None:
+    """Where two JSON-like values first differ, as ``path: old -> new`` (e.g.
+    ``work_types[0].arrival_rate: 1.0 -> 2.0``), or None when they are equal."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in new or key not in old:
+                return f"{where}: {_shown(old, key)} -> {_shown(new, key)}"
+            found = first_difference(old[key], new[key], where)
+            if found:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list):
+        for index, (a, b) in enumerate(zip(old, new, strict=False)):
+            found = first_difference(a, b, f"{path}[{index}]")
+            if found:
+                return found
+        if len(old) != len(new):
+            return f"{path}: {len(old)} items -> {len(new)} items"
+        return None
+    if type(old) is type(new) and old == new:
+        return None
+    return f"{path or 'the whole'}: {_short(old)} -> {_short(new)}"
+
+
+def _shown(mapping: dict[str, Any], key: str) -> str:
+    return _short(mapping[key]) if key in mapping else "(absent)"
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} entries"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _this_process() -> dict[str, Any]:
+    """Names the sweep's process, so that a reader can tell whether it still runs."""
+    pid = os.getpid()
+    return {
+        "pid": pid,
+        "host": socket.gethostname(),
+        "started": process_start_time(pid),
+        "boot": _boot_id(),
+    }
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def _process_gone(process: Any) -> bool:
+    """Whether the process a manifest names is known to be gone. Only a process of this
+    machine can be checked: one elsewhere is not known to be gone."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
+        return False
+    if process.get("boot") != _boot_id():  # the machine restarted since
+        return True
+    try:
+        return not process_alive(int(process["pid"]), process.get("started"))
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def sweep(
+    plan: Plan,
+    out: Path,
+    executor=None,
+    resume: bool = False,
+    chunk_size: int | None = None,
+    daily: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    allow_code_change: bool = False,
+) -> SweepOutcome:
+    """Run every run of ``plan`` not yet written in ``out``; write each chunk as it lands.
+
+    ``resume`` continues a sweep in ``out`` (see :func:`prepare_output` for what it
+    refuses). Ctrl-C leaves the manifest "interrupted", an error "failed"; a sweep
+    killed outright reads as "stopped" (:func:`read_manifest`)."""
+    executor = executor or Serial()
+    prepare_output(plan, out, resume, allow_code_change)
+    started = time.perf_counter()
+    runs = plan.runs
+    done = done_run_ids(out)
+    todo = [r for r in runs if r.id not in done]
+    size = chunk_size or auto_chunk_size(len(todo), executor.workers)
+    hold = os.environ.get(TEST_HOLD) or None
+    jobs = [
+        Job(
+            chunk,
+            [plan.scenarios[r.point] for r in chunk],
+            [plan.points[r.point] for r in chunk],
+            daily,
+            str(Path(hold).resolve()) if hold else None,
+        )
+        for chunk in _chunks(todo, size)
+    ]
+    _manifest(
+        out,
+        status="running",
+        process=_this_process(),
+        executor=executor.name,
+        workers=executor.workers,
+        chunk_size=size,
+    )
+    finished, errors = 0, 0
+    if on_progress:
+        on_progress(len(done), len(runs))
+    try:
+        # closing: however the loop ends, the executor stops its chunks at once
+        with closing(executor.map_unordered(run_chunk, jobs)) as results:
+            for rows, daily_frame in results:
+                name = f"{rows[0]['run_id']}_{rows[-1]['run_id']}.parquet"
+                _write_atomically(pd.DataFrame(rows), out / PARTS / name)
+                if daily_frame is not None:
+                    _write_atomically(daily_frame, out / DAILY / name)
+                finished += len(rows)
+                errors += sum(r["status"] == "error" for r in rows)
+                if on_progress:
+                    on_progress(len(done) + finished, len(runs))
+    except KeyboardInterrupt:
+        _manifest(out, status="interrupted", runs_done=len(done) + finished)
+        raise
+    except BaseException as exc:
+        _manifest(out, status="failed", runs_done=len(done) + finished, error=_one_line(exc))
+        raise
+    complete = len(done) + finished == len(runs)
+    if complete:
+        gather(out)
+    _manifest(
+        out,
+        status="complete" if complete else "incomplete",
+        runs_done=len(done) + finished,
+        errors=errors + _errors_before(out, done),
+        finished=_now(),
+    )
+    return SweepOutcome(
+        len(runs), len(done), finished, errors, time.perf_counter() - started, complete
+    )
+
+
+def _errors_before(out: Path, done: set[str]) -> int:
+    if not done:
+        return 0
+    frame = load_parts(out)
+    return int(((frame["status"] == "error") & frame["run_id"].isin(done)).sum())
+
+
+def auto_chunk_size(runs: int, workers: int) -> int:
+    """About four chunks per worker (load balance), at most 25 runs a chunk."""
+    return max(1, min(25, runs // max(1, 4 * workers)))
+
+
+def _chunks(items: list[Run], size: int) -> Iterable[list[Run]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_parts(out: Path) -> pd.DataFrame:
+    parts = sorted((out / PARTS).glob("*.parquet"))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def gather(out: Path) -> pd.DataFrame:
+    frame = load_parts(out).sort_values("run_id").reset_index(drop=True)
+    _write_atomically(frame, out / RESULTS)
+    daily_parts = sorted((out / DAILY).glob("*.parquet"))
+    if daily_parts:
+        daily = pd.concat([pd.read_parquet(p) for p in daily_parts], ignore_index=True)
+        daily = daily.sort_values(["run_id", "day"]).reset_index(drop=True)
+        _write_atomically(daily, out / "daily.parquet")
+    return frame
+
+
+def load_results(out: Path) -> pd.DataFrame:
+    """A sweep's rows: the gathered results, or whatever parts an unfinished sweep left."""
+    out = Path(out)
+    if not (out / MANIFEST).exists():
+        raise ScenarioError("", "holds no sweep (no manifest.json)", str(out))
+    if (out / RESULTS).exists():
+        return pd.read_parquet(out / RESULTS)
+    return load_parts(out).sort_values("run_id").reset_index(drop=True)
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """A sweep's manifest. A sweep that says "running" but whose process is gone (killed,
+    crashed, the machine restarted) reads as "stopped"."""
+    manifest = json.loads((Path(out) / MANIFEST).read_text())
+    if (
+        isinstance(manifest, dict)
+        and manifest.get("status") == "running"
+        and _process_gone(manifest.get("process"))
+    ):
+        manifest["status"] = "stopped"
+    return manifest
