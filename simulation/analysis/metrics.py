@@ -415,15 +415,29 @@ def summarise(runs: list[dict[str, Any]], confidence: float = 0.95) -> pd.DataFr
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(np.mean(values))
-    if n == 1:
-        return mean, math.nan, math.nan
-    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * sem
-    return mean, mean - half, mean + half
+    """Mean and Student-t confidence interval of one sample (bounds NaN below two values)."""
+    _n, mean, low, high = mean_ci_by_row(np.asarray(values, dtype=float)[None, :], confidence)
+    return float(mean[0]), float(low[0]), float(high[0])
+
+
+def mean_ci_by_row(
+    table: np.ndarray, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Count, mean and Student-t interval of each row of a 2-D array, NaNs left out.
+
+    One formula for every interval Converge shows: a KPI over replicates (one row) or a
+    daily series over replicates (one row per period, in a single pass). A row with no
+    values gets NaN throughout; a row with one value, NaN bounds.
+    """
+    present = ~np.isnan(table)
+    n = present.sum(axis=1)
+    filled = np.where(present, table, 0.0)
+    mean = np.where(n > 0, filled.sum(axis=1) / np.maximum(n, 1), np.nan)
+    squares = np.where(present, (table - mean[:, None]) ** 2, 0.0).sum(axis=1)
+    sd = np.sqrt(squares / np.maximum(n - 1, 1))
+    t = stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1))
+    half = np.where(n > 1, t * (sd / np.sqrt(np.maximum(n, 1))), np.nan)
+    return n, mean, mean - half, mean + half
 
 
 def mode(values: list[str]) -> str:

@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING, Any
 import altair as alt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.analysis.digest import EFFORT_GROUPS, RunDigest
-from simulation.analysis.metrics import mode
+from simulation.analysis.metrics import mean_ci_by_row, mode
 
 if TYPE_CHECKING:
     from simulation.model.org_model import OrgModel
@@ -204,15 +203,10 @@ def band_frame(
         grouped = table.groupby(period_end)
         per_period = grouped.sum(min_count=1) if how == "sum" else grouped.mean()
         values = per_period.to_numpy(dtype=float)
+        n, mean, low, high = mean_ci_by_row(values)
+        # one replicate: a band of zero width at the line, not a gap
+        low, high = np.where(n == 1, mean, low), np.where(n == 1, mean, high)
         present = ~np.isnan(values)
-        n = present.sum(axis=1)
-        filled = np.where(present, values, 0.0)
-        mean = np.where(n > 0, filled.sum(axis=1) / np.maximum(n, 1), np.nan)
-        squares = np.where(present, (values - mean[:, None]) ** 2, 0.0).sum(axis=1)
-        sd = np.sqrt(squares / np.maximum(n - 1, 1))
-        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1))
-        half = np.where(n > 1, half, 0.0)
-        low, high = mean - half, mean + half
         floor = np.where(present, values, np.inf).min(axis=1)
         # counts and scores: a band below zero means nothing
         low = np.where(floor >= 0, np.maximum(low, 0.0), low)
