@@ -22,24 +22,6 @@ import pandas as pd
 from simulation.analysis.metrics import ROLLING_DAYS, phase_table, rolling_lead_time, unit_table
 from simulation.model.records import DECISION_COLUMNS, RunRecords
 
-#: Daily series kept (all the DataCollector columns the charts read).
-DAILY_COLUMNS = [
-    "day",
-    "wip",
-    "queued",
-    "busy",
-    "in_handoff",
-    "utilisation",
-    "delivered_today",
-    "new_work_today",
-    "lead_time_today",
-    "cx_index",
-    "brm_queue",
-    "arrivals",
-    "delivered",
-    "productivity",
-]
-
 #: Added to the daily series by :func:`digest`: the mean lead time of the items delivered
 #: in the ROLLING_DAYS days before each day (metrics.rolling_lead_time), the curve a
 #: transition is judged by.
@@ -64,7 +46,7 @@ class RunDigest:
     """One run of one scenario, small enough to cache and chart."""
 
     kpis: dict[str, Any]
-    daily: pd.DataFrame  # DAILY_COLUMNS, one row per day
+    daily: pd.DataFrame  # every daily series the model collects, one row per day
     lead_times: pd.DataFrame  # type, lead_time of items delivered after the warm-up
     units: pd.DataFrame  # unit_table(): unit, kind, size, utilisation, queue_mean
     effort: dict[str, float]  # person-days in the KPI window by EFFORT_GROUPS label
@@ -81,8 +63,8 @@ class RunDigest:
 
 def digest(records: RunRecords, kpis: dict[str, Any]) -> RunDigest:
     """Reduce the records of one run to a :class:`RunDigest`."""
-    daily = records.daily
-    daily = daily[[c for c in DAILY_COLUMNS if c in daily.columns]].astype("float32")
+    # every series the model collects (model.org_model.DAILY_SERIES): a few kB per run
+    daily = records.daily.astype("float32")
     daily[ROLLING_LEAD_TIME] = rolling_lead_time(
         records.items, daily["day"].to_numpy(dtype=float), width=ROLLING_DAYS
     ).astype("float32")
