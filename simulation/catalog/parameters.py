@@ -143,7 +143,7 @@ _ORGANISATION: tuple[Parameter, ...] = (
     Parameter(
         path="structure",
         default="siloed",
-        unit="choice: siloed | aligned | converged | custom",
+        unit="choice: siloed, aligned, converged, custom",
         kind="setting",
         mechanism="organisation",
         description="Who sits where: departments per discipline, the same with shared "
@@ -163,7 +163,7 @@ _ORGANISATION: tuple[Parameter, ...] = (
     Parameter(
         path="disciplines[].side",
         default=None,
-        unit="choice: business | it",
+        unit="choice: business, it",
         kind="setting",
         mechanism="organisation",
         description="The side of the business-IT boundary the discipline sits on.",
@@ -316,7 +316,7 @@ _DEMAND: tuple[Parameter, ...] = (
     Parameter(
         path="work_types[].route[].effort.distribution",
         default="lognormal",
-        unit="choice: lognormal | exponential | fixed",
+        unit="choice: lognormal, exponential, fixed",
         kind="setting",
         mechanism="demand",
         description="Distribution of a stage's effort.",
@@ -370,7 +370,7 @@ _DEMAND: tuple[Parameter, ...] = (
     Parameter(
         path="work_types[].class_of_service",
         default="standard",
-        unit="choice: standard | expedite",
+        unit="choice: standard, expedite",
         kind="setting",
         mechanism="demand",
         description="Expedite items go first in every queue.",
@@ -425,7 +425,7 @@ _LEVERS: tuple[Parameter, ...] = (
     Parameter(
         path="levers.prioritisation",
         default=None,
-        unit="choice: fifo | value (unset: by structure)",
+        unit="choice: fifo, value (unset: by structure)",
         kind="setting",
         mechanism="levers",
         description="fifo: each unit serves its queue in arrival order; value: one shared "
@@ -1172,7 +1172,7 @@ _CHANGES: tuple[Parameter, ...] = (
         description="What the change is, in words, on charts and tables.",
         source="reasoned estimate: empty until written; no effect on a run.",
     ),
-    _unchanged("structure", "choice: siloed | aligned | converged | custom", "The new structure."),
+    _unchanged("structure", "choice: siloed, aligned, converged, custom", "The new structure."),
     _unchanged("team_size", PEOPLE, "The new converged team size."),
     _unchanged("teams[].name", TEXT, "Name of a team of the new custom structure.", "identifier"),
     _unchanged("teams[].members.*", PEOPLE, "People of each discipline in a new custom team."),
@@ -1180,7 +1180,7 @@ _CHANGES: tuple[Parameter, ...] = (
     _unchanged("headcount.*", PEOPLE, "New headcount of a discipline: hires, or departures."),
     _unchanged("levers.shared_language", "scale (0-1)", "New shared-language lever."),
     _unchanged("levers.transparency", "scale (0-1)", "New transparency lever."),
-    _unchanged("levers.prioritisation", "choice: fifo | value", "New prioritisation."),
+    _unchanged("levers.prioritisation", "choice: fifo, value", "New prioritisation."),
     _unchanged("levers.cross_skill", "proficiency (0-1)", "New cross-skill lever."),
     _unchanged("levers.rotation_share", "share of staff per year", "New rotation share."),
     _unchanged(
@@ -1224,7 +1224,7 @@ _PDCA: tuple[Parameter, ...] = (
     Parameter(
         path="pdca.target",
         default="lead_time_mean",
-        unit="choice: lead_time_mean | lead_time_p85 | cx_index | change_failure_rate | "
+        unit="choice: lead_time_mean, lead_time_p85, cx_index, change_failure_rate, "
         "new_work_per_week",
         kind="setting",
         mechanism="pdca",
