@@ -148,6 +148,42 @@ def test_entry_has_a_unit_a_source_and_a_description(entry: Parameter):
     assert entry.source.endswith(".")
 
 
+def values_at(node: typing.Any, parts: list[str]) -> Iterator[typing.Any]:
+    """Every value a catalog path names in a dumped scenario (all items, all keys)."""
+    if node is None:
+        return
+    if not parts:
+        yield node
+        return
+    head, *rest = parts
+    if head == "*":
+        for value in node.values():
+            yield from values_at(value, rest)
+    elif head.endswith("[]"):
+        for item in node[head.removesuffix("[]")]:
+            yield from values_at(item, rest)
+    else:
+        yield from values_at(node[head], rest)
+
+
+#: Ranges that scale with the organisation, and the ready-made scenarios that scale it
+#: (large_enterprise is the default organisation twentyfold, with 60 BRMs).
+SCALED_UP = {"large_enterprise": {"brms.count"}}
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml")))
+def test_ready_made_scenarios_lie_in_the_plausible_ranges(name):
+    data = Scenario.from_file(ROOT / "scenarios" / f"{name}.yaml").model_dump()
+    outside = [
+        f"{entry.path} = {value}"
+        for entry in PARAMETERS
+        if entry.kind == "parameter" and entry.path not in SCALED_UP.get(name, set())
+        for value in values_at(data, entry.path.split("."))
+        if value is not None and not entry.low <= value <= entry.high
+    ]
+    assert not outside, f"{name}: outside the catalog's plausible range: {outside}"
+
+
 def test_mechanism_sections_are_named_after_the_schema():
     for entry in PARAMETERS:
         if entry.path.startswith("mechanisms."):

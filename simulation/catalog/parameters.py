@@ -40,6 +40,7 @@ Kind = Literal["parameter", "setting", "identifier"]
 #: How a source that is not a publication begins.
 REASONED = "reasoned estimate:"
 
+#: A default as the schema holds it (``None``: required, or unchanged by a change).
 Default = float | int | str | bool | None
 
 
@@ -236,7 +237,7 @@ _BRMS: tuple[Parameter, ...] = (
         mechanism="brms",
         description="Business Relationship Managers who mediate business-IT handoffs.",
         source="reasoned estimate: none in silos; the aligned scenario has 3 for 57 staff, "
-        "and 0 to 8 spans a BRM bottleneck to idle BRMs.",
+        "and 0 to 8 spans a BRM bottleneck to idle BRMs (scale it with the staff).",
     ),
     Parameter(
         path="brms.mediation_days",
