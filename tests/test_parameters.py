@@ -262,3 +262,10 @@ def test_readme_links_the_command_and_counts_sources():
     assert re.search(rf"{len(PARAMETERS)}\s+entries", readme)
     assert f"{published} name a published source" in readme
     assert f"{len(PARAMETERS) - published} are reasoned estimates" in readme
+
+
+def test_help_names_the_formats(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["parameters", "--help"])
+    assert done.value.code == 0
+    assert "table|csv|json|markdown" in capsys.readouterr().out

@@ -1141,13 +1141,13 @@ _TURNOVER: tuple[Parameter, ...] = (
 )
 
 
-def _unchanged(path: str, unit: str, description: str, kind: Kind = "setting") -> Parameter:
+def _unchanged(path: str, unit: str, description: str) -> Parameter:
     """A field of a scheduled change: left out, it keeps its value."""
     return Parameter(
         path=f"changes[].{path}",
         default=None,
         unit=unit,
-        kind=kind,
+        kind="setting",
         mechanism="changes",
         description=description,
         source=UNCHANGED,
@@ -1175,7 +1175,15 @@ _CHANGES: tuple[Parameter, ...] = (
     ),
     _unchanged("structure", "choice: siloed, aligned, converged, custom", "The new structure."),
     _unchanged("team_size", PEOPLE, "The new converged team size."),
-    _unchanged("teams[].name", TEXT, "Name of a team of the new custom structure.", "identifier"),
+    Parameter(
+        path="changes[].teams[].name",
+        default=None,
+        unit=TEXT,
+        kind="identifier",
+        mechanism="changes",
+        description="Name of a team of the new custom structure.",
+        source="reasoned estimate: a label; required for every team a change lists.",
+    ),
     _unchanged("teams[].members.*", PEOPLE, "People of each discipline in a new custom team."),
     _unchanged("brms", "BRMs", "The new number of BRMs."),
     _unchanged("headcount.*", PEOPLE, "New headcount of a discipline: hires, or departures."),
