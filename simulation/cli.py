@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulation.errors import ScenarioError
+from simulation.errors import ScenarioError, quote
 from simulation.inputs.scenario import json_schema, load_scenario
 from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 
@@ -213,6 +213,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the JSON Schema of a scenario file.",
     )
     schema.set_defaults(handler=cmd_schema)
+
+    parameters = commands.add_parser(
+        "parameters",
+        help="print every scenario parameter: default, range, unit, source",
+        description="Print the parameter catalog: every field of a scenario with its "
+        "default, the range a sensitivity analysis should cover, its unit and its source.",
+    )
+    parameters.add_argument(
+        "--format",
+        default="table",
+        metavar="table|csv|json|markdown",
+        help="output format (default table; markdown is docs/parameters.md)",
+    )
+    parameters.add_argument(
+        "--mechanism", metavar="NAME", help="only the entries of this mechanism or section"
+    )
+    parameters.set_defaults(handler=cmd_parameters)
     return parser
 
 
@@ -251,6 +268,25 @@ def _replicates(text: str) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_parameters(args: argparse.Namespace) -> int:
+    from simulation.catalog.parameters import MECHANISMS, PARAMETERS
+    from simulation.presentation.parameter_table import FORMATS
+
+    # checked here, not by argparse's choices, so that a bad value is one line
+    if args.format not in FORMATS:
+        raise ScenarioError(
+            "--format", f"{quote(args.format)} is not a format (known: {', '.join(FORMATS)})"
+        )
+    if args.mechanism is not None and args.mechanism not in MECHANISMS:
+        raise ScenarioError(
+            "--mechanism",
+            f"{quote(args.mechanism)} is not a mechanism (known: {', '.join(MECHANISMS)})",
+        )
+    chosen = [p for p in PARAMETERS if args.mechanism in (None, p.mechanism)]
+    print(FORMATS[args.format](chosen))
     return 0
 
 
