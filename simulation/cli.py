@@ -1,4 +1,5 @@
-"""The command line: ``python -m simulation run | compare | validate | schema | sweep | analyze``.
+"""The command line: ``python -m simulation run | compare | validate | schema | parameters |
+sweep | analyze``.
 
 A thin front over :mod:`simulation.running.runs` and :mod:`simulation.analysis.metrics`. Bad input
 (a malformed scenario, an impossible organisation, an out-of-range value, an unusable
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`... | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except OSError as exc:  # a full disk, a vanished directory: one line, not a traceback
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -7,7 +7,10 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 import types
 import typing
 from collections.abc import Iterator
@@ -269,3 +272,22 @@ def test_help_names_the_formats(capsys):
         cli.main(["parameters", "--help"])
     assert done.value.code == 0
     assert "table|csv|json|markdown" in capsys.readouterr().out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`python -m simulation parameters | head -1` must not print 'error: Broken pipe'."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write: EPIPE, every time
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "simulation", "parameters"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 1
