@@ -129,7 +129,7 @@ class BRMs(Strict):
     )
     rework_effect: Probability = Field(
         0.5,
-        description="Share of misunderstandings a BRM prevents (the brm_effect of DESIGN.md).",
+        description="Share of misunderstandings a BRM prevents (the BRM factor of mechanism 3).",
     )
 
 
