@@ -75,6 +75,11 @@ class Lever:
         return self.short or self.label
 
     @property
+    def is_share(self) -> bool:
+        """A slider over 0..1: a share, bounded by its whole range."""
+        return self.kind == "slider" and (self.low, self.high) == (0.0, 1.0)
+
+    @property
     def column(self) -> str | None:
         """The name of its column in the table of changes (the change's field, without
         ``levers.``); None when a scheduled change cannot set it."""
