@@ -46,22 +46,25 @@ def levers_for(scenario: Scenario, structure: str | None = None) -> list[Lever]:
     to: a slider that does nothing would suggest it does something. Headcount follows
     the scenario's own structure: in the custom structure the teams are the truth.
     """
-    now = structure or scenario.structure
-    in_play = {now, *(c.structure for c in scenario.changes if c.structure)}
     levers: list[Lever] = []
     for lever in catalog.sidebar_levers():
-        if in_play & set(lever.structures):
+        if applies(lever, scenario, structure):
             levers.append(lever)
         if lever.key == "structure" and scenario.structure in catalog.HEADCOUNT.structures:
             levers += [catalog.headcount_lever(d.name) for d in scenario.disciplines]
     return levers
 
 
+def applies(lever: Lever, scenario: Scenario, structure: str | None = None) -> bool:
+    """Whether ``lever`` does something in the structure in effect (``structure``, the
+    scenario's own by default) or in one a scheduled change moves to."""
+    in_play = {structure or scenario.structure, *(c.structure for c in scenario.changes)}
+    return bool(in_play & set(lever.structures))
+
+
 def forms_teams(scenario: Scenario, structure: str | None = None) -> bool:
-    """Whether the team size shapes anything: converged teams now (``structure``, the
-    scenario's own by default) or after one of its scheduled changes."""
-    now = structure or scenario.structure
-    return now == "converged" or any(c.structure == "converged" for c in scenario.changes)
+    """Whether the team size shapes anything: converged teams now or after a change."""
+    return applies(catalog.lever("team_size"), scenario, structure)
 
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:
