@@ -28,6 +28,7 @@ from simulation.inputs.scenario import PDCALever, ScenarioError, get_path
 if TYPE_CHECKING:
     from simulation.model.org_model import OrgModel
 
+
 class PDCAPolicy:
     def __init__(self, model: OrgModel):
         self.model = model
