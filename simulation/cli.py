@@ -18,47 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from simulation.catalog import kpis as catalog
 from simulation.errors import ScenarioError, quote
 from simulation.inputs.scenario import json_schema, load_scenario
 from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
-
-SECTIONS = {
-    "Delivery speed": [
-        "lead_time_mean",
-        "lead_time_p50",
-        "lead_time_p85",
-        "lead_time_p95",
-        "new_work_per_week",
-        "wip_mean",
-        "flow_efficiency",
-    ],
-    "DORA": [
-        "change_lead_time_days",
-        "deployments_per_week",
-        "change_failure_rate",
-        "time_to_restore_days",
-    ],
-    "Customers": ["cx_index"],
-    "Quality and waste": [
-        "rework_rate",
-        "escaped_defects",
-        "failure_demand_per_week",
-        "rework_effort_share",
-        "misaligned_it_share",
-        "coordination_share",
-    ],
-    "Cost and value": ["cost_total", "value_total", "roi"],
-    "Organisation": [
-        "utilisation",
-        "business_it_handoff_days",
-        "brm_utilisation",
-        "cross_unit_ties",
-        "modularity_by_discipline",
-    ],
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -533,9 +499,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from simulation.analysis.metrics import HEADLINE
     from simulation.analysis.sweep_stats import (
-        DEFAULT_KPIS,
         configuration_table,
         format_sensitivity,
         parameter_columns,
@@ -547,7 +511,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.directory)
     if results.empty:
         raise ScenarioError("", "holds no finished runs yet", str(args.directory))
-    kpis = args.kpis or [k for k in DEFAULT_KPIS if k in results.columns]
+    kpis = args.kpis or [k for k in catalog.sweep_kpis() if k in results.columns]
     unknown = [k for k in kpis if k not in results.columns]
     if unknown:
         raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
@@ -573,7 +537,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         ]
         for _, row in table.iterrows()
     ]
-    header = [*parameters, "runs", *(HEADLINE.get(k, (k,))[0] for k in shown)]
+    header = [*parameters, "runs", *(catalog.label(k) for k in shown)]
     print(_grid(rows, header))
     if len(kpis) > len(shown):
         print(f"(all {len(kpis)} KPIs with intervals: {args.directory / 'configurations.csv'})")
@@ -652,37 +616,32 @@ def write_run(result, out: Path, fmt: str = "csv") -> None:
 
 
 def kpi_table(runs: list[dict[str, Any]], names: list[str]) -> str:
-    from simulation.analysis.metrics import HEADLINE
-
+    """The KPIs of one run per name, by the catalog's sections (the transition ones only
+    where a run changes over time)."""
     rows = []
-    for section, keys in SECTIONS.items():
+    for section, keys in _sections([runs]).items():
         rows.append([section])
         for key in keys:
-            label, unit, _ = HEADLINE[key]
-            rows.append([f"  {label}", unit, *(_fmt(key, r.get(key)) for r in runs)])
+            entry = catalog.kpi(key)
+            rows.append([f"  {entry.label}", entry.unit, *(_fmt(key, r.get(key)) for r in runs)])
     return _layout(rows, ["KPI", "unit", *names])
 
 
 def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> str:
     """Mean [95% CI] per scenario; after each scenario but the first, its change against
     the first (percent, or a plain difference for KPIs that are shares or scores)."""
-    from simulation.analysis.metrics import HEADLINE, TRANSITION_KPIS, summarise
+    from simulation.analysis.metrics import summarise
 
     summaries = [summarise(rs) for rs in runs]
-    sections = dict(SECTIONS)
-    if any(
-        "transition_cost" in r and ("changes" in r or "pdca_trials" in r) for rs in runs for r in rs
-    ):
-        sections["Transition"] = TRANSITION_KPIS
     header = ["KPI", "unit", names[0]]
     for name in names[1:]:
         header += [name, "change"]
     rows = []
-    for section, keys in sections.items():
+    for section, keys in _sections(runs).items():
         rows.append([section])
         for key in keys:
-            label, unit, _ = HEADLINE[key]
-            cells = [f"  {label}", unit]
+            entry = catalog.kpi(key)
+            cells = [f"  {entry.label}", entry.unit]
             means = []
             for i, summary in enumerate(summaries):
                 stats = summary.loc[key] if key in summary.index else None
@@ -695,6 +654,18 @@ def kpi_table_replicates(runs: list[list[dict[str, Any]]], names: list[str]) -> 
     return _layout(rows, header)
 
 
+def _sections(runs: list[list[dict[str, Any]]]) -> dict[str, list[str]]:
+    """The catalog's sections of the tables; the transition section only where a run
+    has scheduled changes or PDCA trials."""
+    sections = catalog.sections()
+    changing = any(
+        "transition_cost" in r and ("changes" in r or "pdca_trials" in r) for rs in runs for r in rs
+    )
+    if not changing:
+        sections.pop(catalog.TRANSITION, None)
+    return sections
+
+
 def _with_interval(key: str, stats: Any) -> str:
     if stats is None or math.isnan(stats["mean"]):
         return "n/a"
@@ -705,13 +676,11 @@ def _with_interval(key: str, stats: Any) -> str:
 
 
 def _fmt(key: str, value: Any) -> str:
-    from simulation.analysis.metrics import PERCENT_KPIS
-
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if key in PERCENT_KPIS:
+    if key in catalog.percent_kpis():
         return f"{100 * value:.1f}"
-    if key in ("cost_total", "value_total", "transition_cost"):
+    if key in catalog.money_kpis():
         return f"{value / 1000:,.0f}"
     size = abs(value)
     if size >= 100:
@@ -724,13 +693,11 @@ def _percent(value: float) -> str:
 
 
 def _change(key: str, base: float, value: float) -> str:
-    from simulation.analysis.metrics import DIFFERENCE_KPIS, PERCENT_KPIS
-
     if any(math.isnan(v) for v in (base, value)):
         return "n/a"
-    if key in PERCENT_KPIS:
+    if key in catalog.percent_kpis():
         return f"{100 * (value - base):+.1f} pts"
-    if key in DIFFERENCE_KPIS:
+    if key in catalog.difference_kpis():
         return f"{value - base:+.2f}" if abs(value - base) < 10 else f"{value - base:+.1f}"
     if base == 0:
         return "n/a"

@@ -13,8 +13,8 @@ from typing import Any
 import streamlit as st
 
 from simulation.analysis.comparison import (
-    KPI_CARDS,
     card,
+    card_kpis,
     headline_table,
     runs_frame,
     summary_frame,
@@ -22,17 +22,15 @@ from simulation.analysis.comparison import (
     unique_names,
 )
 from simulation.analysis.digest import RunDigest
-from simulation.analysis.metrics import HEADLINE, delivery_note, mode
+from simulation.analysis.metrics import delivery_note, mode
 from simulation.analysis.transition_outcomes import (
-    TRANSITION_KPIS,
     any_transition,
     kpi_table,
     sentences,
 )
+from simulation.catalog.kpis import TRANSITION
+from simulation.catalog.levers import HEADCOUNT_PREFIX, STRUCTURES, Lever, groups
 from simulation.inputs.levers import (
-    PRIORITIES,
-    STRUCTURES,
-    Lever,
     change_phrase,
     lever_values,
     levers_for,
@@ -168,23 +166,25 @@ def lever_widget(target: str, lever: Lever, base_value: Any, value: Any) -> None
         "on_change": on_lever,
         "args": (target, lever.key, wkey, base_value),
     }
-    if lever.key == "structure":
+    if lever.key == "structure":  # custom only where the scenario has teams to keep
         options = list(STRUCTURES if lib[target].scenario.teams else STRUCTURES[:3])
         st.selectbox(lever.label, options, **kwargs)
-    elif lever.key == "priorities":
+    elif lever.kind == "choice":
         st.radio(
             lever.label,
-            list(PRIORITIES),
+            list(lever.options),
             horizontal=True,
-            format_func={"fifo": "Local (FIFO)", "value": "Shared (value)"}.get,
+            format_func=lever.option_text,
             **kwargs,
         )
-    elif lever.kind == "share":
-        st.slider(lever.label, 0.0, 1.0, step=0.05, **kwargs)
+    elif lever.kind == "toggle":
+        st.toggle(lever.label, **kwargs)
+    elif lever.is_share:
+        st.slider(lever.label, 0.0, 1.0, step=lever.step, **kwargs)
     else:
         # Room above a large organisation's own value (sixty BRMs, teams of twenty).
         high = max(lever.high, 2 * float(base_value), float(value))
-        if lever.kind == "int" and lever.key.startswith("headcount."):
+        if lever.kind == "int" and lever.key.startswith(HEADCOUNT_PREFIX):
             st.number_input(lever.label, min_value=0, max_value=int(high), step=1, **kwargs)
         elif lever.kind == "int":
             st.slider(lever.label, int(lever.low), int(high), step=int(lever.step), **kwargs)
@@ -217,22 +217,16 @@ def levers_panel(keys: list[str]) -> None:
     base_values = lever_values(base)
     current = {**base_values, **common.lever_changes().get(target, {})}
     levers = levers_for(base, current["structure"])
-    groups = {
-        "Organisation": ["structure", "team_size", "brms"],
-        "Ways of working": ["priorities", "shared_language", "transparency", "rotation", "culture"],
-        "Demand": ["demand"],
-    }
-    for title, names in groups.items():
+    heads = [lv for lv in levers if lv.key.startswith(HEADCOUNT_PREFIX)]
+    for title in groups():
         st.markdown(f"**{title}**")
         for lever in levers:
-            if lever.key in names:
+            if lever.group == title and lever not in heads:
                 lever_widget(target, lever, base_values[lever.key], current[lever.key])
-        if title == "Organisation":
-            heads = [lv for lv in levers if lv.key.startswith("headcount.")]
-            if heads:
-                with st.expander("Headcount per discipline"):
-                    for lever in heads:
-                        lever_widget(target, lever, base_values[lever.key], current[lever.key])
+        if heads and title == heads[0].group:
+            with st.expander("Headcount per discipline"):
+                for lever in heads:
+                    lever_widget(target, lever, base_values[lever.key], current[lever.key])
     changed = common.lever_changes().get(target)
     if changed:
         said = relevant_changes(base, changed)
@@ -409,7 +403,7 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
             + "</div>",
             unsafe_allow_html=True,
         )
-        keys = list(KPI_CARDS)
+        keys = card_kpis()
         for pair in (keys[j : j + 2] for j in range(0, len(keys), 2)):
             for cell, key in zip(st.columns(2, gap="small"), pair, strict=False):
                 c = card(key, kpis[0] if i else None, kpis[i])
@@ -552,11 +546,9 @@ show("units")
 # --------------------------------------------------------------------------- details
 
 with st.expander("All KPIs with 95% confidence intervals, and downloads"):
-    table = headline_table(names, kpis)
-    # KPIs no organisation here has (the transition ones, without changes) are left out;
     # the transition KPIs have their own table, in their own units
-    over_time = {HEADLINE[k][0] for k in TRANSITION_KPIS if k in HEADLINE}
-    present = ~(table[names] == "n/a").all(axis=1) & ~table["KPI"].isin(over_time)
+    table = headline_table(names, kpis, exclude=(TRANSITION,))
+    present = ~(table[names] == "n/a").all(axis=1)  # KPIs no organisation here has
     st.dataframe(table[present], hide_index=True, width="stretch")
     if transitions:
         st.markdown("**Transition** (the path: dips, recovery and what it cost)")

@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from simulation.inputs.levers import STRUCTURES, design_name
+from simulation.catalog.levers import STRUCTURES
+from simulation.inputs.levers import design_name
 from simulation.inputs.scenario import Scenario, ScenarioError, with_overrides
 from simulation.model.org_model import OrgModel
 from simulation.presentation import charts

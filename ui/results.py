@@ -14,13 +14,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from simulation.analysis.metrics import HEADLINE, PERCENT_KPIS
 from simulation.analysis.sweep_stats import (
-    DEFAULT_KPIS,
     configuration_table,
     sensitivity,
     strongest_drivers,
 )
+from simulation.catalog import kpis as catalog
 from simulation.inputs.scenario import ScenarioError
 from simulation.presentation.charts import STRUCTURE_COLOURS
 from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, sensitivity_chart
@@ -299,8 +298,9 @@ with chart_col:
 with note_col, st.container(border=True):
     st.markdown("#### What the sweep says")
     best = best_configuration(configuration_table(runs, varied or group, [kpi]), kpi)
-    scale = 100.0 if kpi in PERCENT_KPIS else 1.0
-    unit = "%" if kpi in PERCENT_KPIS else f" {HEADLINE.get(kpi, ('', ''))[1]}".rstrip()
+    shares = catalog.percent_kpis()
+    scale = 100.0 if kpi in shares else 1.0
+    unit = "%" if kpi in shares else f" {catalog.unit(kpi)}".rstrip()
     if best is not None:
         row = best["row"]
         setting = ", ".join(f"{p} = {value_text(row[p])}" for p in (varied or group))
@@ -311,7 +311,11 @@ with note_col, st.container(border=True):
             f"(95% CI {row[kpi + '_ci_low'] * scale:.3g} to {row[kpi + '_ci_high'] * scale:.3g}) "
             f"at **{setting}**, over {int(row['runs'])} runs."
         )
-    src = sensitivity(runs, varied, [k for k in DEFAULT_KPIS if k in runs]) if varied else None
+    src = (
+        sensitivity(runs, varied, [k for k in catalog.sweep_kpis() if k in runs])
+        if varied
+        else None
+    )
     if src is not None and not src.empty and kpi in src.index:
         drivers = strongest_drivers(src)
         driver = drivers[kpi]
@@ -349,11 +353,11 @@ else:
 # --------------------------------------------------------------------------- table
 
 st.markdown("#### Every configuration")
-columns = [k for k in dict.fromkeys([kpi, *DEFAULT_KPIS]) if k in runs]
+columns = [k for k in dict.fromkeys([kpi, *catalog.sweep_kpis()]) if k in runs]
 full = configuration_table(runs, sweep.parameters, columns)
 view = full[[*sweep.parameters, "runs"]].copy()
 for k in columns:
-    factor = 100.0 if k in PERCENT_KPIS else 1.0
+    factor = 100.0 if k in catalog.percent_kpis() else 1.0
     view[kpi_title(k)] = full[k] * factor
     if k == kpi:
         view[f"{kpi_title(k)}: 95% CI from"] = full[f"{k}_ci_low"] * factor

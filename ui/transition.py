@@ -15,7 +15,6 @@ import streamlit as st
 
 from simulation.analysis.comparison import unique_names
 from simulation.analysis.digest import RunDigest
-from simulation.analysis.metrics import HEADLINE
 from simulation.analysis.transition_outcomes import (
     PHASE_KPIS,
     card,
@@ -25,8 +24,9 @@ from simulation.analysis.transition_outcomes import (
     phase_summary,
     sentences,
 )
+from simulation.catalog.kpis import label, pdca_targets
+from simulation.catalog.levers import Lever, change_levers, lever
 from simulation.inputs.scenario import Scenario, ScenarioError
-from simulation.mechanisms.pdca import HIGHER_IS_BETTER as PDCA_TARGETS
 from simulation.presentation.charts import path_colours
 from simulation.presentation.transition_table import (
     CHANGE_COLUMNS,
@@ -95,6 +95,29 @@ def initial_changes(base: Scenario) -> pd.DataFrame:
     if base.changes:
         return change_rows(base.changes)
     return empty_changes([dict(row) for row in EXAMPLE_CHANGES])
+
+
+def lever_column(entry: Lever) -> Any:
+    """The column of the table of changes that sets a lever, drawn from its catalog
+    entry: a number within its range, a choice, or a tick box."""
+    title, tip = entry.title, entry.help or None
+    if entry.kind == "choice":
+        options = ROW_STRUCTURES if entry.key == "structure" else entry.options
+        return st.column_config.SelectboxColumn(title, options=list(options), help=tip)
+    if entry.kind == "toggle":
+        return st.column_config.CheckboxColumn(title, help=tip)
+    if entry.kind == "int":
+        return st.column_config.NumberColumn(
+            title, min_value=int(entry.low), step=int(entry.step), format="%d", help=tip
+        )
+    if entry.is_share:
+        return st.column_config.NumberColumn(
+            title, min_value=0.0, max_value=1.0, step=entry.step, format="%.2f", help=tip
+        )
+    # Counts per period are open above: the sidebar's slider range is only a suggestion.
+    return st.column_config.NumberColumn(
+        title, min_value=float(entry.low), step=float(entry.step), help=tip
+    )
 
 
 def send_to_compare(yaml_text: str, others: list[str]) -> None:
@@ -176,14 +199,14 @@ horizon = int(
         help="How long to simulate (the ready-made paths run 300 days).",
     )
 )
+CHANGE_MANAGEMENT = lever("change_management")
 change_management = top[3].slider(
-    "Change management",
-    0.0,
-    1.0,
-    step=0.05,
+    CHANGE_MANAGEMENT.label,
+    CHANGE_MANAGEMENT.low,
+    CHANGE_MANAGEMENT.high,
+    step=CHANGE_MANAGEMENT.step,
     key="tr_cm",
-    help="Communication, training and coaching, 0..1: shallower, shorter dips after each "
-    "change, at a cost per person affected.",
+    help=CHANGE_MANAGEMENT.help,
 )
 
 st.markdown("**Changes**")
@@ -194,7 +217,6 @@ st.caption(
 )
 rows = editor_data("tr_rows", "tr_last", "tr_changes", initial_changes(base))
 number = st.column_config.NumberColumn
-share = {"min_value": 0.0, "max_value": 1.0, "step": 0.05, "format": "%.2f"}
 edited = st.data_editor(
     rows,
     key="tr_changes",
@@ -207,25 +229,7 @@ edited = st.data_editor(
         "label": st.column_config.TextColumn(
             CHANGE_COLUMNS["label"][1], max_chars=60, width="medium"
         ),
-        "structure": st.column_config.SelectboxColumn(
-            CHANGE_COLUMNS["structure"][1], options=list(ROW_STRUCTURES)
-        ),
-        "team_size": number(CHANGE_COLUMNS["team_size"][1], min_value=1, step=1, format="%d"),
-        "brms": number(CHANGE_COLUMNS["brms"][1], min_value=0, step=1, format="%d"),
-        "prioritisation": st.column_config.SelectboxColumn(
-            CHANGE_COLUMNS["prioritisation"][1], options=["fifo", "value"]
-        ),
-        "shared_language": number(CHANGE_COLUMNS["shared_language"][1], **share),
-        "transparency": number(CHANGE_COLUMNS["transparency"][1], **share),
-        "cross_skill": number(CHANGE_COLUMNS["cross_skill"][1], **share),
-        "rotation_share": number(CHANGE_COLUMNS["rotation_share"][1], **share),
-        "culture_events_per_quarter": number(
-            CHANGE_COLUMNS["culture_events_per_quarter"][1], min_value=0.0, step=1.0
-        ),
-        "glossary": st.column_config.CheckboxColumn(
-            CHANGE_COLUMNS["glossary"][1], help="Start a shared-glossary initiative."
-        ),
-        "change_management": number(CHANGE_COLUMNS["change_management"][1], **share),
+        **{entry.column: lever_column(entry) for entry in change_levers() if entry.column},
         "headcount": st.column_config.TextColumn(
             CHANGE_COLUMNS["headcount"][1], help="New headcount per discipline: dev=30, ops=12"
         ),
@@ -261,9 +265,9 @@ with st.container(border=True):
         )
         target = form[2].selectbox(
             "Target KPI",
-            list(PDCA_TARGETS),
+            list(pdca_targets()),
             key="tr_target",
-            format_func=lambda k: HEADLINE.get(k, (k,))[0],
+            format_func=label,
         )
         st.caption(
             "Levers the policy tries, in turn: the scenario field, the step of one trial "
@@ -503,7 +507,7 @@ if not decisions.empty:
                     f"{k} of {n} runs"
                     for k, n in zip(decisions["kept"], decisions["runs"], strict=True)
                 ],
-                "Target": [HEADLINE.get(k, (k,))[0] for k in decisions["kpi"]],
+                "Target": [label(k) for k in decisions["kpi"]],
                 "Before": decisions["before"],
                 "After": decisions["after"],
             }

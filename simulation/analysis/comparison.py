@@ -16,25 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.analysis.metrics import HEADLINE, PERCENT_KPIS, mean_ci, mode, summarise
-
-#: The KPI cards of a comparison, in order: key -> short label.
-KPI_CARDS: dict[str, str] = {
-    "lead_time_mean": "Lead time",
-    "new_work_per_week": "Throughput",
-    "cx_index": "CX index",
-    "change_failure_rate": "Change failures",
-    "rework_effort_share": "Rework",
-    "misaligned_it_share": "Misaligned IT work",
-    "cost_total": "Cost",
-    "roi": "ROI",
-}
+from simulation.analysis.metrics import mean_ci, mode, summarise
+from simulation.catalog import kpis as catalog
 
 Runs = Sequence[Sequence[dict[str, Any]]]  # runs[scenario][replicate] -> KPI dict
 
 
-def higher_is_better(key: str) -> bool:
-    return HEADLINE[key][2] if key in HEADLINE else True
+def card_kpis() -> list[str]:
+    """The KPIs of a scenario's cards, in order (the catalog's headline KPIs)."""
+    return [entry.key for entry in catalog.headline_kpis()]
 
 
 def values(runs: Sequence[dict[str, Any]], key: str) -> np.ndarray:
@@ -72,64 +62,73 @@ def paired_change(
 
 # --------------------------------------------------------------------------- formatting
 
-#: Sums of money: a card reads them in millions or thousands ('9.03M', '640k'); a table
-#: with a unit column in thousands, its unit ('k', as HEADLINE and the command line).
-MONEY_KPIS = {"cost_total", "value_total", "transition_cost", "transition_spend"}
-
 
 def format_kpi(key: str, value: float | None, unit: bool = True) -> str:
     """A KPI value as a person reads it: '17.8 days', '26%', '9.03M', '0.66x'.
 
     ``unit=False`` is for a table whose unit column says the unit once: no ' days' or
-    '/week', and money in thousands ('9,030', unit 'k') rather than '9.03M'.
+    '/week', and money in thousands ('9,030', unit 'k') rather than '9.03M'. Sums of
+    money are the catalog's KPIs in 'k'; a card reads them in millions or thousands.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if key in PERCENT_KPIS:
+    if key in catalog.percent_kpis():
         return f"{100 * value:.1f}%" if abs(value) < 0.1 else f"{100 * value:.0f}%"
-    if key in MONEY_KPIS:
+    if key in catalog.money_kpis():
         if not unit:
             return f"{value / 1e3:,.0f}"
         return f"{value / 1e6:.2f}M" if abs(value) >= 1e6 else f"{value / 1e3:,.0f}k"
-    if key == "roi":
+    if catalog.unit(key) == RATIO:
         return f"{value:.2f}x"
-    if key == "cx_index":
+    if catalog.unit(key) == SCORE:
         return f"{value:.0f}"
-    suffix = {"days": " days", "items/week": "/week"}.get(HEADLINE.get(key, ("", ""))[1], "")
+    suffix = {"days": " days", "items/week": "/week"}.get(catalog.unit(key), "")
     number = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
     return number + (suffix if unit else "")
 
 
 NO_CHANGE = "no change"
+#: Units format_kpi writes its own way: a ratio ('0.66x'), a score out of 100 ('62').
+RATIO = "x"
+SCORE = "0-100"
 
 
 def unit_of(key: str) -> str:
     """The unit a KPI's value leaves unsaid: '0-100' for the CX index; '' where
     :func:`format_kpi` writes it into the value ('17.8 days', '26%', '9.03M', '0.66x')."""
-    unit = HEADLINE.get(key, ("", "", True))[1]
-    said = key in PERCENT_KPIS or key in MONEY_KPIS or key == "roi" or unit in _UNITS_IN_VALUE
-    return "" if said else unit
+    said = (
+        key in catalog.percent_kpis()
+        or key in catalog.money_kpis()
+        or catalog.unit(key) in (RATIO, *_UNITS_IN_VALUE)
+    )
+    return "" if said else catalog.unit(key)
 
 
 _UNITS_IN_VALUE = {"days", "items/week"}
 
 
 def format_delta(key: str, base: float, value: float) -> str | None:
-    """Change against the baseline for a KPI card: points for shares, else percent.
+    """Change against the baseline for a KPI card: points for shares and scores, a
+    difference for other KPIs whose change reads so (the catalog's ``change``), else
+    percent.
 
     Changes that round to zero read "no change" rather than a misleading "+0%".
     """
     if any(math.isnan(v) for v in (base, value)):
         return None
-    if key in PERCENT_KPIS:
+    entry = catalog.find_kpi(key)
+    if key in catalog.percent_kpis():
         text = f"{100 * (value - base):+.1f} pts"
-    elif key == "cx_index":
+    elif catalog.unit(key) == SCORE:
         text = f"{value - base:+.0f} pts"
+    elif entry is not None and entry.change == "difference":
+        text = f"{value - base:+.2f}"
     elif base == 0:
         return None
     else:
         text = f"{100 * (value - base) / abs(base):+.0f}%"
-    return NO_CHANGE if text.lstrip("+-").startswith(("0 ", "0%", "0.0 ")) else text
+    zero = text.lstrip("+-")
+    return NO_CHANGE if zero == "0.00" or zero.startswith(("0 ", "0%", "0.0 ")) else text
 
 
 def card(
@@ -137,7 +136,8 @@ def card(
 ) -> dict[str, Any]:
     """What one st.metric card shows: label, value, delta and which way is good."""
     value = kpi_mean(runs, key)
-    label, _unit, good_up = HEADLINE.get(key, (key, "", True))
+    entry = catalog.find_kpi(key)
+    name, good_up = catalog.label(key), catalog.higher_is_better(key)
     sample = values(runs, key)
     _mean, low, high = mean_ci(sample[~np.isnan(sample)])
     ci = "" if math.isnan(low) else f" 95% CI {format_kpi(key, low)} to {format_kpi(key, high)}."
@@ -147,9 +147,9 @@ def card(
     direction = "higher" if good_up else "lower"
     unsaid = unit_of(key)
     # the unit once: in the value when the value carries it, else beside the label
-    title = f"{label} ({unsaid})" if unsaid else label
+    title = f"{name} ({unsaid})" if unsaid else name
     return {
-        "label": KPI_CARDS.get(key, label),
+        "label": entry.card if entry is not None and entry.card else name,
         "value": format_kpi(key, value),
         "delta": delta,
         # Streamlit colours a falling value red unless told lower is better.
@@ -270,11 +270,12 @@ def summary_frame(names: Sequence[str], runs: Runs) -> pd.DataFrame:
     ).reset_index()
 
 
-def headline_table(names: Sequence[str], runs: Runs) -> pd.DataFrame:
-    """The HEADLINE KPIs as rows, one 'mean (low-high)' column per scenario."""
+def headline_table(names: Sequence[str], runs: Runs, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The KPIs of the tables as rows (the catalog's, but those of the sections in
+    ``exclude``), one 'mean (low-high)' column per scenario."""
     rows = []
-    for key, (label, unit, _) in HEADLINE.items():
-        row: dict[str, Any] = {"KPI": label, "unit": unit}
+    for key in catalog.table_kpis(exclude):
+        row: dict[str, Any] = {"KPI": catalog.label(key), "unit": catalog.unit(key)}
         for name, rs in zip(names, runs, strict=True):
             v = values(rs, key)
             mean, low, high = mean_ci(v[~np.isnan(v)])

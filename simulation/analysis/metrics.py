@@ -22,64 +22,13 @@ DAYS_PER_MONTH = 21
 
 TIERS = ["elite", "high", "medium", "low"]
 
-#: KPIs shown in tables, in order: key -> (label, unit, higher is better).
-HEADLINE: dict[str, tuple[str, str, bool]] = {
-    "lead_time_mean": ("Lead time, mean", "days", False),
-    "lead_time_p50": ("Lead time, median", "days", False),
-    "lead_time_p85": ("Lead time, 85th pct", "days", False),
-    "lead_time_p95": ("Lead time, 95th pct", "days", False),
-    "throughput_per_week": ("Throughput, all items", "items/week", True),
-    "new_work_per_week": ("Throughput, new work", "items/week", True),
-    "failure_demand_per_week": ("Failure demand (defect incidents)", "items/week", False),
-    "wip_mean": ("Work in progress", "items", False),
-    "flow_efficiency": ("Flow efficiency", "%", True),
-    "deployments_per_week": ("Deployments", "per week", True),
-    "change_lead_time_days": ("Lead time for changes (DORA)", "days", False),
-    "change_failure_rate": ("Change failure rate", "%", False),
-    "time_to_restore_days": ("Time to restore", "days", False),
-    "cx_index": ("CX index", "0-100", True),
-    "rework_rate": ("Items reworked", "%", False),
-    "escaped_defects": ("Escaped defects", "items", False),
-    "rework_effort_share": ("Effort on rework", "%", False),
-    "misaligned_it_share": ("IT effort misaligned", "%", False),
-    "coordination_share": ("Effort on coordination", "%", False),
-    "business_it_handoff_days": ("Business-IT handoff", "days", False),
-    "cross_unit_handoff_days": ("Cross-unit handoff", "days", False),
-    "team_handoff_days": ("In-team handoff", "days", False),
-    "utilisation": ("Utilisation", "%", False),
-    "brm_utilisation": ("BRM utilisation", "%", False),
-    "cost_total": ("Cost", "k", False),
-    "value_total": ("Value delivered", "k", True),
-    "roi": ("ROI (value / cost)", "x", True),
-    "cross_unit_ties": ("Cross-unit ties", "ties", True),
-    "lead_time_before_change": ("Lead time before the first change", "days", False),
-    "lead_time_worst_after_change": ("Lead time at its worst after a change", "days", False),
-    "recovery_days": ("Time to recover the old lead time", "days", False),
-    "lead_time_end": ("Lead time at the end", "days", False),
-    "productivity_lost_days": ("Productivity lost to the dip", "person-days", False),
-    "transition_cost": ("Transition cost (spend + lost time)", "k", False),
-    "pdca_kept": ("PDCA changes kept", "changes", True),
-    "modularity_by_discipline": ("Network modularity (silos)", "", False),
-}
-
-PERCENT_KPIS = {k for k, (_, unit, _) in HEADLINE.items() if unit == "%"}
-
-#: The path of a transition, in the order tables show it (transition_kpis computes them).
-TRANSITION_KPIS = [
-    "lead_time_before_change",
-    "lead_time_worst_after_change",
-    "recovery_days",
-    "lead_time_end",
-    "productivity_lost_days",
-    "transition_cost",
-    "pdca_kept",
-]
-#: KPIs on a scale where a percentage change means nothing: compare differences.
-DIFFERENCE_KPIS = PERCENT_KPIS | {"modularity_by_discipline", "modularity_by_unit", "cx_index"}
-
 
 def compute_kpis(records: RunRecords) -> dict[str, Any]:
-    """The KPI record of one run: a flat dict of numbers plus a few named details."""
+    """The KPI record of one run: a flat dict of numbers plus a few named details.
+
+    Every key but the run's name fields (``catalog.kpis.RUN_FIELDS``) has its entry in
+    :mod:`simulation.catalog.kpis`, which says how tables and the app show it.
+    """
     window = records.horizon - records.warmup
     items = records.items
     done = items[items["done"] >= records.warmup]

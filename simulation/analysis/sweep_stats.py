@@ -19,6 +19,9 @@ are refused, naming the columns; nearly collinear ones (|r| > COLLINEAR) are com
 with a warning. Both travel with the table (``attrs["notes"]``) and
 :func:`format_sensitivity` prints them. :func:`identical_configurations` finds settings
 the model cannot tell apart (team sizes 9 and 10 of 57 people form the same six teams).
+
+The KPIs analysed unless asked otherwise are the catalog's ``sweep`` KPIs
+(:func:`simulation.catalog.kpis.sweep_kpis`).
 """
 
 from __future__ import annotations
@@ -38,20 +41,6 @@ COLLINEAR = 0.9
 SAME_RUNS_BECAUSE = {
     "team_size": "they form the same teams (teams = people / team size, rounded)",
 }
-
-#: KPIs analysed unless asked otherwise.
-DEFAULT_KPIS = [
-    "lead_time_mean",
-    "lead_time_p85",
-    "new_work_per_week",
-    "cx_index",
-    "change_failure_rate",
-    "rework_effort_share",
-    "misaligned_it_share",
-    "roi",
-    "business_it_handoff_days",
-    "utilisation",
-]
 
 
 def parameter_columns(results: pd.DataFrame, manifest: dict) -> list[str]:

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.digest import RunDigest
-from simulation.analysis.metrics import HEADLINE, TRANSITION_KPIS, mean_ci
+from simulation.analysis.metrics import mean_ci
+from simulation.catalog import kpis as catalog
 
 Runs = Mapping[str, Sequence[RunDigest]]  # path name -> replicates
 KpiRuns = Sequence[Sequence[dict[str, Any]]]  # runs[path][replicate] -> KPI dict
 
-#: The transition KPIs, in the order they are shown; all but pdca_kept: lower is better.
-#: Short labels for cards.
+#: Short labels for the cards of the transition KPIs (the catalog's Transition section).
 SHORT_LABELS = {
     "lead_time_before_change": "Lead time before",
     "lead_time_worst_after_change": "Worst after a change",
@@ -35,7 +35,6 @@ SHORT_LABELS = {
     "transition_cost": "Transition cost",
     "pdca_kept": "PDCA changes kept",
 }
-HIGHER_IS_BETTER = {"pdca_kept"}
 
 #: The window KPIs of metrics.phase_table: column -> (title, unit).
 PHASE_KPIS = {
@@ -92,7 +91,7 @@ def _mean(runs: Sequence[dict[str, Any]], key: str) -> float:
 def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[str, Any]]):
     """What a st.metric card of a transition KPI shows, the change against ``base``."""
     value = _mean(runs, key)
-    good_up = key in HIGHER_IS_BETTER
+    good_up = catalog.higher_is_better(key)
     delta = None
     if base is not None:
         before = _mean(base, key)
@@ -106,7 +105,7 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
                 delta = f"{diff:+.1f}"
             else:
                 delta = f"{100 * diff / abs(before):+.0f}%"
-    label = HEADLINE.get(key, (key, "", False))[0]
+    label = catalog.label(key)
     v = _values(runs, key)
     v = v[~np.isnan(v)]
     _m, low, high = mean_ci(v)
@@ -149,10 +148,10 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
 def kpi_table(names: Sequence[str], runs: KpiRuns) -> pd.DataFrame:
     """The transition KPIs that apply to any path, 'mean (low–high)' per path."""
     rows = []
-    for key in TRANSITION_KPIS:
+    for key in catalog.section(catalog.TRANSITION):
         if all(math.isnan(_mean(rs, key)) for rs in runs):
             continue
-        label, unit, _ = HEADLINE.get(key, (key, "", False))
+        label, unit = catalog.label(key), catalog.unit(key)
         row: dict[str, Any] = {"KPI": label, "unit": unit}
         for name, rs in zip(names, runs, strict=True):
             v = _values(rs, key)

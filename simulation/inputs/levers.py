@@ -4,7 +4,8 @@ A lever is a short name ("brms", "shared_language", "headcount.dev", "demand") f
 or more fields of the scenario file. The app keeps only the levers a user changed, so a
 link or a saved view stays short and the scenario file stays the single source of
 truth: :func:`apply_levers` turns them into an ordinary, validated :class:`Scenario`
-with :func:`with_overrides`, the same function the command line uses.
+with :func:`with_overrides`, the same function the command line uses. The levers
+themselves (path, widget, range, help) are declared in :mod:`simulation.catalog.levers`.
 
 A scenario with levers changed is no longer the ready-made one: :func:`changed_name`
 names it by what changed ("Aligned departments, 1 BRM"), so every page, chart and
@@ -14,180 +15,76 @@ download says which variant it shows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from simulation.catalog import levers as catalog
+from simulation.catalog.levers import HEADCOUNT_PREFIX, Lever
 from simulation.inputs.scenario import Scenario, ScenarioError, with_overrides
 
-STRUCTURES = ("siloed", "aligned", "converged", "custom")
 
+def compare_lever(key: str) -> Lever:
+    """The lever ``key`` of Compare's sidebar (``headcount.<discipline>`` included).
 
-@dataclass(frozen=True)
-class Lever:
-    key: str
-    label: str
-    path: str  # dotted scenario path; "" for levers computed from several fields
-    kind: str  # "choice", "int", "share", "float"
-    low: float = 0.0
-    high: float = 1.0
-    step: float = 0.05
-    help: str = ""
-
-
-PRIORITIES = ("fifo", "value")
-
-#: Levers besides headcount (which has one lever per discipline, see headcount_lever).
-LEVERS: dict[str, Lever] = {
-    lever.key: lever
-    for lever in (
-        Lever(
-            "structure",
-            "Structure",
-            "structure",
-            "choice",
-            help="siloed: a department per discipline with local FIFO priorities; aligned: "
-            "the same departments with one shared priority; converged: cross-functional "
-            "teams.",
-        ),
-        Lever(
-            "priorities",
-            "Priorities",
-            "levers.prioritisation",
-            "choice",
-            help="fifo: each unit serves its own queue first come, first served; value: "
-            "one shared value-based priority (WSJF-like) across units.",
-        ),
-        Lever(
-            "team_size",
-            "Team size",
-            "team_size",
-            "int",
-            3,
-            15,
-            1,
-            "People per cross-functional team (converged structure).",
-        ),
-        Lever(
-            "brms",
-            "Business Relationship Managers",
-            "brms.count",
-            "int",
-            0,
-            20,
-            1,
-            "BRMs translate at the business-IT boundary; too few become a queue.",
-        ),
-        Lever(
-            "shared_language",
-            "Shared language",
-            "levers.shared_language",
-            "share",
-            help="Organisation-wide shared vocabulary, 0 (none) to 1 (one language).",
-        ),
-        Lever(
-            "transparency",
-            "Transparency",
-            "levers.transparency",
-            "share",
-            help="Visibility of work and goals across units.",
-        ),
-        Lever(
-            "rotation",
-            "Rotation",
-            "levers.rotation_share",
-            "share",
-            help="Share of staff who spend a stint in another unit each year.",
-        ),
-        Lever(
-            "culture",
-            "Culture events per quarter",
-            "levers.culture_events_per_quarter",
-            "float",
-            0.0,
-            12.0,
-            1.0,
-            "Inclusive cross-unit meetups per quarter.",
-        ),
-        Lever(
-            "demand",
-            "Demand multiplier",
-            "demand_scale",
-            "float",
-            0.0,
-            3.0,
-            0.05,
-            "Scales the arrival rate of every work type (1 = as in the scenario).",
-        ),
-    )
-}
-
-HEADCOUNT_PREFIX = "headcount."
-
-
-def headcount_lever(discipline: str) -> Lever:
-    return Lever(
-        f"{HEADCOUNT_PREFIX}{discipline}",
-        discipline,
-        f"disciplines.{discipline}.headcount",
-        "int",
-        0,
-        2000,
-        1,
-        f"People whose main discipline is {discipline}.",
-    )
+    Raises ScenarioError naming the lever when Compare offers no such lever.
+    """
+    try:
+        lever = catalog.lever(key)
+    except KeyError:
+        lever = None
+    if lever is None or lever.group is None:
+        raise ScenarioError(key, "unknown lever")
+    return lever
 
 
 def levers_for(scenario: Scenario, structure: str | None = None) -> list[Lever]:
-    """The levers that apply to ``scenario``, headcount per discipline included.
+    """The levers of Compare's sidebar that apply to ``scenario``, headcount per
+    discipline included, in the catalog's order.
 
     ``structure`` is the structure in effect when the user has changed it (the
-    scenario's own otherwise). Headcount is not a lever of the custom structure: there
-    the teams are the truth. Team size only shapes converged teams, so it is offered
-    only where there are (or will be, after a scheduled change) converged teams: a
-    slider that does nothing would suggest it does something.
+    scenario's own otherwise). A lever applies where it does something
+    (:attr:`Lever.structures`) in that structure or in one a scheduled change moves
+    to: a slider that does nothing would suggest it does something. Headcount follows
+    the scenario's own structure: in the custom structure the teams are the truth.
     """
-    levers = [LEVERS["structure"]]
-    if scenario.structure != "custom":
-        levers += [headcount_lever(d.name) for d in scenario.disciplines]
-    levers += [
-        LEVERS[k]
-        for k in (
-            "priorities",
-            *(["team_size"] if forms_teams(scenario, structure) else []),
-            "brms",
-            "shared_language",
-            "transparency",
-            "rotation",
-            "culture",
-            "demand",
-        )
-    ]
+    levers: list[Lever] = []
+    for lever in catalog.sidebar_levers():
+        if applies(lever, scenario, structure):
+            levers.append(lever)
+        if lever.key == "structure" and scenario.structure in catalog.HEADCOUNT.structures:
+            levers += [catalog.headcount_lever(d.name) for d in scenario.disciplines]
     return levers
 
 
+def applies(lever: Lever, scenario: Scenario, structure: str | None = None) -> bool:
+    """Whether ``lever`` does something in the structure in effect (``structure``, the
+    scenario's own by default) or in one a scheduled change moves to."""
+    in_play = {structure or scenario.structure, *(c.structure for c in scenario.changes)}
+    return bool(in_play & set(lever.structures))
+
+
 def forms_teams(scenario: Scenario, structure: str | None = None) -> bool:
-    """Whether the team size shapes anything: converged teams now (``structure``, the
-    scenario's own by default) or after one of its scheduled changes."""
-    now = structure or scenario.structure
-    return now == "converged" or any(c.structure == "converged" for c in scenario.changes)
+    """Whether the team size shapes anything: converged teams now or after a change."""
+    return applies(catalog.lever("team_size"), scenario, structure)
 
 
 def lever_values(scenario: Scenario) -> dict[str, Any]:
-    """Current value of every lever of ``scenario``."""
+    """Current value of every lever of Compare's sidebar in ``scenario``."""
     values: dict[str, Any] = {
-        "structure": scenario.structure,
-        "priorities": scenario.prioritisation,
-        "team_size": scenario.team_size,
-        "brms": scenario.brms.count,
-        "shared_language": scenario.levers.shared_language,
-        "transparency": scenario.levers.transparency,
-        "rotation": scenario.levers.rotation_share,
-        "culture": scenario.levers.culture_events_per_quarter,
-        "demand": scenario.demand_scale,
+        lever.key: _read(scenario, lever.path) for lever in catalog.sidebar_levers()
     }
+    # unset, the priorities follow the structure: the value in effect is the property
+    values["priorities"] = scenario.prioritisation
     for d in scenario.disciplines:
         values[f"{HEADCOUNT_PREFIX}{d.name}"] = d.headcount
     return values
+
+
+def _read(scenario: Scenario, path: str) -> Any:
+    """The value at a dotted path of a scenario's plain fields (no lists)."""
+    node: Any = scenario
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node
 
 
 def changed_levers(scenario: Scenario, values: dict[str, Any]) -> dict[str, Any]:
@@ -201,20 +98,16 @@ def coerce_lever(key: str, value: Any) -> Any:
 
     Raises ScenarioError for an unknown lever or a value of the wrong kind.
     """
-    lever = (
-        headcount_lever(key.removeprefix(HEADCOUNT_PREFIX))
-        if key.startswith(HEADCOUNT_PREFIX)
-        else LEVERS.get(key)
-    )
-    if lever is None:
-        raise ScenarioError(key, "unknown lever")
+    lever = compare_lever(key)
     try:
         if lever.kind == "int":
             return int(value)
-        if lever.kind in ("share", "float"):
+        if lever.kind == "slider":
             return float(value)
     except (TypeError, ValueError):
         raise ScenarioError(key, f"expected a number, got {value!r}") from None
+    if lever.kind == "toggle":
+        return bool(value)
     return str(value)
 
 
@@ -229,16 +122,12 @@ def apply_levers(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
         return scenario
     overrides: dict[str, Any] = {}
     for key, value in changes.items():
+        lever = compare_lever(key)  # refuses an unknown lever, naming it
         if key.startswith(HEADCOUNT_PREFIX):
             discipline = key.removeprefix(HEADCOUNT_PREFIX)
             if discipline not in {d.name for d in scenario.disciplines}:
                 raise ScenarioError(key, f"'{discipline}' is not a discipline of this scenario")
-            overrides[headcount_lever(discipline).path] = int(value)
-        elif key in LEVERS:
-            lever = LEVERS[key]
-            overrides[lever.path] = int(value) if lever.kind == "int" else value
-        else:
-            raise ScenarioError(key, "unknown lever")
+        overrides[lever.path] = int(value) if lever.kind == "int" else value
     changed = with_overrides(scenario, overrides)  # refuses a bad value, naming its field
     return changed.model_copy(update={"name": changed_name(scenario, changes)})
 

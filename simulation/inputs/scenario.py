@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from simulation.catalog.kpis import pdca_targets
 from simulation.errors import ScenarioError, quote
 from simulation.inputs.safe_yaml import dump_yaml, load_yaml, read_text_file
 from simulation.limits import (
@@ -583,13 +584,8 @@ class Change(Strict):
         return out
 
 
-PDCA_TARGETS = (
-    "lead_time_mean",
-    "lead_time_p85",
-    "cx_index",
-    "change_failure_rate",
-    "new_work_per_week",
-)
+#: The KPIs a PDCA policy may target (the catalog's pdca_target entries).
+PDCA_TARGETS = pdca_targets()
 
 
 #: What a PDCA policy may change: decisions of the organisation, not the world it

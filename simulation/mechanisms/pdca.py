@@ -22,19 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from mesa.time import Schedule
 
+from simulation.catalog.kpis import kpi
 from simulation.inputs.scenario import PDCALever, ScenarioError, get_path
 
 if TYPE_CHECKING:
     from simulation.model.org_model import OrgModel
-
-#: KPIs the policy can target, and whether higher is better.
-HIGHER_IS_BETTER = {
-    "lead_time_mean": False,
-    "lead_time_p85": False,
-    "cx_index": True,
-    "change_failure_rate": False,
-    "new_work_per_week": True,
-}
 
 
 class PDCAPolicy:
@@ -70,7 +62,7 @@ class PDCAPolicy:
         self.trial = None
         before = trial["baseline"]
         after = self.measure(trial["day"] + params.settle_days, now)
-        higher = HIGHER_IS_BETTER[params.target]
+        higher = kpi(params.target).higher_is_better
         gain = (after[0] - before[0]) * (1 if higher else -1)
         noise = params.z * math.hypot(before[1], after[1])
         needed = max(noise, params.min_effect * abs(before[0]))

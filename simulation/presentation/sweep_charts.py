@@ -15,16 +15,17 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from simulation.analysis.metrics import HEADLINE, PERCENT_KPIS
 from simulation.analysis.sweep_stats import sensitivity
+from simulation.catalog.kpis import find_kpi, label, percent_kpis
 from simulation.presentation.charts import STRUCTURE_COLOURS
 
 PALETTE = ["#2F5D8A", "#D1495B", "#2A9D8F", "#E9A23B", "#6C4AB6", "#7A9E4B", "#B5507F", "#8C6D46"]
 
 
 def kpi_label(kpi: str) -> str:
-    label, unit, _ = HEADLINE.get(kpi, (kpi.replace("_", " "), "", True))
-    return f"{label} ({unit})" if unit else label
+    entry = find_kpi(kpi)
+    name, unit = (entry.label, entry.unit) if entry else (kpi.replace("_", " "), "")
+    return f"{name} ({unit})" if unit else name
 
 
 def kpi_vs_parameter_chart(
@@ -47,7 +48,7 @@ def kpi_vs_parameter_chart(
     frame = table.rename(columns={x: "x", **({colour: "colour"} if colour else {})})
     x_title, colour_title = x, colour
     x, colour = "x", ("colour" if colour else None)
-    scale = 100.0 if kpi in PERCENT_KPIS else 1.0
+    scale = 100.0 if kpi in percent_kpis() else 1.0
     frame["mean"] = frame[kpi] * scale
     frame["low"] = frame[f"{kpi}_ci_low"] * scale
     frame["high"] = frame[f"{kpi}_ci_high"] * scale
@@ -88,7 +89,7 @@ def kpi_vs_parameter_chart(
         spread = base.mark_rule(strokeWidth=2).encode(y="low:Q", y2="high:Q")
         trend = base.mark_line(strokeWidth=1, opacity=0.4).encode(y=y)
     points = base.mark_point(filled=True, size=60).encode(y=y, tooltip=tooltip)
-    title = f"{HEADLINE.get(kpi, (kpi,))[0]} by {x_title}"
+    title = f"{label(kpi)} by {x_title}"
     layered = spread + trend + points
     if not facet:
         return layered.properties(title=title, width=420, height=260)
@@ -144,7 +145,7 @@ def sensitivity_chart(src: pd.DataFrame) -> alt.Chart:
         .reset_index()
         .melt(id_vars="kpi", var_name="parameter", value_name="src")
     )
-    frame["kpi"] = frame["kpi"].map(lambda k: HEADLINE.get(k, (k,))[0])
+    frame["kpi"] = frame["kpi"].map(label)
     base = alt.Chart(frame).encode(
         x=alt.X("parameter:N", title=None, axis=alt.Axis(labelAngle=-20)),
         y=alt.Y("kpi:N", title=None, sort=None),

@@ -21,39 +21,28 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.catalog.levers import change_levers, pdca_steps
 from simulation.inputs.scenario import PDCA, Change, Scenario, ScenarioError, parse_scenario
 
-#: The table of changes: column -> (field of a Change, or "levers.<name>"; title).
+#: The table of changes: column -> (field of a Change, or "levers.<name>"; title). The
+#: day and label of a change, then a column per lever a change can set (the catalog's,
+#: in its order), then the headcount, written 'dev=30, ops=12'.
 CHANGE_COLUMNS: dict[str, tuple[str, str]] = {
     "day": ("day", "Day"),
     "label": ("label", "What changes"),
-    "structure": ("structure", "Structure"),
-    "team_size": ("team_size", "Team size"),
-    "brms": ("brms", "BRMs"),
-    "prioritisation": ("levers.prioritisation", "Priorities"),
-    "shared_language": ("levers.shared_language", "Shared language"),
-    "transparency": ("levers.transparency", "Transparency"),
-    "cross_skill": ("levers.cross_skill", "Cross-skill"),
-    "rotation_share": ("levers.rotation_share", "Rotation"),
-    "culture_events_per_quarter": ("levers.culture_events_per_quarter", "Culture events"),
-    "glossary": ("levers.glossary", "Glossary"),
-    "change_management": ("levers.change_management", "Change management"),
+    **{
+        lever.column: (lever.change_field, lever.title)
+        for lever in change_levers()
+        if lever.column and lever.change_field
+    },
     "headcount": ("headcount", "Headcount"),
 }
-INTEGER_COLUMNS = {"day", "team_size", "brms"}
+INTEGER_COLUMNS = {"day", *(lever.column for lever in change_levers() if lever.kind == "int")}
 #: Structures a row can move to (custom needs a skill matrix: the Design page's job).
 ROW_STRUCTURES = ("siloed", "aligned", "converged")
 
 #: Scenario fields a PDCA policy may step, with a sensible default step each.
-PDCA_PATHS: dict[str, float] = {
-    "brms.count": 2,
-    "team_size": -1,
-    "levers.shared_language": 0.15,
-    "levers.transparency": 0.15,
-    "levers.cross_skill": 0.2,
-    "levers.rotation_share": 0.05,
-    "levers.culture_events_per_quarter": 1,
-}
+PDCA_PATHS: dict[str, float] = pdca_steps()
 PDCA_LEVER_COLUMNS = ["path", "step", "min", "max"]
 
 #: A path to start from when the starting organisation has none of its own: align
@@ -110,14 +99,12 @@ def change_rows(changes: Iterable[Change]) -> pd.DataFrame:
 def empty_changes(rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     """The table of changes with every column typed, so an empty table edits well."""
     frame = pd.DataFrame(rows or [], columns=list(CHANGE_COLUMNS))
-    numeric = [c for c in CHANGE_COLUMNS if c not in {"label", "structure", "prioritisation"}]
-    numeric.remove("glossary")
-    numeric.remove("headcount")
-    for column in numeric:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in ("label", "structure", "prioritisation", "headcount"):
-        frame[column] = frame[column].astype("object")
-    frame["glossary"] = frame["glossary"].astype("object")
+    numeric = ["day", *(lv.column for lv in change_levers() if lv.kind in ("int", "slider"))]
+    for column in CHANGE_COLUMNS:
+        if column in numeric:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        else:  # text, a choice or a tick box
+            frame[column] = frame[column].astype("object")
     return frame
 
 
@@ -126,8 +113,9 @@ def changes_from_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     changes = []
     for record in frame.to_dict("records"):
         values = {k: _cell(record.get(k)) for k in CHANGE_COLUMNS}
-        if values["glossary"] is False:
-            values["glossary"] = None  # an unticked box changes nothing
+        for lever in change_levers():
+            if lever.kind == "toggle" and values[lever.column] is False:
+                values[lever.column] = None  # an unticked box changes nothing
         if all(v is None for v in values.values()):
             continue  # a blank row
         index = len(changes)

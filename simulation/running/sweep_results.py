@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.analysis.metrics import HEADLINE
-from simulation.analysis.sweep_stats import BOOKKEEPING, DEFAULT_KPIS, parameter_columns
+from simulation.analysis.sweep_stats import BOOKKEEPING, parameter_columns
+from simulation.catalog.kpis import find_kpi, higher_is_better, sweep_kpis
 from simulation.inputs.scenario import ScenarioError
 from simulation.running.batch import MANIFEST, PARTS, RESULTS, load_results, read_manifest
 
@@ -135,7 +135,7 @@ def open_sweep(path: str | Path) -> Sweep:
 
 
 def kpi_columns(results: pd.DataFrame, parameters: Sequence[str] = ()) -> list[str]:
-    """KPIs a user can plot: analysis.DEFAULT_KPIS first, then every other numeric
+    """KPIs a user can plot: the catalog's sweep KPIs first, then every other numeric
     column of the runs (not bookkeeping, not a parameter, not all missing)."""
     numeric = [
         c
@@ -146,12 +146,13 @@ def kpi_columns(results: pd.DataFrame, parameters: Sequence[str] = ()) -> list[s
         and not pd.api.types.is_bool_dtype(results[c])
         and results[c].notna().any()
     ]
-    first = [k for k in DEFAULT_KPIS if k in numeric]
+    first = [k for k in sweep_kpis() if k in numeric]
     return first + sorted(c for c in numeric if c not in first)
 
 
 def kpi_title(kpi: str) -> str:
-    label, unit, _ = HEADLINE.get(kpi, (kpi.replace("_", " ").capitalize(), "", True))
+    entry = find_kpi(kpi)
+    label, unit = (entry.label, entry.unit) if entry else (kpi.replace("_", " ").capitalize(), "")
     return f"{label} ({unit})" if unit else label
 
 
@@ -207,10 +208,10 @@ def filter_runs(results: pd.DataFrame, filters: Mapping[str, Any]) -> pd.DataFra
 
 
 def best_configuration(table: pd.DataFrame, kpi: str) -> dict[str, Any] | None:
-    """The configuration with the best mean of ``kpi`` (HEADLINE says which way)."""
+    """The configuration with the best mean of ``kpi`` (the catalog says which way)."""
     if kpi not in table or table[kpi].notna().sum() == 0:
         return None
-    higher = HEADLINE.get(kpi, ("", "", True))[2]
+    higher = higher_is_better(kpi)
     row = table.loc[table[kpi].idxmax() if higher else table[kpi].idxmin()]
     return {"row": row, "higher_is_better": higher}
 
