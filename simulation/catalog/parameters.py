@@ -34,6 +34,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from simulation.catalog.kpis import pdca_targets
+from simulation.catalog.levers import STRUCTURES
+
+
+def _choice(options: tuple[str, ...]) -> str:
+    """A choice field's unit: its options, from the list that declares them."""
+    return "choice: " + ", ".join(options)
+
+
 #: What an entry is (see the module docstring).
 Kind = Literal["parameter", "setting", "identifier"]
 
@@ -144,7 +153,7 @@ _ORGANISATION: tuple[Parameter, ...] = (
     Parameter(
         path="structure",
         default="siloed",
-        unit="choice: siloed, aligned, converged, custom",
+        unit=_choice(STRUCTURES),
         kind="setting",
         mechanism="organisation",
         description="Who sits where: departments per discipline, the same with shared "
@@ -1173,7 +1182,7 @@ _CHANGES: tuple[Parameter, ...] = (
         description="What the change is, in words, on charts and tables.",
         source="reasoned estimate: empty until written; no effect on a run.",
     ),
-    _unchanged("structure", "choice: siloed, aligned, converged, custom", "The new structure."),
+    _unchanged("structure", _choice(STRUCTURES), "The new structure."),
     _unchanged("team_size", PEOPLE, "The new converged team size."),
     Parameter(
         path="changes[].teams[].name",
@@ -1233,8 +1242,7 @@ _PDCA: tuple[Parameter, ...] = (
     Parameter(
         path="pdca.target",
         default="lead_time_mean",
-        unit="choice: lead_time_mean, lead_time_p85, cx_index, change_failure_rate, "
-        "new_work_per_week",
+        unit=_choice(pdca_targets()),
         kind="setting",
         mechanism="pdca",
         description="The KPI the policy tries to improve.",
