@@ -24,7 +24,7 @@ from simulation.analysis.transition_outcomes import (
     phase_summary,
     sentences,
 )
-from simulation.catalog.kpis import label, pdca_targets
+from simulation.catalog.kpis import label, pdca_targets, transition_cards
 from simulation.catalog.levers import Lever, change_levers, lever
 from simulation.inputs.scenario import Scenario, ScenarioError
 from simulation.presentation.charts import path_colours
@@ -381,13 +381,6 @@ st.caption(
     f"green is better. {result['runs']} runs in {result['seconds']:.1f} s "
     f"({result['cached']} from cache)."
 )
-CARD_KPIS = [
-    "lead_time_end",
-    "lead_time_worst_after_change",
-    "recovery_days",
-    "productivity_lost_days",
-    "transition_cost",
-]
 for i, column in enumerate(st.columns(len(names), gap="medium")):
     with column.container(border=True):
         detail = "your design" if i == 0 else f"vs {escape(names[0])}"
@@ -396,7 +389,7 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
             + f'<div class="cv-chip-detail">{detail}</div>',
             unsafe_allow_html=True,
         )
-        for key in CARD_KPIS:
+        for key in [entry.key for entry in transition_cards()]:
             c = card(key, kpis[0] if i else None, kpis[i])
             st.metric(
                 c["label"],

@@ -18,23 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.comparison import kpi_mean, values
 from simulation.analysis.digest import RunDigest
 from simulation.analysis.metrics import mean_ci
 from simulation.catalog import kpis as catalog
 
 Runs = Mapping[str, Sequence[RunDigest]]  # path name -> replicates
 KpiRuns = Sequence[Sequence[dict[str, Any]]]  # runs[path][replicate] -> KPI dict
-
-#: Short labels for the cards of the transition KPIs (the catalog's Transition section).
-SHORT_LABELS = {
-    "lead_time_before_change": "Lead time before",
-    "lead_time_worst_after_change": "Worst after a change",
-    "recovery_days": "Back to the old level",
-    "lead_time_end": "Lead time at the end",
-    "productivity_lost_days": "Work lost to the dip",
-    "transition_cost": "Transition cost",
-    "pdca_kept": "PDCA changes kept",
-}
 
 #: The window KPIs of metrics.phase_table: column -> (title, unit).
 PHASE_KPIS = {
@@ -78,23 +68,13 @@ def _unsaid(key: str) -> str:
     return " (changes)" if key == "pdca_kept" else ""
 
 
-def _values(runs: Sequence[dict[str, Any]], key: str) -> np.ndarray:
-    return np.array([_num(r.get(key)) for r in runs], dtype=float)
-
-
-def _mean(runs: Sequence[dict[str, Any]], key: str) -> float:
-    v = _values(runs, key)
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if len(v) else math.nan
-
-
 def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[str, Any]]):
     """What a st.metric card of a transition KPI shows, the change against ``base``."""
-    value = _mean(runs, key)
+    value = kpi_mean(runs, key)
     good_up = catalog.higher_is_better(key)
     delta = None
     if base is not None:
-        before = _mean(base, key)
+        before = kpi_mean(base, key)
         if not (math.isnan(before) or math.isnan(value)):
             diff = value - before
             if key == "pdca_kept":
@@ -106,7 +86,7 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
             else:
                 delta = f"{100 * diff / abs(before):+.0f}%"
     label = catalog.label(key)
-    v = _values(runs, key)
+    v = values(runs, key)
     v = v[~np.isnan(v)]
     _m, low, high = mean_ci(v)
     low = max(0.0, low)
@@ -116,7 +96,7 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
     missing = len(runs) - len(v)
     note = f" Not reached in {missing} of {len(runs)} runs." if missing and len(v) else ""
     if not len(v):
-        has_changes = not math.isnan(_mean(runs, "lead_time_before_change"))
+        has_changes = not math.isnan(kpi_mean(runs, "lead_time_before_change"))
         if key == "recovery_days" and has_changes:
             why, value = "lead time never got back to its old level within the horizon", "never"
         elif key in ("lead_time_before_change", "lead_time_worst_after_change", "recovery_days"):
@@ -124,14 +104,14 @@ def card(key: str, base: Sequence[dict[str, Any]] | None, runs: Sequence[dict[st
         else:
             why, value = "no value in these runs", "n/a"
         return {
-            "label": SHORT_LABELS.get(key, label),
+            "label": catalog.kpi(key).card or label,
             "value": value,
             "delta": None,
             "delta_color": "off",
             "help": f"{label}{_unsaid(key)}: {why}.",
         }
     return {
-        "label": SHORT_LABELS.get(key, label),
+        "label": catalog.kpi(key).card or label,
         "value": format_value(key, value),
         "delta": delta,
         "delta_color": "off"
@@ -149,12 +129,12 @@ def kpi_table(names: Sequence[str], runs: KpiRuns) -> pd.DataFrame:
     """The transition KPIs that apply to any path, 'mean (low–high)' per path."""
     rows = []
     for key in catalog.section(catalog.TRANSITION):
-        if all(math.isnan(_mean(rs, key)) for rs in runs):
+        if all(math.isnan(kpi_mean(rs, key)) for rs in runs):
             continue
         label, unit = catalog.label(key), catalog.unit(key)
         row: dict[str, Any] = {"KPI": label, "unit": unit}
         for name, rs in zip(names, runs, strict=True):
-            v = _values(rs, key)
+            v = values(rs, key)
             v = v[~np.isnan(v)]
             mean, low, high = mean_ci(v)
             low = max(0.0, low)  # every transition KPI is a count, a duration or a cost
@@ -273,16 +253,18 @@ def sentences(names: Sequence[str], runs: KpiRuns) -> list[str]:
     for name, rs in zip(names, runs, strict=True):
         if not any(is_transition_run(k) for k in rs):
             continue
-        lost = format_value("productivity_lost_days", _mean(rs, "productivity_lost_days"))
-        cost = format_value("transition_cost", _mean(rs, "transition_cost"))
-        end = format_value("lead_time_end", _mean(rs, "lead_time_end"))
-        scheduled = not math.isnan(_mean(rs, "lead_time_before_change"))
+        lost = format_value("productivity_lost_days", kpi_mean(rs, "productivity_lost_days"))
+        cost = format_value("transition_cost", kpi_mean(rs, "transition_cost"))
+        end = format_value("lead_time_end", kpi_mean(rs, "lead_time_end"))
+        scheduled = not math.isnan(kpi_mean(rs, "lead_time_before_change"))
         if scheduled:
-            before = format_value("lead_time_before_change", _mean(rs, "lead_time_before_change"))
-            worst = format_value(
-                "lead_time_worst_after_change", _mean(rs, "lead_time_worst_after_change")
+            before = format_value(
+                "lead_time_before_change", kpi_mean(rs, "lead_time_before_change")
             )
-            recovery = _values(rs, "recovery_days")
+            worst = format_value(
+                "lead_time_worst_after_change", kpi_mean(rs, "lead_time_worst_after_change")
+            )
+            recovery = values(rs, "recovery_days")
             back = recovery[~np.isnan(recovery)]
             if len(back) == len(rs):
                 recovered = (
@@ -302,9 +284,9 @@ def sentences(names: Sequence[str], runs: KpiRuns) -> list[str]:
             )
         else:
             text = f"**{name}**: lead time **{end}** at the end."
-        kept = _mean(rs, "pdca_kept")
+        kept = kpi_mean(rs, "pdca_kept")
         if not math.isnan(kept):
-            trials = _mean(rs, "pdca_trials")
+            trials = kpi_mean(rs, "pdca_trials")
             text += (
                 f" Its PDCA policy kept {format_value('pdca_kept', kept)} of "
                 f"{format_value('pdca_kept', trials)} trial changes on average."

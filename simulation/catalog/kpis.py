@@ -40,7 +40,8 @@ class Kpi:
         section: The section of the run and compare tables it shows in; None keeps it
             out of the tables (it stays in every CSV and JSON).
         card: The short label of its card in the app, None for no card; cards show in
-            :data:`KPIS` order.
+            :data:`KPIS` order, the Transition section's on the Transition page, the
+            others on Compare.
         sweep: Analysed by default after a sweep (``python -m simulation analyze``).
         pdca_target: A PDCA policy may target it.
         change: How a change reads (:data:`Change`).
@@ -121,12 +122,15 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("lead_time_before_change", "Lead time before the first change", "days", False,
         TRANSITION),
     Kpi("lead_time_worst_after_change", "Lead time at its worst after a change", "days",
-        False, TRANSITION),
-    Kpi("recovery_days", "Time to recover the old lead time", "days", False, TRANSITION),
-    Kpi("lead_time_end", "Lead time at the end", "days", False, TRANSITION),
+        False, TRANSITION, card="Worst after a change"),
+    Kpi("recovery_days", "Time to recover the old lead time", "days", False, TRANSITION,
+        card="Back to the old level"),
+    Kpi("lead_time_end", "Lead time at the end", "days", False, TRANSITION,
+        card="Lead time at the end"),
     Kpi("productivity_lost_days", "Productivity lost to the dip", "person-days", False,
-        TRANSITION),
-    Kpi("transition_cost", "Transition cost (spend + lost time)", MONEY, False, TRANSITION),
+        TRANSITION, card="Work lost to the dip"),
+    Kpi("transition_cost", "Transition cost (spend + lost time)", MONEY, False, TRANSITION,
+        card="Transition cost"),
     Kpi("pdca_kept", "PDCA changes kept", "changes", True, TRANSITION),
     # -- in every record, CSV and JSON, not in the tables
     Kpi("delivered", "Items delivered after the warm-up", "items", True),
@@ -227,8 +231,13 @@ def table_kpis(exclude: tuple[str, ...] = ()) -> list[str]:
 
 
 def headline_kpis() -> list[Kpi]:
-    """The KPIs with a card in the app, in order."""
-    return [k for k in KPIS if k.card is not None]
+    """The KPIs with a card on the Compare page, in order."""
+    return [k for k in KPIS if k.card is not None and k.section != TRANSITION]
+
+
+def transition_cards() -> list[Kpi]:
+    """The KPIs with a card on the Transition page, in order: the path's cards."""
+    return [k for k in KPIS if k.card is not None and k.section == TRANSITION]
 
 
 def sweep_kpis() -> list[str]:
