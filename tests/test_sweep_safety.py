@@ -268,6 +268,18 @@ def test_resume_refuses_other_library_versions(tmp_path, monkeypatch):
         batch.sweep(load_experiment(experiment), tmp_path / "out", resume=True)
 
 
+def test_resume_refuses_a_sweep_begun_with_other_seeds(tmp_path):
+    experiment = small_experiment(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    batch.sweep(load_experiment(experiment), out, executors.InProcess())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == "base seed + replicate"
+    del manifest["seeds"]  # as an earlier Converge wrote it (SeedSequence spawn keys)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ScenarioError, match=r"other replicate seeds \(SeedSequence spawn keys"):
+        batch.sweep(load_experiment(experiment), out, resume=True, allow_code_change=True)
+
+
 def test_the_manifest_records_fingerprints_and_the_code(tmp_path):
     plan = load_experiment(small_experiment(tmp_path, replicates=1))
     batch.sweep(plan, tmp_path / "out", executors.InProcess())

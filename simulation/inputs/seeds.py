@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from simulation.limits import MAX_SEED
 
+#: The scheme's name, recorded in a sweep's manifest: resuming a sweep begun under
+#: another scheme would mix seeds, so it is refused.
+SEED_SCHEME = "base seed + replicate"
+
 
 def replicate_seed(base_seed: int, replicate: int) -> int:
     """The seed of replicate ``replicate`` (0 for the first) of ``base_seed``."""

@@ -49,6 +49,7 @@ import pandas as pd
 
 from simulation.inputs.experiment import Plan, Run
 from simulation.inputs.scenario import Scenario, ScenarioError
+from simulation.inputs.seeds import SEED_SCHEME
 from simulation.running.executors import Executor, InProcess
 from simulation.running.processes import process_alive, process_start_time
 from simulation.running.runs import run_scenario
@@ -228,8 +229,8 @@ def _git(where: Path, *args: str) -> str | None:
 
 
 def sweep_identity(plan: Plan) -> dict[str, Any]:
-    """What a sweep's rows depend on besides the seeds: recorded in the manifest when
-    the sweep starts, and checked when it is resumed."""
+    """What a sweep's rows depend on: recorded in the manifest when the sweep starts,
+    and checked when it is resumed."""
     experiment = plan.experiment.model_dump(mode="json")
     base = plan.base.model_dump(mode="json")
     return {
@@ -238,6 +239,7 @@ def sweep_identity(plan: Plan) -> dict[str, Any]:
         "fingerprints": {"experiment": fingerprint(experiment), "base_scenario": fingerprint(base)},
         "code": code_version(),
         "versions": package_versions(),
+        "seeds": SEED_SCHEME,
     }
 
 
@@ -311,6 +313,13 @@ def _refuse_if_changed(
     changed = _difference(previous, identity, "experiment")
     if changed:
         raise ScenarioError("--resume", f"{out} holds a different experiment ({changed})")
+    if previous.get("seeds") != identity["seeds"]:  # even with --allow-code-change
+        raise ScenarioError(
+            "--resume",
+            f"{out} was swept with other replicate seeds "
+            f"({previous.get('seeds') or 'SeedSequence spawn keys'}, not "
+            f"{identity['seeds']}); sweep it into a new --out",
+        )
     changed = _difference(previous, identity, "base_scenario")
     if changed:
         raise ScenarioError(
