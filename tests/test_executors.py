@@ -15,7 +15,7 @@ from simulation.running import executors
 from simulation.running.executors import InProcess, LocalProcesses, executor_for
 from simulation.running.processes import available_cores
 from simulation.running.runs import run_replicates
-from tests.conftest import ready_made, short
+from tests.conftest import SCENARIOS, cli, ready_made, short
 
 TWO_CORES = pytest.mark.skipif(available_cores() < 2, reason="needs two cores")
 
@@ -154,3 +154,16 @@ def table(runs: list[list[dict]]) -> pd.DataFrame:
 def test_the_window_is_a_few_jobs_per_worker():
     assert LocalProcesses(2).default_window == 2 * executors.IN_FLIGHT_PER_WORKER
     assert InProcess().default_window == 1
+
+
+@pytest.mark.slow
+def test_compare_on_a_dask_cluster_writes_the_runs_of_one_process(tmp_path):
+    scenarios = [str(SCENARIOS / "siloed.yaml"), str(SCENARIOS / "converged.yaml")]
+    common = ["compare", *scenarios, "--replicates", "2", "--days", "30", "--seed", "5"]
+    here = cli(*common, "--workers", "1", "--out", str(tmp_path / "here"))
+    dask = cli(*common, "--cluster", "local", "--workers", "2", "--out", str(tmp_path / "dask"))
+    assert here.returncode == dask.returncode == 0, dask.stderr
+    assert "note: runs on dask (2 workers" in dask.stderr
+    runs = pd.read_csv(tmp_path / "here" / "runs.csv")
+    assert list(runs["seed"]) == [5, 6, 5, 6]
+    pd.testing.assert_frame_equal(runs, pd.read_csv(tmp_path / "dask" / "runs.csv"))
