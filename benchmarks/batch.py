@@ -1,7 +1,8 @@
 """Sweeps: runs per second serially and on 2 local worker processes, and Dask's cost.
 
 A sweep of the ready-made scenarios (siloed, aligned, converged: 250 days each) runs
-three ways through ``simulation.running.batch.sweep``, as ``python -m simulation sweep`` does:
+three ways through ``simulation.running.batch.sweep`` and the executors of
+``simulation.running.executors``, as ``python -m simulation sweep`` does:
 
 - serially in this process;
 - on 2 local processes (``--workers 2``), target: at least 1.7x the serial rate;
@@ -26,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import describe_machine, rule  # noqa: E402
 from simulation.inputs.experiment import plan_from_data  # noqa: E402
-from simulation.running.batch import DaskCluster, LocalProcesses, Serial, load_results, sweep  # noqa: E402
+from simulation.running.batch import load_results, sweep  # noqa: E402
+from simulation.running.executors import DaskExecutor, InProcess, LocalProcesses  # noqa: E402
 
 TARGET_SPEED_UP = 1.7
 
@@ -69,7 +71,7 @@ def main() -> None:
     print(f"{runs} runs: 3 ready-made organisations x {replicates} replicates, 250 days each\n")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        serial = timed_sweep(Serial(), experiment, tmp / "serial")
+        serial = timed_sweep(InProcess(), experiment, tmp / "serial")
         started = time.perf_counter()
         processes = LocalProcesses(2).start()
         pool_startup = time.perf_counter() - started
@@ -78,7 +80,7 @@ def main() -> None:
         finally:
             processes.close()
         started = time.perf_counter()
-        dask = DaskCluster("local", workers=2)
+        dask = DaskExecutor("local", workers=2)
         startup = time.perf_counter() - started
         try:
             on_dask = timed_sweep(dask, experiment, tmp / "dask")

@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "kpis.json, the daily series, the per-item table and the event log.",
     )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    run.add_argument("--seed", type=_run_seed, help="random seed (default: the scenario's)")
     run.add_argument("--days", type=_days, help="horizon in working days")
     run.add_argument("--out", type=Path, help="directory for the outputs (default: none)")
     run.add_argument(
@@ -85,9 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--seed", type=_seed, help="first seed (default: the first scenario's)")
     compare.add_argument("--days", type=_days, help="horizon in working days")
-    compare.add_argument(
-        "--workers", type=_positive_int, help="local processes (default: one per core)"
-    )
+    _executor_options(compare)
     compare.add_argument("--out", type=Path, help="write runs.csv and summary.csv here")
     compare.set_defaults(handler=cmd_compare)
 
@@ -108,27 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("experiment", type=Path, help="experiment YAML file")
     sweep.add_argument("--out", type=Path, required=True, help="directory for the results")
-    sweep.add_argument(
-        "--workers",
-        type=_positive_int,
-        help="local processes, or LocalCluster workers (default: one per core; at most "
-        "one per core). Given without --cluster, it chooses local processes even when "
-        "DASK_SCHEDULER_ADDRESS is set",
-    )
-    sweep.add_argument(
-        "--cluster",
-        metavar="none|local|ADDRESS",
-        help="'none': local processes without Dask; 'local': a Dask LocalCluster; "
-        "tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT: an existing Dask scheduler "
-        "(default: $DASK_SCHEDULER_ADDRESS when set and --workers is not given, else none)",
-    )
-    sweep.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="how long to wait for a Dask scheduler before giving up (default 5)",
-    )
+    _executor_options(sweep)
     sweep.add_argument(
         "--chunk-size",
         type=_positive_int,
@@ -224,7 +202,48 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str) -> int:
+    """A first seed: every replicate's seed (first + replicate) is a seed too."""
     return _whole_number(text, 0, MAX_SEED - MAX_REPLICATES)
+
+
+def _run_seed(text: str) -> int:
+    """One run's seed: any seed a comparison or a sweep wrote beside its results."""
+    return _whole_number(text, 0, MAX_SEED)
+
+
+def _executor_options(command: argparse.ArgumentParser) -> None:
+    """--workers, --cluster and --connect-timeout: where the runs go (executors.py)."""
+    command.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="local processes, or LocalCluster workers (default: one per core; at most "
+        "one per core). Given without --cluster, it chooses local processes even when "
+        "DASK_SCHEDULER_ADDRESS is set",
+    )
+    command.add_argument(
+        "--cluster",
+        metavar="none|local|ADDRESS",
+        help="'none': local processes without Dask; 'local': a Dask LocalCluster; "
+        "tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT: an existing Dask scheduler "
+        "(default: $DASK_SCHEDULER_ADDRESS when set and --workers is not given, else none)",
+    )
+    command.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for a Dask scheduler before giving up (default 5)",
+    )
+
+
+def _executor(args: argparse.Namespace):
+    """The executor ``args`` ask for (a one-line error for a bad choice, before any
+    worker or cluster starts)."""
+    from simulation.running.executors import executor_for
+
+    if not 0 < args.connect_timeout <= 600:
+        raise ScenarioError("--connect-timeout", "must be more than 0 and at most 600 seconds")
+    return executor_for(args.cluster, args.workers, connect_timeout=args.connect_timeout)
 
 
 def _days(text: str) -> int:
@@ -375,28 +394,26 @@ def print_transition(result) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from simulation.analysis.comparison import unique_names
+    from simulation.running.executors import executor_notes
     from simulation.running.outputs import StagedOutput
-    from simulation.running.runs import usable_workers
 
     scenarios = [load_scenario(p) for p in args.scenarios]
     names = unique_names([s.name for s in scenarios])
     total = len(scenarios) * args.replicates
-    if args.workers and usable_workers(args.workers) < args.workers:
-        print(
-            f"note: --workers {args.workers} capped at {usable_workers(args.workers)}, "
-            "the cores available (results do not depend on the number of workers)",
-            file=sys.stderr,
-        )
     staged = StagedOutput(args.out) if args.out else None  # checked before the runs
     try:
-        _compare(args, scenarios, names, total, staged)
+        with _executor(args) as executor:
+            notes = executor_notes(executor, args.workers)
+            if executor.name == "dask" or len(notes) > 1:  # no choice made silently
+                print(f"note: runs on {executor.name} ({', '.join(notes)})", file=sys.stderr)
+            _compare(args, scenarios, names, total, staged, executor)
     finally:
         if staged is not None:
             staged.discard()
     return 0
 
 
-def _compare(args, scenarios, names, total, staged) -> None:
+def _compare(args, scenarios, names, total, staged, executor) -> None:
     from simulation.analysis.metrics import delivery_note, mode, summarise
     from simulation.running.runs import run_replicates
 
@@ -406,7 +423,7 @@ def _compare(args, scenarios, names, total, staged) -> None:
             args.replicates,
             seed=args.seed,
             days=args.days,
-            workers=args.workers,
+            executor=executor,
             on_done=lambda done, _: bar.update(done - bar.n),
         )
     print(
@@ -441,26 +458,19 @@ def _compare(args, scenarios, names, total, staged) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.inputs.experiment import load_experiment
-    from simulation.running.batch import (
-        check_output,
-        choose_executor,
-        executor_notes,
-        make_executor,
-        sweep,
-    )
+    from simulation.running.batch import check_output, sweep
+    from simulation.running.executors import choose_executor, executor_notes
 
-    if not 0 < args.connect_timeout <= 600:
-        raise ScenarioError("--connect-timeout", "must be more than 0 and at most 600 seconds")
     plan = load_experiment(args.experiment, max_runs=args.max_runs)
     total = len(plan.runs)
-    # Refuse a bad --out or --resume before any worker or cluster starts.
+    # Refuse a bad --cluster, --out or --resume before any worker or cluster starts.
+    choose_executor(args.workers, args.cluster)
     check_output(plan, args.out, args.resume, args.allow_code_change)
-    choice = choose_executor(args.workers, args.cluster)
-    executor = make_executor(connect_timeout=args.connect_timeout, choice=choice)
+    executor = _executor(args)
     print(
         f"{plan.experiment.name}: {len(plan.points)} points x "
         f"{plan.experiment.replicates} replicates = {total} runs on {executor.name} "
-        f"({executor_notes(executor, choice, args.workers)})",
+        f"({', '.join(executor_notes(executor, args.workers))})",
         file=sys.stderr,
     )
     bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)

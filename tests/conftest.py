@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import yaml
 
 from simulation.inputs.scenario import Scenario, with_overrides
 
@@ -74,6 +75,75 @@ def in_process(monkeypatch):
     monkeypatch.setenv("CONVERGE_WORKERS", "1")
 
 
+# --------------------------------------------------------------------------- sweeps
+
+
+def experiment_data(**fields) -> dict:
+    """A small experiment: 4 points (BRMs x shared language) of the aligned scenario,
+    3 replicates of 40 days each; ``fields`` replace any field."""
+    return {
+        "name": "small",
+        "base": str(SCENARIOS / "aligned.yaml"),
+        "design": "grid",
+        "parameters": {"brms.count": [0, 3], "levers.shared_language": [0.2, 0.6]},
+        "replicates": 3,
+        "days": 40,
+        **fields,
+    }
+
+
+def experiment_file(folder: Path, **fields) -> Path:
+    """:func:`experiment_data` written to ``folder/experiment.yaml``, for the command line."""
+    path = folder / "experiment.yaml"
+    path.write_text(yaml.safe_dump(experiment_data(**fields)))
+    return path
+
+
+def swept(out: Path, executor=None, chunk_size: int | None = None, **fields) -> Path:
+    """:func:`experiment_data` (with ``fields``) swept into ``out``, in this process
+    unless an ``executor`` is given."""
+    from simulation.inputs.experiment import plan_from_data
+    from simulation.running.batch import sweep
+
+    sweep(plan_from_data(experiment_data(**fields)), out, executor, chunk_size=chunk_size)
+    return out
+
+
+def parts_written(out: Path) -> list[str]:
+    """The chunk files a sweep has written so far."""
+    return sorted(p.name for p in (out / "parts").glob("*.parquet"))
+
+
+class Hold:
+    """The sweep's test hook (batch.TEST_HOLD): chosen chunks announce that they started
+    and wait for release, so a test acts while a sweep is provably mid-way."""
+
+    def __init__(self, folder: Path, *run_ids: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "hold").write_text("\n".join(run_ids) + "\n")
+        self.folder = folder
+
+    @property
+    def env(self) -> dict[str, str]:
+        from simulation.running.batch import TEST_HOLD
+
+        return {**os.environ, TEST_HOLD: str(self.folder)}
+
+    def started(self, run_id: str, still_running=lambda: True) -> int:
+        """Wait for the chunk starting ``run_id`` to be held (a file the sweep writes);
+        the pid of the process that runs it."""
+        path = self.folder / f"{run_id}.started"
+        deadline = time.monotonic() + 300  # a bound on a condition, not a speed
+        while not path.exists():
+            assert still_running(), f"the sweep ended without reaching {run_id}"
+            assert time.monotonic() < deadline, f"the sweep never reached {run_id}"
+            time.sleep(0.02)
+        return int(path.read_text())
+
+    def release(self) -> None:
+        (self.folder / "release").touch()
+
+
 @pytest.fixture
 def hold_dir(tmp_path):
     """A directory for the sweep's test hook (batch.TEST_HOLD), released at the end
@@ -82,6 +152,9 @@ def hold_dir(tmp_path):
     yield folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "release").touch()
+
+
+# --------------------------------------------------------------------------- the app server
 
 
 # The venv's streamlit launcher, or the module where there is none (other installs).

@@ -44,7 +44,8 @@ from simulation.presentation.transition_table import (
     pdca_from_form,
     pdca_rows,
 )
-from simulation.running.batch import Serial, load_results, sweep
+from simulation.running.batch import load_results, sweep
+from simulation.running.executors import InProcess
 from simulation.running.live import Workshop
 from simulation.running.runs import run_digest, run_scenario
 from simulation.running.sweep_results import filter_runs, kpi_columns, open_sweep
@@ -561,7 +562,7 @@ def make_sweep(out, replicates: int = 2, **extra):
             **extra,
         }
     )
-    sweep(plan, out, executor=Serial(), chunk_size=2)
+    sweep(plan, out, executor=InProcess(), chunk_size=2)
     return out
 
 
@@ -941,12 +942,13 @@ def test_the_process_pool_gives_the_same_runs_as_this_process(monkeypatch):
     def not_here(*_):
         raise AssertionError("ran in this process: the pool did not work")
 
-    monkeypatch.setattr(runner, "_compute_here", not_here)
-    runner._pool.clear()
+    monkeypatch.setattr(runner, "InProcess", not_here)
+    runner.executor.clear()
     try:
         pooled = runner.run_jobs(jobs)
     finally:
-        runner._pool.clear()
+        runner.executor().close()
+        runner.executor.clear()
     here = [run_digest(job) for job in jobs]
     assert [d.kpis["seed"] for d in pooled] == list(range(9000, 9005))
     for a, b in zip(pooled, here, strict=True):

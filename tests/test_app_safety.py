@@ -30,7 +30,8 @@ from streamlit.testing.v1 import AppTest
 
 from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.scenario import with_overrides
-from simulation.running.batch import Serial, sweep
+from simulation.running.batch import sweep
+from simulation.running.executors import InProcess
 from tests.conftest import ROOT, app_server, open_app, ready_made
 from ui import common
 
@@ -293,7 +294,7 @@ def folders(tmp_path_factory) -> tuple[Path, Path]:
                 "days": 40,
             }
         )
-        sweep(plan, out, executor=Serial())
+        sweep(plan, out, executor=InProcess())
     (root / "not-a-sweep").mkdir()
     (root / "link-out").symlink_to(outside / "secret-sweep")
     return root, outside

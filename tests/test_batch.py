@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from simulation.analysis.sweep_stats import configuration_table, sensitivity
-from simulation.inputs.experiment import load_experiment, plan_from_data, run_seed
+from simulation.inputs.experiment import load_experiment, plan_from_data
 from simulation.inputs.scenario import ScenarioError
 from simulation.running import batch
-from simulation.running.batch import LocalProcesses, Serial, load_results, sweep
-from simulation.running.runs import run_scenario
-from tests.conftest import ROOT, SCENARIOS, cli
+from simulation.running.batch import load_results, sweep
+from simulation.running.executors import DaskExecutor, InProcess, LocalProcesses
+from tests.conftest import ROOT, SCENARIOS, Hold, cli, experiment_file, parts_written
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
-
-
-def small_experiment(tmp_path: Path, replicates: int = 3, **extra) -> Path:
-    path = tmp_path / "experiment.yaml"
-    data = {
-        "name": "small",
-        "base": str(SCENARIOS / "aligned.yaml"),
-        "design": "grid",
-        "parameters": {"brms.count": [0, 3], "levers.shared_language": [0.2, 0.6]},
-        "replicates": replicates,
-        "days": 40,
-        **extra,
-    }
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +90,7 @@ def test_designs_expand_as_documented():
     assert listed.points == [{"team_size": 5}, {"seed": 3}]
 
 
-def test_run_seeds_come_from_the_experiment_seed_and_replicate_alone():
+def test_replicate_r_of_every_point_runs_with_the_experiment_seed_plus_r():
     plan = plan_from_data(
         {
             "scenario": {"horizon_days": 30},
@@ -116,8 +100,10 @@ def test_run_seeds_come_from_the_experiment_seed_and_replicate_alone():
         }
     )
     seeds = {(r.point, r.replicate): r.seed for r in plan.runs}
-    assert seeds[(0, 2)] == seeds[(1, 2)] == run_seed(7, 2)  # common random numbers
-    assert len({seeds[(0, r)] for r in range(3)}) == 3
+    # common random numbers: every point gets the same seeds, replicate by replicate
+    assert seeds == {
+        (point, replicate): 7 + replicate for point in (0, 1) for replicate in (0, 1, 2)
+    }
 
 
 @pytest.mark.parametrize(
@@ -159,8 +145,8 @@ def test_malformed_experiment_on_the_command_line_exits_2(tmp_path):
 def reference(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     """The small experiment swept serially: what every other way must reproduce."""
     tmp = tmp_path_factory.mktemp("reference")
-    plan = load_experiment(small_experiment(tmp))
-    sweep(plan, tmp / "out", Serial())
+    plan = load_experiment(experiment_file(tmp))
+    sweep(plan, tmp / "out", InProcess())
     return tmp / "experiment.yaml", load_results(tmp / "out")
 
 
@@ -176,17 +162,39 @@ def test_a_sweep_writes_one_row_per_run_with_parameters_seed_and_kpis(reference)
     assert {"python", "mesa", "numpy"} <= set(manifest["versions"])
 
 
-def test_any_run_can_be_reproduced_on_its_own(reference):
+def test_any_row_is_reproduced_by_run_with_its_seed(reference, tmp_path):
     experiment, results = reference
     plan = load_experiment(experiment)
-    row = results.iloc[7]
-    alone = run_scenario(plan.scenarios[int(row["point"])], seed=int(row["seed"])).kpis
-    assert alone["lead_time_mean"] == row["lead_time_mean"]
+    row = results.iloc[7]  # point 2, replicate 1: seed 2026 + 1
+    assert (int(row["point"]), int(row["replicate"]), int(row["seed"])) == (2, 1, 2027)
+    scenario = tmp_path / "point.yaml"
+    scenario.write_text(plan.scenarios[int(row["point"])].to_yaml())
+    done = cli("run", str(scenario), "--seed", str(row["seed"]), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    alone = json.loads((tmp_path / "run" / "kpis.json").read_text())
+    kpis = [k for k in alone if k in results.columns and k not in ("seed", "scenario")]
+    assert len(kpis) > 20
+    assert {k: alone[k] for k in kpis} == {k: _plain(row[k]) for k in kpis}
 
 
-def test_local_processes_give_identical_results(reference, tmp_path):
+def _plain(value):
+    """A parquet cell as JSON would hold it (numpy scalars to Python, NaN to None)."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and value != value else value
+
+
+EXECUTORS = {
+    "processes-1": lambda: LocalProcesses(1),
+    "processes-2": lambda: LocalProcesses(2),
+    "dask-2": lambda: DaskExecutor("local", workers=2),
+}
+
+
+@pytest.mark.parametrize("kind", list(EXECUTORS))
+def test_every_executor_gives_the_rows_of_the_in_process_sweep(reference, tmp_path, kind):
     experiment, expected = reference
-    sweep(load_experiment(experiment), tmp_path / "out", LocalProcesses(2), chunk_size=1)
+    with EXECUTORS[kind]() as executor:
+        sweep(load_experiment(experiment), tmp_path / "out", executor, chunk_size=1)
     pd.testing.assert_frame_equal(
         without_timing(load_results(tmp_path / "out")), without_timing(expected)
     )
@@ -212,38 +220,6 @@ def test_dask_local_cluster_of_two_workers_gives_identical_results(reference, tm
     pd.testing.assert_frame_equal(
         without_timing(load_results(tmp_path / "out")), without_timing(expected)
     )
-
-
-class Hold:
-    """The sweep's test hook (batch.TEST_HOLD): chosen chunks announce that they started
-    and wait for release, so a test acts while a sweep is provably mid-way."""
-
-    def __init__(self, folder: Path, *run_ids: str):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "hold").write_text("\n".join(run_ids) + "\n")
-        self.folder = folder
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {**os.environ, batch.TEST_HOLD: str(self.folder)}
-
-    def started(self, run_id: str, still_running=lambda: True) -> int:
-        """Wait for the chunk starting ``run_id`` to be held (a file the sweep writes);
-        the pid of the process that runs it."""
-        path = self.folder / f"{run_id}.started"
-        deadline = time.monotonic() + 300  # a bound on a condition, not a speed
-        while not path.exists():
-            assert still_running(), f"the sweep ended without reaching {run_id}"
-            assert time.monotonic() < deadline, f"the sweep never reached {run_id}"
-            time.sleep(0.02)
-        return int(path.read_text())
-
-    def release(self) -> None:
-        (self.folder / "release").touch()
-
-
-def parts_written(out: Path) -> list[str]:
-    return sorted(p.name for p in (out / "parts").glob("*.parquet"))
 
 
 #: The fourth run of the small experiment: with one run a chunk, three are written first.
@@ -292,7 +268,7 @@ def test_a_killed_dask_worker_does_not_lose_or_double_runs(
     out = tmp_path / "out"
     hold = Hold(hold_dir, FOURTH_RUN)
     monkeypatch.setenv(batch.TEST_HOLD, str(hold_dir))
-    executor = batch.DaskCluster("local", workers=2)
+    executor = DaskExecutor("local", workers=2)
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -366,7 +342,7 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(reference, tmp_path
         return real(scenario, seed=seed, **kw)
 
     monkeypatch.setattr(batch, "run_scenario", sometimes_fails)
-    outcome = sweep(load_experiment(experiment), tmp_path / "out", Serial())
+    outcome = sweep(load_experiment(experiment), tmp_path / "out", InProcess())
     results = load_results(tmp_path / "out")
     failed = results[results["status"] == "error"]
     assert outcome.complete and outcome.errors == len(failed) == 2  # two points have 3 BRMs
@@ -377,16 +353,16 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(reference, tmp_path
 def test_a_sweep_directory_is_never_mixed_with_another_experiment(reference, tmp_path):
     experiment, _ = reference
     out = tmp_path / "out"
-    sweep(load_experiment(experiment), out, Serial())
+    sweep(load_experiment(experiment), out, InProcess())
     (tmp_path / "other").mkdir()
-    other = small_experiment(tmp_path / "other", replicates=2)
+    other = experiment_file(tmp_path / "other", replicates=2)
     with pytest.raises(ScenarioError, match="different experiment"):
-        sweep(load_experiment(other), out, Serial(), resume=True)
+        sweep(load_experiment(other), out, InProcess(), resume=True)
 
 
 def test_daily_series_are_kept_on_request(tmp_path):
-    experiment = small_experiment(tmp_path, replicates=1)
-    sweep(load_experiment(experiment), tmp_path / "out", Serial(), daily=True)
+    experiment = experiment_file(tmp_path, replicates=1)
+    sweep(load_experiment(experiment), tmp_path / "out", InProcess(), daily=True)
     daily = pd.read_parquet(tmp_path / "out" / "daily.parquet")
     assert daily["run_id"].nunique() == 4 and daily.groupby("run_id")["day"].max().eq(40).all()
 

@@ -30,7 +30,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from simulation.inputs.experiment import plan_from_data
-from simulation.running.batch import Serial, sweep
+from simulation.running.batch import sweep
+from simulation.running.executors import InProcess
 from tests.conftest import ROOT, app_server
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -62,7 +63,7 @@ def sweep_dir(tmp_path_factory) -> Path:
             "days": 150,
         }
     )
-    sweep(plan, out, executor=Serial())
+    sweep(plan, out, executor=InProcess())
     return out
 
 

@@ -41,7 +41,8 @@ from simulation.inputs.levers import (
 from simulation.inputs.scenario import with_overrides
 from simulation.presentation import charts
 from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, line_plan, sweep_charts
-from simulation.running.batch import Serial, load_results, sweep
+from simulation.running.batch import load_results, sweep
+from simulation.running.executors import InProcess
 from simulation.running.live import Workshop
 from simulation.running.runs import run_digest
 from simulation.running.sweep_results import default_colour, line_parameters
@@ -478,7 +479,7 @@ def structure_demand(tmp_path_factory):
         }
     )
     out = tmp_path_factory.mktemp("sweeps") / "structure_demand"
-    sweep(plan, out, executor=Serial(), chunk_size=6)
+    sweep(plan, out, executor=InProcess(), chunk_size=6)
     return out
 
 
@@ -495,7 +496,7 @@ def team_sizes(tmp_path_factory):
         }
     )
     out = tmp_path_factory.mktemp("sweeps") / "team_size"
-    sweep(plan, out, executor=Serial(), chunk_size=6)
+    sweep(plan, out, executor=InProcess(), chunk_size=6)
     return out
 
 

@@ -1,7 +1,7 @@
 """Sweeps and worker pools that cannot lose, mix or orphan anything.
 
 Every test that acts on a running sweep synchronises on the sweep itself, through its
-test hook (``batch.TEST_HOLD``, see ``Hold`` in test_batch.py): it waits for a file the
+test hook (``batch.TEST_HOLD``, see ``Hold`` in conftest.py): it waits for a file the
 code writes, never for a time.
 """
 
@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -23,9 +22,9 @@ import pytest
 from simulation import cli as command_line
 from simulation.inputs.experiment import load_experiment
 from simulation.inputs.scenario import ScenarioError
-from simulation.running import batch, runs
-from tests.conftest import ROOT, SCENARIOS, cli
-from tests.test_batch import Hold, parts_written, small_experiment
+from simulation.running import batch, executors, processes
+from tests.conftest import ROOT, SCENARIOS, Hold, cli, parts_written
+from tests.conftest import experiment_file as small_experiment
 
 HAS_PIDFD = hasattr(os, "pidfd_open") and Path("/proc/self/stat").exists()
 SWEEP = [sys.executable, "-m", "simulation", "sweep"]
@@ -144,23 +143,25 @@ jobs = [
     for r in plan.runs
 ]
 kind = sys.argv[1]
-if kind == "map_jobs":
-    from simulation.running.runs import map_jobs
+if kind == "compare":
+    from simulation.running.executors import executor_for
 
-    list(map_jobs(batch.run_chunk, jobs, workers=2))
-elif kind == "sweep executor":
-    list(batch.LocalProcesses(2).map_unordered(batch.run_chunk, jobs))
+    with executor_for("none", 2) as executor:
+        list(executor.map(batch.run_chunk, jobs))
+elif kind == "sweep":
+    from simulation.running.executors import LocalProcesses
+
+    list(LocalProcesses(2).as_completed(batch.run_chunk, jobs))
 else:
     os.environ["CONVERGE_WORKERS"] = "2"
     from ui import runner
 
-    pool = runner._pool()
-    [f.result() for f in [pool.submit(batch.run_chunk, job) for job in jobs]]
+    list(runner.executor().as_completed(batch.run_chunk, jobs))
 """
 
 
 @needs_pidfd
-@pytest.mark.parametrize("kind", ["map_jobs", "sweep executor", "app pool"])
+@pytest.mark.parametrize("kind", ["compare", "sweep", "app"])
 def test_the_workers_of_every_pool_exit_with_their_parent(kind, hold_dir):
     hold = Hold(hold_dir, "p00000-r0000", "p00000-r0001")
     process = subprocess.Popen(
@@ -223,7 +224,7 @@ def test_resume_refuses_a_running_sweep_and_an_edited_base_scenario(tmp_path, ho
 
 def test_resume_names_what_changed_in_the_experiment(tmp_path):
     experiment = small_experiment(tmp_path, replicates=1)
-    batch.sweep(load_experiment(experiment), tmp_path / "out", batch.Serial())
+    batch.sweep(load_experiment(experiment), tmp_path / "out", executors.InProcess())
     small_experiment(tmp_path, replicates=1, seed=7)
     with pytest.raises(ScenarioError, match=r"different experiment \(seed: 2026 -> 7\)"):
         batch.sweep(load_experiment(experiment), tmp_path / "out", resume=True)
@@ -260,16 +261,28 @@ def test_resume_refuses_other_code_unless_allowed(tmp_path, monkeypatch, capsys)
 
 def test_resume_refuses_other_library_versions(tmp_path, monkeypatch):
     experiment = small_experiment(tmp_path, replicates=1)
-    batch.sweep(load_experiment(experiment), tmp_path / "out", batch.Serial())
+    batch.sweep(load_experiment(experiment), tmp_path / "out", executors.InProcess())
     real = batch.package_versions()
     monkeypatch.setattr(batch, "package_versions", lambda: {**real, "numpy": "0.1"})
     with pytest.raises(ScenarioError, match=rf"numpy: \"{real['numpy']}\" -> \"0.1\""):
         batch.sweep(load_experiment(experiment), tmp_path / "out", resume=True)
 
 
+def test_resume_refuses_a_sweep_begun_with_other_seeds(tmp_path):
+    experiment = small_experiment(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    batch.sweep(load_experiment(experiment), out, executors.InProcess())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == "base seed + replicate"
+    del manifest["seeds"]  # as an earlier Converge wrote it (SeedSequence spawn keys)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ScenarioError, match=r"other replicate seeds \(SeedSequence spawn keys"):
+        batch.sweep(load_experiment(experiment), out, resume=True, allow_code_change=True)
+
+
 def test_the_manifest_records_fingerprints_and_the_code(tmp_path):
     plan = load_experiment(small_experiment(tmp_path, replicates=1))
-    batch.sweep(plan, tmp_path / "out", batch.Serial())
+    batch.sweep(plan, tmp_path / "out", executors.InProcess())
     manifest = batch.read_manifest(tmp_path / "out")
     base = plan.base.model_dump(mode="json")
     assert manifest["fingerprints"]["base_scenario"] == batch.fingerprint(base)
@@ -303,7 +316,7 @@ def test_a_running_status_is_checked_against_the_process(tmp_path):
     me = {
         "pid": os.getpid(),
         "host": batch.socket.gethostname(),
-        "started": runs.process_start_time(os.getpid()),
+        "started": processes.process_start_time(os.getpid()),
         "boot": batch._boot_id(),
     }
     write_manifest(tmp_path / "alive", status="running", process=me)
@@ -332,24 +345,24 @@ def test_a_running_status_is_checked_against_the_process(tmp_path):
     ],
 )
 def test_cluster_values_accepted(cluster, expected):
-    assert batch.choose_executor(2, cluster, environ={}).cluster == expected
+    assert executors.choose_executor(2, cluster, environ={}).cluster == expected
 
 
 @pytest.mark.parametrize("cluster", ["lcoal", "tcp://host", "http://h:80", "h:0", "h:99999", ""])
 def test_other_cluster_values_are_refused_in_one_line(cluster):
     with pytest.raises(ScenarioError, match=r"^--cluster: .* is not 'local', 'none' or a sched"):
-        batch.choose_executor(None, cluster, environ={})
+        executors.choose_executor(None, cluster, environ={})
 
 
 def test_dask_scheduler_address_does_not_override_an_explicit_choice():
     environ = {"DASK_SCHEDULER_ADDRESS": "tcp://10.0.0.5:8786"}
-    chosen = batch.choose_executor(None, None, environ)
+    chosen = executors.choose_executor(None, None, environ)
     assert chosen.cluster == "tcp://10.0.0.5:8786" and chosen.source == "DASK_SCHEDULER_ADDRESS"
-    assert batch.choose_executor(1, None, environ).cluster is None  # --workers 1: local
-    assert batch.choose_executor(None, "none", environ).cluster is None
-    assert batch.choose_executor(None, "local", environ).cluster == "local"
+    assert executors.choose_executor(1, None, environ).cluster is None  # --workers 1: local
+    assert executors.choose_executor(None, "none", environ).cluster is None
+    assert executors.choose_executor(None, "local", environ).cluster == "local"
     with pytest.raises(ScenarioError, match=r"^DASK_SCHEDULER_ADDRESS: 'oops'"):
-        batch.choose_executor(None, None, {"DASK_SCHEDULER_ADDRESS": "oops"})
+        executors.choose_executor(None, None, {"DASK_SCHEDULER_ADDRESS": "oops"})
 
 
 def test_a_mistyped_cluster_exits_2_in_one_line(tmp_path):
@@ -387,8 +400,8 @@ def test_an_unreachable_scheduler_exits_2_in_one_line_naming_it(tmp_path):
 
 
 def test_workers_are_capped_at_the_cores(tmp_path, capsys):
-    cores = runs.available_cores()
-    assert batch.choose_executor(cores + 5, None, environ={}).workers == cores
+    cores = processes.available_cores()
+    assert executors.choose_executor(cores + 5, None, environ={}).workers == cores
     experiment = small_experiment(tmp_path, replicates=1, days=10)
     out = tmp_path / "o"
     assert command_line.main(["sweep", str(experiment), "--out", str(out), "--workers", "999"]) == 0
@@ -428,62 +441,54 @@ def test_ctrl_c_in_a_terminal_is_quiet(executor, tmp_path, hold_dir):
 # --------------------------------------------------------------------------- windows
 
 
-class CountingJobs(Sequence):
-    """Jobs that count how many were taken: what a pool submitted so far."""
+class CountingJobs:
+    """Jobs that count how many were taken: what an executor submitted so far."""
 
     def __init__(self, n: int):
         self.n, self.taken = n, 0
 
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index):
-        if not 0 <= index < self.n:
-            raise IndexError(index)
-        self.taken = max(self.taken, index + 1)
-        return index
+    def __iter__(self):
+        for index in range(self.n):
+            self.taken = index + 1
+            yield index
 
 
-def test_map_jobs_submits_a_few_jobs_per_worker_and_keeps_the_order():
+def test_local_processes_submit_a_few_jobs_per_worker_and_keep_the_order():
     jobs = CountingJobs(1000)
-    results = iter(runs.map_jobs(abs, jobs, workers=2))
-    assert next(results) == 0
-    workers = min(2, runs.available_cores())
-    if workers > 1:
-        assert jobs.taken <= 1 + workers * runs.IN_FLIGHT_PER_WORKER
-    else:
-        assert jobs.taken == 1
-    assert list(results) == list(range(1, 1000))
+    with executors.LocalProcesses(2) as executor:
+        results = iter(executor.map(abs, jobs))
+        assert next(results) == 0
+        assert jobs.taken <= executor.workers * executors.IN_FLIGHT_PER_WORKER
+        assert list(results) == list(range(1, 1000))
 
 
-class FakePool:
-    """Runs each job when submitted, and records how far submissions ran ahead of the
-    results the caller stored."""
-
-    def __init__(self):
-        self.submitted, self.stored, self.ahead = 0, 0, 0
-
-    def submit(self, fn, job):
-        self.submitted += 1
-        self.ahead = max(self.ahead, self.submitted - self.stored)
-        future = Future()
-        future.set_result(f"digest of {job}")
-        return future
-
-
-def test_the_app_pool_gets_a_few_jobs_per_worker(monkeypatch):
+def test_the_app_keeps_a_few_jobs_per_worker_in_flight(monkeypatch):
     from ui import runner
 
-    pool = FakePool()
-    monkeypatch.setattr(runner, "_pool", lambda: pool)
-    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+    class Watched(executors.InProcess):
+        """Runs jobs here, and records how far submissions ran ahead of the results
+        the app stored."""
+
+        workers = 2
+        default_window = executors.LocalProcesses.default_window
+        submitted, stored, ahead = 0, 0, 0
+
+        def _submit(self, fn, job):
+            self.submitted += 1
+            self.ahead = max(self.ahead, self.submitted - self.stored)
+            future = Future()
+            future.set_result(f"digest of {job}")
+            return future
+
+    watched = Watched()
+    monkeypatch.setattr(runner, "executor", lambda: watched)
     stamp = time.time_ns()
     jobs = [(f"window test {stamp}", seed) for seed in range(100)]
 
     def progress(done: int, total: int) -> None:
-        pool.stored = done
+        watched.stored = done
 
     digests = runner.run_jobs(jobs, progress)
     assert digests == [f"digest of {job}" for job in jobs]
-    assert pool.submitted == 100
-    assert pool.ahead <= 2 * runs.IN_FLIGHT_PER_WORKER
+    assert watched.submitted == 100
+    assert 1 < watched.ahead <= 2 * executors.IN_FLIGHT_PER_WORKER

@@ -338,7 +338,7 @@ if problems:
 names = unique_names([s.name for s in scenarios])
 structures = [s.structure for s in scenarios]
 colours = common.colours_for(names, structures)
-jobs = [(text, seed + r) for text in texts for r in range(replicates)]
+jobs = runner.replicate_jobs(texts, seed, replicates)
 signature = tuple(jobs)
 
 # --------------------------------------------------------------------------- running

@@ -2,34 +2,34 @@
 
 Every run is cached with st.cache_data keyed on the scenario's YAML text and the seed,
 so turning one lever reruns only the scenario it changed, and a shared link or a
-second visitor gets cached results at once. Runs not yet cached go to a pool of local
-processes that lives as long as the server (a new pool per comparison would cost more
-than the runs), falling back to this process when the pool is unavailable.
+second visitor gets cached results at once. Runs not yet cached go to one executor of
+local processes that lives as long as the server (a new pool per comparison would cost
+more than the runs), shared by every visitor (simulation.running.executors).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 
 import streamlit as st
 
 from simulation.analysis.digest import RunDigest
-from simulation.running.runs import (
-    IN_FLIGHT_PER_WORKER,
-    completed_in_window,
-    run_digest,
-    worker_pool,
-)
+from simulation.inputs.seeds import replicate_seed
+from simulation.running.executors import Executor, InProcess, LocalProcesses, executor_for
+from simulation.running.runs import run_digest
 
 Job = tuple[str, int]  # (normalised scenario YAML, seed)
 
 #: Fewer uncached runs than this are not worth a trip to the pool.
 MIN_POOL_JOBS = 4
+
+
+def replicate_jobs(texts: Sequence[str], seed: int, replicates: int) -> list[Job]:
+    """The jobs of ``replicates`` runs of each scenario (YAML text): replicate ``r`` of
+    every scenario runs with seed ``seed + r``, as on the command line."""
+    return [(text, replicate_seed(seed, r)) for text in texts for r in range(replicates)]
 
 
 def workers() -> int:
@@ -41,24 +41,20 @@ def workers() -> int:
 
 
 @st.cache_resource(show_spinner=False)
-def _pool() -> ProcessPoolExecutor | None:
-    n = workers()
-    if n <= 1:
-        return None
-    # forkserver: workers are forked from a clean process with the model preloaded,
-    # never from the server with its threads. They exit with the server, however it
-    # ends, and leave Ctrl-C to it (simulation.running.runs.worker_pool).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simulation.analysis.digest"])
-    pool = worker_pool(n, context)
-    for _ in range(n):  # start the workers now, so the first comparison need not wait
-        pool.submit(os.getpid)
-    return pool
+def executor() -> Executor:
+    """The server's executor, started once: local processes (in this process for one
+    worker). Its workers are forked from a clean forkserver with the model preloaded,
+    never from the server with its threads; they exit with the server, however it ends,
+    and leave Ctrl-C to it. Shared by every visitor: a page that stops (the visitor
+    moved on) cancels its runs not yet started and leaves the others' alone."""
+    return executor_for("none", workers(), shared=True)
 
 
 def warm_up() -> None:
-    """Start the process pool in the background (called when the app opens)."""
-    _pool()
+    """Start the worker processes in the background (called when the app opens)."""
+    pool = executor()
+    if isinstance(pool, LocalProcesses):
+        pool.start(wait=False)
 
 
 class _NotCached(Exception):
@@ -105,31 +101,15 @@ def run_jobs(
         if on_progress:
             on_progress(done, total)
 
-    pool = _pool() if len(missing) >= MIN_POOL_JOBS else None
-    if pool is not None:
-        # A few runs per worker ahead of the results, never all at once; leaving the
-        # loop (an error, or Streamlit stopping the script because the user moved on)
-        # cancels the runs not yet started, so they cannot delay the next comparison.
-        window = workers() * IN_FLIGHT_PER_WORKER
-        finished = completed_in_window(pool, run_digest, [(job, job) for job in missing], window)
-        try:
-            with closing(finished):
-                for job, future in finished:
-                    digest = future.result()
-                    store(job, lambda *_, d=digest: d)
-        except BrokenProcessPool:
-            # A worker died (out of memory, killed): finish here, and next time use a
-            # fresh pool.
-            pool.shutdown(wait=False, cancel_futures=True)
-            _pool.clear()
-    for job in missing:
-        if job not in results:
-            store(job, _compute_here)
+    # A handful of runs is not worth a trip to other processes. Jobs go out a few per
+    # worker ahead of the results; leaving the loop (an error, or Streamlit stopping the
+    # script because the user moved on) cancels the runs not yet started, so they cannot
+    # delay the next comparison.
+    where = executor() if len(missing) >= MIN_POOL_JOBS else InProcess()
+    with closing(where.as_completed(run_digest, missing)) as finished:
+        for index, digest in finished:
+            store(missing[index], lambda *_, d=digest: d)
     return [results[job] for job in jobs]
-
-
-def _compute_here(yaml_text: str, seed: int) -> RunDigest:
-    return run_digest((yaml_text, seed))
 
 
 def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]:

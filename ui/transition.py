@@ -353,7 +353,7 @@ if problems:
     st.stop()
 
 names = unique_names([s.name for s in scenarios])
-jobs = [(text, seed + r) for text in texts for r in range(replicates)]
+jobs = runner.replicate_jobs(texts, seed, replicates)
 signature = tuple(jobs)
 
 

@@ -14,11 +14,12 @@ Designs:
 - ``lhs``: a Latin hypercube of ``samples`` points (scipy's ``qmc``): each parameter's
   range cut into ``samples`` strata, each stratum sampled once.
 
-Seeds: replicate ``r`` of every point runs with the seed that
-``numpy.random.SeedSequence(seed, spawn_key=(r,))`` generates. A run's seed therefore
-depends on the experiment's seed and the run's replicate number alone: any run can be
-reproduced on its own, and every point sees the same random numbers replicate by
-replicate (common random numbers), so differences between points are the parameters'.
+Seeds: replicate ``r`` of every point runs with the seed ``seed + r``
+(:mod:`simulation.inputs.seeds`, the scheme of every replicate anywhere). A run's seed
+therefore depends on the experiment's seed and the run's replicate number alone: any run
+can be reproduced on its own with ``run --seed``, and every point sees the same random
+numbers replicate by replicate (common random numbers), so differences between points
+are the parameters'.
 
 Size: a design is counted before anything is built from it. More than
 :data:`MAX_RUNS` runs (points x replicates) is refused with the count and the limit;
@@ -45,6 +46,7 @@ from simulation.inputs.scenario import (
     scenario_error_from,
     with_overrides,
 )
+from simulation.inputs.seeds import replicate_seed
 from simulation.limits import MAX_HORIZON_DAYS, MAX_RUNS, MAX_SEED
 
 #: Bounds that hold whatever ``max_runs`` says: the design's own numbers.
@@ -86,7 +88,8 @@ class Experiment(BaseModel):
     points: list[dict[str, Any]] = Field(default_factory=list, description="list design only")
     samples: Count | None = Field(None, description="random and lhs designs")
     replicates: Count = 10
-    seed: int = Field(2026, ge=0, le=MAX_SEED)
+    # at most MAX_SEED - MAX_COUNT: the seed of every replicate stays a valid seed
+    seed: int = Field(2026, ge=0, le=MAX_SEED - MAX_COUNT)
     days: int | None = Field(
         None, ge=1, le=MAX_HORIZON_DAYS, description="Override every run's horizon."
     )
@@ -159,7 +162,7 @@ class Plan:
     def runs(self) -> list[Run]:
         reps = self.experiment.replicates
         return [
-            Run(point, replicate, run_seed(self.experiment.seed, replicate))
+            Run(point, replicate, replicate_seed(self.experiment.seed, replicate))
             for point in range(len(self.points))
             for replicate in range(reps)
         ]
@@ -201,10 +204,6 @@ class Run(NamedTuple):
 
 def run_id(point: int, replicate: int) -> str:
     return f"p{point:05d}-r{replicate:04d}"
-
-
-def run_seed(experiment_seed: int, replicate: int) -> int:
-    return int(np.random.SeedSequence(experiment_seed, spawn_key=(replicate,)).generate_state(1)[0])
 
 
 def expand(experiment: Experiment) -> list[dict[str, Any]]:

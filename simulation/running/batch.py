@@ -17,7 +17,11 @@ difference, so no directory ever mixes rows of two set-ups. The manifest also na
 the process running the sweep (pid, host, start time): a sweep whose status says
 "running" but whose process is gone reads as "stopped" (:func:`read_manifest`).
 
-Worker processes exit with the sweep, however it ends (:func:`simulation.running.runs.worker_pool`).
+Runs go to any executor (:mod:`simulation.running.executors`: this process, local
+processes or Dask); worker processes exit with the sweep, however it ends. Run
+``(point, replicate)`` runs with the seed ``experiment seed + replicate``
+(:mod:`simulation.inputs.seeds`), written in its row, so ``python -m simulation run
+SCENARIO --seed N`` reproduces any row alone.
 
 A run that raises is recorded with its error (status ``error``) and the sweep goes on.
 """
@@ -26,17 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import platform
-import re
 import socket
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,24 +49,15 @@ import pandas as pd
 
 from simulation.inputs.experiment import Plan, Run
 from simulation.inputs.scenario import Scenario, ScenarioError
-from simulation.running.runs import (
-    IN_FLIGHT_PER_WORKER,
-    completed_in_window,
-    process_alive,
-    process_start_time,
-    run_scenario,
-    stop_pool,
-    usable_workers,
-    worker_pool,
-)
+from simulation.inputs.seeds import SEED_SCHEME
+from simulation.running.executors import Executor, InProcess
+from simulation.running.processes import process_alive, process_start_time
+from simulation.running.runs import run_scenario
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
 PARTS = "parts"
 DAILY = "daily"
-
-#: Restarts of a local process pool that lost a worker before the sweep gives up.
-MAX_POOL_RESTARTS = 5
 
 #: Test hook, inert unless set: a directory. A chunk whose first run id is listed in
 #: ``DIR/hold`` (one per line) creates ``DIR/<run id>.started`` holding the pid of the
@@ -141,261 +132,6 @@ def _one_line(exc: BaseException) -> str:
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
     return f"{type(exc).__name__}: {exc}{at}".replace("\n", " ")
-
-
-# --------------------------------------------------------------------------- executors
-
-
-class Serial:
-    """In this process, one chunk after the other."""
-
-    name = "serial"
-    workers = 1
-
-    def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
-        for job in jobs:
-            yield fn(job)
-
-    def close(self) -> None:
-        pass
-
-
-class LocalProcesses:
-    """A pool of local processes, started once (``start``) and kept for every sweep
-    this executor runs. Chunks go out a few per worker ahead of the results (never all
-    at once). A worker that dies (killed, out of memory) breaks the pool; the chunks it
-    had not returned are sent again to a fresh pool. The workers exit with this process
-    and ignore Ctrl-C: an interrupted sweep stops them at once."""
-
-    name = "processes"
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.restarts = 0  # pools lost to a dead worker
-        self._pool: ProcessPoolExecutor | None = None
-
-    def start(self) -> LocalProcesses:
-        """Start the workers now (they import the model: about two seconds with
-        forkserver), so that the first chunks do not wait for them."""
-        if self._pool is None:
-            self._pool = worker_pool(self.workers)
-            for started in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
-                started.result()
-        return self
-
-    def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
-        pending = dict(enumerate(jobs))  # not yet returned
-        window = self.workers * IN_FLIGHT_PER_WORKER
-        for _ in range(MAX_POOL_RESTARTS + 1):
-            pool = self.start()._pool
-            try:
-                for key, future in completed_in_window(pool, fn, list(pending.items()), window):
-                    result = future.result()  # BrokenProcessPool if a worker died
-                    del pending[key]
-                    yield result
-                return
-            except BrokenProcessPool:
-                self._discard()
-                self.restarts += 1
-                continue
-            except BaseException:  # Ctrl-C, an error, or the sweep stopped reading
-                self._discard()
-                raise
-        raise RuntimeError(f"worker processes kept dying ({MAX_POOL_RESTARTS} restarts)")
-
-    def _discard(self) -> None:
-        if self._pool is not None:
-            stop_pool(self._pool)
-            self._pool = None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-
-#: Seconds to wait for a Dask scheduler before giving up (``sweep --connect-timeout``).
-CONNECT_TIMEOUT_S = 5.0
-
-#: Run in each LocalCluster worker as it starts (Dask preloads a script given as text).
-#: Ctrl-C in a terminal reaches every process of the group: it is the sweep's to handle
-#: (it closes the cluster); a worker would print tracebacks over the sweep's message.
-_IGNORE_CTRL_C = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-
-_SCHEDULER_ADDRESS = re.compile(
-    r"^(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):(\d{1,5})$"
-)
-
-
-class DaskCluster:
-    """Dask distributed: a LocalCluster (``address="local"``) or an existing scheduler.
-
-    Dask reschedules the tasks of a worker that dies on the others (``retries`` more
-    times each); results come back as they complete. A scheduler that cannot be reached
-    within ``connect_timeout`` seconds is a :class:`ScenarioError` naming its address.
-    Closing is quiet: Dask's shutdown warnings are not the user's concern.
-    """
-
-    name = "dask"
-
-    def __init__(
-        self,
-        address: str,
-        workers: int | None = None,
-        connect_timeout: float = CONNECT_TIMEOUT_S,
-        field: str = "--cluster",
-    ):
-        from dask.distributed import Client, LocalCluster
-
-        self.cluster = None
-        self.client = None
-        if address == "local":
-            self.cluster = LocalCluster(
-                n_workers=usable_workers(workers),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-                preload=[_IGNORE_CTRL_C],
-                # Dask's own log lines (an event loop slowed by a long run, tasks
-                # cancelled and heartbeats failing as Ctrl-C closes the cluster) would
-                # print over the sweep's messages; a failure that matters reaches the
-                # sweep through its task's result.
-                silence_logs=logging.CRITICAL,
-            )
-            self.client = Client(self.cluster)
-        else:
-            self.client = _connect(Client, address, connect_timeout, field)
-        self.address = self.client.scheduler.address
-        self.workers = len(self.client.scheduler_info()["workers"])
-
-    def map_unordered(self, fn: Callable, jobs: list[Job]) -> Iterator[Any]:
-        from dask.distributed import as_completed
-
-        futures = [self.client.submit(fn, job, pure=False, retries=3) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:  # interrupted: the cluster goes, and its tasks with it
-            self.close()
-            raise
-        finally:
-            if self.client is not None:
-                for future in futures:
-                    future.cancel()
-
-    def close(self) -> None:
-        """Close the client and any LocalCluster, quietly (and only once)."""
-        with _quiet("distributed"):
-            if self.client is not None:
-                self.client.close()
-                self.client = None
-            if self.cluster is not None:
-                self.cluster.close()
-                self.cluster = None
-
-
-def _connect(client_class: type, address: str, timeout: float, field: str):
-    try:
-        with _quiet("distributed"):
-            return client_class(address, timeout=f"{timeout}s")
-    except (OSError, TimeoutError):
-        reason = f"no Dask scheduler answered at {address} within {timeout:g} s"
-    except Exception as exc:  # a TLS or protocol problem: one line all the same
-        reason = f"cannot connect to the Dask scheduler at {address} ({type(exc).__name__})"
-    raise ScenarioError(field, reason)
-
-
-class _quiet:
-    """Silence a logger (and its children) for the duration of a ``with`` block."""
-
-    def __init__(self, name: str):
-        self.logger = logging.getLogger(name)
-
-    def __enter__(self) -> None:
-        self.level = self.logger.level
-        self.logger.setLevel(logging.CRITICAL + 1)
-
-    def __exit__(self, *_: object) -> None:
-        self.logger.setLevel(self.level)
-
-
-@dataclass
-class ExecutorChoice:
-    """Where a sweep runs: local processes (``cluster`` None) or Dask, and why."""
-
-    cluster: str | None
-    workers: int
-    source: str = ""  # where the choice came from, when not the command line
-
-
-def choose_executor(
-    workers: int | None = None,
-    cluster: str | None = None,
-    environ: dict[str, str] | None = None,
-) -> ExecutorChoice:
-    """``cluster``: "local" (a Dask LocalCluster), a scheduler address (``tcp://HOST:PORT``,
-    ``tls://HOST:PORT`` or ``HOST:PORT``), or "none" (local processes without Dask).
-    Without it, DASK_SCHEDULER_ADDRESS names a scheduler, unless ``workers`` was given:
-    an explicit worker count asks for local processes, which an environment variable
-    must not silently override. ``workers`` is capped at the cores available."""
-    environ = os.environ if environ is None else environ
-    count = usable_workers(workers)
-    if cluster is not None:
-        if cluster.strip().lower() == "none":
-            return ExecutorChoice(None, count)
-        return ExecutorChoice(_checked_address(cluster, "--cluster"), count)
-    from_env = environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
-    if from_env and workers is None:
-        address = _checked_address(from_env, "DASK_SCHEDULER_ADDRESS")
-        return ExecutorChoice(address, count, "DASK_SCHEDULER_ADDRESS")
-    return ExecutorChoice(None, count)
-
-
-def _checked_address(text: str, field: str) -> str:
-    address = text.strip()
-    if address == "local":
-        return address
-    match = _SCHEDULER_ADDRESS.match(address)
-    if match is None or not 0 < int(match.group(1)) < 65536:
-        shown = repr(text) if len(text) <= 60 else repr(text[:59]) + "…"
-        raise ScenarioError(
-            field,
-            f"{shown} is not 'local', 'none' or a scheduler address "
-            "(tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT)",
-        )
-    return address
-
-
-def executor_notes(executor: Any, choice: ExecutorChoice, requested: int | None) -> str:
-    """Where a sweep runs and why, e.g. "2 workers, tcp://h:8786, from
-    DASK_SCHEDULER_ADDRESS; ...": no environment variable chooses silently."""
-    address = getattr(executor, "address", None)
-    notes = [f"{executor.workers} worker{'s' if executor.workers != 1 else ''}"]
-    if address:
-        notes.append(address)
-    if choice.source:
-        notes.append(f"from {choice.source}; --cluster none for local processes")
-    if requested and choice.cluster not in (None, "local"):
-        notes.append("--workers does not apply to a scheduler's own workers")
-    elif requested and requested > choice.workers:
-        notes.append(f"--workers {requested} capped at the {choice.workers} cores here")
-    return ", ".join(notes)
-
-
-def make_executor(
-    workers: int | None = None,
-    cluster: str | None = None,
-    connect_timeout: float = CONNECT_TIMEOUT_S,
-    choice: ExecutorChoice | None = None,
-):
-    """The executor :func:`choose_executor` picks (or ``choice``): Serial for one local
-    worker, LocalProcesses for more, DaskCluster for "local" or an address."""
-    choice = choice or choose_executor(workers, cluster)
-    if choice.cluster:
-        field = choice.source or "--cluster"
-        return DaskCluster(choice.cluster, choice.workers, connect_timeout, field)
-    return Serial() if choice.workers == 1 else LocalProcesses(choice.workers)
 
 
 # --------------------------------------------------------------------------- storage
@@ -493,8 +229,8 @@ def _git(where: Path, *args: str) -> str | None:
 
 
 def sweep_identity(plan: Plan) -> dict[str, Any]:
-    """What a sweep's rows depend on besides the seeds: recorded in the manifest when
-    the sweep starts, and checked when it is resumed."""
+    """What a sweep's rows depend on: recorded in the manifest when the sweep starts,
+    and checked when it is resumed."""
     experiment = plan.experiment.model_dump(mode="json")
     base = plan.base.model_dump(mode="json")
     return {
@@ -503,6 +239,7 @@ def sweep_identity(plan: Plan) -> dict[str, Any]:
         "fingerprints": {"experiment": fingerprint(experiment), "base_scenario": fingerprint(base)},
         "code": code_version(),
         "versions": package_versions(),
+        "seeds": SEED_SCHEME,
     }
 
 
@@ -576,6 +313,13 @@ def _refuse_if_changed(
     changed = _difference(previous, identity, "experiment")
     if changed:
         raise ScenarioError("--resume", f"{out} holds a different experiment ({changed})")
+    if previous.get("seeds") != identity["seeds"]:  # even with --allow-code-change
+        raise ScenarioError(
+            "--resume",
+            f"{out} was swept with other replicate seeds "
+            f"({previous.get('seeds') or 'SeedSequence spawn keys'}, not "
+            f"{identity['seeds']}); sweep it into a new --out",
+        )
     changed = _difference(previous, identity, "base_scenario")
     if changed:
         raise ScenarioError(
@@ -700,7 +444,7 @@ def _process_gone(process: Any) -> bool:
 def sweep(
     plan: Plan,
     out: Path,
-    executor=None,
+    executor: Executor | None = None,
     resume: bool = False,
     chunk_size: int | None = None,
     daily: bool = False,
@@ -712,7 +456,7 @@ def sweep(
     ``resume`` continues a sweep in ``out`` (see :func:`prepare_output` for what it
     refuses). Ctrl-C leaves the manifest "interrupted", an error "failed"; a sweep
     killed outright reads as "stopped" (:func:`read_manifest`)."""
-    executor = executor or Serial()
+    executor = executor or InProcess()
     prepare_output(plan, out, resume, allow_code_change)
     started = time.perf_counter()
     runs = plan.runs
@@ -743,8 +487,8 @@ def sweep(
         on_progress(len(done), len(runs))
     try:
         # closing: however the loop ends, the executor stops its chunks at once
-        with closing(executor.map_unordered(run_chunk, jobs)) as results:
-            for rows, daily_frame in results:
+        with closing(executor.as_completed(run_chunk, jobs)) as results:
+            for _, (rows, daily_frame) in results:
                 name = f"{rows[0]['run_id']}_{rows[-1]['run_id']}.parquet"
                 _write_atomically(pd.DataFrame(rows), out / PARTS / name)
                 if daily_frame is not None:
