@@ -1,9 +1,11 @@
 """Shared fixtures: paths, small scenarios that run in a fraction of a second, the
-command line in a subprocess, the app under AppTest, and the sweep's test hook."""
+command line (in this process, or in a real one where only a process will do), the app
+under AppTest, and the sweep's test hook."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -11,9 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from unittest import mock
 
 import pytest
 
@@ -46,9 +49,67 @@ def short(scenario: Scenario, days: int = 120, **overrides) -> Scenario:
 READY_MADE_NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 
 
-def cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None):
-    """``python -m simulation ARGS`` from the repository, its output captured. The
-    timeout only ends a hung test: no assertion depends on how long anything took."""
+#: "Billion laughs": 1 kB of YAML that expands to 9^9 (387 million) strings.
+ALIAS_BOMB = "\n".join(
+    [
+        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        *(
+            f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "name: *i",
+        "",
+    ]
+)
+
+
+def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m simulation ARGS`` run in this process: ``simulation.cli.main`` from the
+    repository, its stdout, stderr and exit code captured (argparse's SystemExit
+    included). Starting an interpreter costs a second or more and tests nothing the
+    command's own code does not; ``cli_process`` is for what only a real process shows.
+
+    Args:
+        args: the command line after ``python -m simulation``.
+        env: the whole environment the command sees, as ``subprocess.run`` takes it;
+            this process's environment when None.
+    """
+    from simulation.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.chdir(ROOT))
+        if env is not None:
+            stack.enter_context(mock.patch.dict(os.environ, env, clear=True))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            code = main(list(args))
+        except SystemExit as stop:
+            code = _exit_code(stop.code)
+    return subprocess.CompletedProcess(
+        ["python", "-m", "simulation", *args], code, out.getvalue(), err.getvalue()
+    )
+
+
+def _exit_code(code: object) -> int:
+    """The status a process would exit with after ``SystemExit(code)`` (Python prints a
+    message that is not a number to stderr, as argparse's callers never see)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def cli_process(
+    *args: str, timeout: float = 300, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m simulation ARGS`` in a new interpreter, from the repository, its output
+    captured: for what only a real process shows (the module's entry point, the exit
+    status a shell sees, which modules a command imports). The timeout only ends a hung
+    test: no assertion depends on how long anything took."""
     return subprocess.run(
         [sys.executable, "-m", "simulation", *args],
         cwd=ROOT,

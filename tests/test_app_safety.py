@@ -31,21 +31,9 @@ from streamlit.testing.v1 import AppTest
 from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.scenario import with_overrides
 from simulation.running.batch import Serial, sweep
-from tests.conftest import ROOT, app_server, open_app, ready_made
+from tests.conftest import ALIAS_BOMB, ROOT, app_server, open_app, ready_made
 from ui import common
 
-#: "Billion laughs": 1 kB of YAML that expands to 9^9 (387 million) strings.
-ALIAS_BOMB = "\n".join(
-    [
-        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
-        *(
-            f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
-            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
-        ),
-        "name: *i",
-        "",
-    ]
-)
 #: What a visitor must never read in an error box.
 INTERNALS = (
     "Traceback",
