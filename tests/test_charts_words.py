@@ -45,7 +45,7 @@ from simulation.running.batch import Serial, load_results, sweep
 from simulation.running.live import Workshop
 from simulation.running.runs import run_digest
 from simulation.running.sweep_results import default_colour, line_parameters
-from tests.conftest import ROOT, open_app, ready_made
+from tests.conftest import ROOT, cli, open_app, ready_made
 
 #: A scenario name that is HTML: if it reaches a page unescaped, it runs.
 EVIL = "<img src=x onerror=alert(1)>"
@@ -570,20 +570,11 @@ def test_analysis_notes_configurations_whose_runs_are_identical(team_sizes):
 
 
 def test_analyze_prints_the_notes(structure_demand, team_sizes):
-    import subprocess
-    import sys
-
     for directory, expected in (
         (structure_demand, REFUSED),
         (team_sizes, "team_size 9 and 10 give identical runs"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "simulation", "analyze", str(directory), "--no-charts"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = cli("analyze", str(directory), "--no-charts")
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
 
