@@ -104,7 +104,9 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
+        ({"s": "siloed,nowhere"}, "s: there is no ready-made scenario 'nowhere'"),
         ({"s": "siloed,*3"}, "u: the link does not carry the organisation '*3'"),
+        ({"s": "*0", "u": "not-base64!!"}, "u: the link is damaged"),
         ({"s": "*1", "u": common.pack({"1": 5})}, "the link does not carry the organisation"),
         ({"s": "*1", "u": common.pack(["not", "a", "mapping"])}, "u: the link is damaged"),
         ({"s": "*1", "u": raw_link("[" * 50_000 + "]" * 50_000)}, "u: the link is damaged"),
@@ -113,6 +115,7 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
         ({"s": "siloed", "lv": common.pack({"0": "brms"})}, "expected levers by name"),
         ({"s": "siloed", "lv": raw_link('{"0": {"brms": Infinity}}')}, "lv: the link is damaged"),
         ({"s": "siloed", "lv": common.pack({"0": {"brms": 1e300}})}, "brms"),
+        ({"s": "siloed", "lv": common.pack({"0": {"brms": "many"}})}, "brms: expected a number"),
         ({"s": "siloed", "lv": common.pack({"0": {"brms": "9" * 5000}})}, "brms: expected"),
         ({"s": "siloed", "lv": common.pack({"0": {"x" * 5000: 1}})}, "is not a lever setting"),
         ({"s": "siloed,aligned,converged,pdca,siloed"}, "s: names 5 organisations; at most 4"),
@@ -122,7 +125,9 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
         ({"s": "siloed", "seed": "1" * 30}, "seed: expected a whole number from 0"),
     ],
     ids=[
+        "unknown-name",
         "missing-carried",
+        "carried-not-base64",
         "carried-not-text",
         "carried-not-a-mapping",
         "carried-nested",
@@ -131,6 +136,7 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
         "levers-of-one-not-a-mapping",
         "lever-infinite",
         "lever-huge-float",
+        "lever-a-word",
         "lever-huge-text",
         "lever-long-name",
         "five-organisations",
