@@ -5,6 +5,7 @@ under AppTest, and the sweep's test hook."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import signal
@@ -24,6 +25,8 @@ from simulation.inputs.scenario import Scenario, with_overrides
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
+
+    from simulation.analysis.digest import RunDigest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -127,6 +130,71 @@ def open_app(timeout: float = 180, **query: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.query_params.update(query)
     return at.run()
+
+
+def open_results(monkeypatch: pytest.MonkeyPatch, root: Path, path: str) -> AppTest:
+    """The app's Results page under AppTest, reading sweeps under ``root`` and asked to
+    open ``path`` (as typed in its box: relative to the root, or absolute)."""
+    from ui.common import RESULTS_ROOT_ENV
+
+    monkeypatch.setenv(RESULTS_ROOT_ENV, str(root))
+    at = open_app(s="siloed", r="1", seed="1801")
+    at.session_state["rs_path"] = path
+    return at.switch_page("ui/results.py").run()
+
+
+def layers_of(spec: dict) -> list[dict]:
+    """Every single view (a node with a mark) of a layered, faceted or concatenated
+    Vega-Lite spec."""
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "mark" in node:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return found
+
+
+def mark_type(layer: dict) -> str:
+    """The mark of one view, written either as a name or as a mapping with a type."""
+    mark = layer["mark"]
+    return mark["type"] if isinstance(mark, dict) else mark
+
+
+def marks_of(spec: dict) -> list[str]:
+    """The mark type of every view of ``spec``."""
+    return [mark_type(layer) for layer in layers_of(spec)]
+
+
+@functools.cache
+def _digest(name: str, days: int, warmup: int, seed: int) -> RunDigest:
+    from simulation.running.runs import run_digest
+
+    scenario = with_overrides(ready_made(name), {"horizon_days": days, "warmup_days": warmup})
+    return run_digest((scenario.to_yaml(), seed))
+
+
+def short_runs(
+    names: tuple[str, ...], days: int = 80, warmup: int = 10, seeds: tuple[int, ...] = (1, 2)
+) -> tuple[dict[str, list[RunDigest]], dict[str, str]]:
+    """Digests of short runs of ready-made scenarios, by scenario name, and their
+    colours as the app gives them: enough to draw every chart in a fraction of a second.
+    A run is made once per test process, whichever tests ask for it."""
+    from simulation.presentation import charts
+
+    runs = {
+        ready_made(name).name: [_digest(name, days, warmup, seed) for seed in seeds]
+        for name in names
+    }
+    colours = charts.scenario_colours(list(runs), [ready_made(n).structure for n in names])
+    return runs, colours
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from simulation.presentation import charts
 from simulation.running.batch import Serial, load_results, sweep
 from simulation.running.runs import run_digest
 from simulation.running.sweep_results import filter_runs, kpi_columns, open_sweep
-from tests.conftest import READY_MADE_NAMES, ROOT, open_app, ready_made
+from tests.conftest import READY_MADE_NAMES, ROOT, marks_of, open_app, open_results, ready_made
 
 pytestmark = pytest.mark.usefixtures("in_process")
 
@@ -85,25 +85,6 @@ def chart_with(specs: list[dict], text: str) -> dict:
     found = [s for s in specs if text in layout(s)]
     assert found, f"no chart mentions {text!r}"
     return found[0]
-
-
-def marks_of(spec: dict) -> list[str]:
-    """Mark types of every layer of a (layered, possibly faceted) spec."""
-    found: list[str] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            mark = node.get("mark")
-            if mark is not None:
-                found.append(mark["type"] if isinstance(mark, dict) else mark)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk({k: v for k, v in spec.items() if k != "_tables"})
-    return found
 
 
 # --------------------------------------------------------------------------- Compare
@@ -557,17 +538,8 @@ def small_sweep(tmp_path_factory):
     return make_sweep(tmp_path_factory.mktemp("sweeps") / "brms")
 
 
-def open_results(path, monkeypatch) -> AppTest:
-    # the Results page reads only under its results root
-    monkeypatch.setenv("CONVERGE_RESULTS_ROOT", str(path.parent))
-    at = open_app(s="siloed", r="1", seed="1801")
-    at.session_state["rs_path"] = str(path)
-    at.switch_page("ui/results.py").run()
-    return at
-
-
 def test_results_page_explores_a_sweep(small_sweep, monkeypatch):
-    at = open_results(small_sweep, monkeypatch)
+    at = open_results(monkeypatch, small_sweep.parent, str(small_sweep))
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
@@ -620,7 +592,7 @@ def test_results_page_shows_an_unfinished_sweep(tmp_path, monkeypatch):
     out = make_sweep(tmp_path / "unfinished")
     (out / "results.parquet").unlink()
     sorted((out / "parts").glob("*.parquet"))[-1].unlink()  # the last chunk: 2 runs
-    at = open_results(out, monkeypatch)
+    at = open_results(monkeypatch, out.parent, str(out))
     assert not at.exception and not at.error
     assert {m.label: m.value for m in at.metric}["Runs"] == "6 of 8"
     assert "showing the 6 of 8 runs written so far" in " ".join(w.value for w in at.warning)
@@ -628,7 +600,7 @@ def test_results_page_shows_an_unfinished_sweep(tmp_path, monkeypatch):
 
 
 def test_results_page_explains_what_is_not_a_sweep(tmp_path, small_sweep, monkeypatch):
-    at = open_results(tmp_path / "nowhere", monkeypatch)
+    at = open_results(monkeypatch, tmp_path, str(tmp_path / "nowhere"))
     assert not at.exception
     assert "There is no sweep at" in errors(at) and "in the results folder" in errors(at)
 

@@ -31,7 +31,7 @@ from streamlit.testing.v1 import AppTest
 from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.scenario import with_overrides
 from simulation.running.batch import Serial, sweep
-from tests.conftest import ALIAS_BOMB, ROOT, app_server, open_app, ready_made
+from tests.conftest import ALIAS_BOMB, ROOT, app_server, open_app, open_results, ready_made
 from ui import common
 
 #: What a visitor must never read in an error box.
@@ -291,14 +291,6 @@ def folders(tmp_path_factory) -> tuple[Path, Path]:
     (root / "not-a-sweep").mkdir()
     (root / "link-out").symlink_to(outside / "secret-sweep")
     return root, outside
-
-
-def open_results(monkeypatch, root: Path, path: str) -> AppTest:
-    monkeypatch.setenv(common.RESULTS_ROOT_ENV, str(root))
-    at = open_app(s="siloed", r="1", seed="2401")
-    at.session_state["rs_path"] = path
-    at.switch_page("ui/results.py").run()
-    return at
 
 
 def test_results_opens_a_sweep_in_the_results_folder(monkeypatch, folders):

@@ -31,7 +31,7 @@ from simulation.presentation.transition_table import (
 )
 from simulation.running.live import Workshop
 from simulation.running.runs import run_digest, run_scenario
-from tests.conftest import ready_made
+from tests.conftest import ready_made, short_runs
 
 
 def test_transition_design_round_trips_the_ready_made_paths():
@@ -198,15 +198,7 @@ def test_summary_and_cards_read_the_numbers():
 
 @pytest.fixture(scope="module")
 def small_runs():
-    scenarios = {
-        name: with_overrides(ready_made(name), {"horizon_days": 80, "warmup_days": 10})
-        for name in ("siloed", "aligned", "converged")
-    }
-    runs = {
-        s.name: [run_digest((s.to_yaml(), seed)) for seed in (1, 2)] for s in scenarios.values()
-    }
-    colours = charts.scenario_colours(list(runs), [s.structure for s in scenarios.values()])
-    return runs, colours
+    return short_runs(("siloed", "aligned", "converged"))
 
 
 def test_every_chart_is_valid_vega_lite_with_small_data(small_runs):
