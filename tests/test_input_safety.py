@@ -320,7 +320,19 @@ def test_zero_demand_runs_and_compares_without_crashing(tmp_path):
     data["demand_scale"] = 0.0
     path = tmp_path / "idle.yaml"
     path.write_text(yaml.safe_dump(data))
-    result = cli("compare", str(path), "scenarios/siloed.yaml", "--replicates", "2", "--days", "3")
+    # in this process: starting a worker pool for four three-day runs would cost more
+    # than the runs, and the pool's results are tested in test_cli
+    result = cli(
+        "compare",
+        str(path),
+        "scenarios/siloed.yaml",
+        "--replicates",
+        "2",
+        "--days",
+        "3",
+        "--workers",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     assert "Note: Untitled scenario: Nothing was delivered" in result.stdout
 
