@@ -35,10 +35,12 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture
 def scenario_dir() -> Path:
+    """The folder of the ready-made scenarios."""
     return SCENARIOS
 
 
 def ready_made(name: str) -> Scenario:
+    """The ready-made scenario ``scenarios/NAME.yaml``."""
     return Scenario.from_file(SCENARIOS / f"{name}.yaml")
 
 
@@ -96,8 +98,8 @@ def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Complete
 
 
 def _exit_code(code: object) -> int:
-    """The status a process would exit with after ``SystemExit(code)`` (Python prints a
-    message that is not a number to stderr, as argparse's callers never see)."""
+    """The status a process exits with after ``SystemExit(code)``, as the interpreter
+    decides it: 0 for None, a number as it is, anything else printed to stderr and 1."""
     if code is None:
         return 0
     if isinstance(code, int):
@@ -111,7 +113,7 @@ def cli_process(
 ) -> subprocess.CompletedProcess[str]:
     """``python -m simulation ARGS`` in a new interpreter, from the repository, its output
     captured: for what only a real process shows (the module's entry point, the exit
-    status a shell sees, which modules a command imports). The timeout only ends a hung
+    status a shell sees). The timeout only ends a hung
     test: no assertion depends on how long anything took."""
     return subprocess.run(
         [sys.executable, "-m", "simulation", *args],
@@ -219,6 +221,7 @@ STREAMLIT = [str(_LAUNCHER)] if _LAUNCHER.exists() else [sys.executable, "-m", "
 
 
 def free_port() -> int:
+    """A TCP port on this machine that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
