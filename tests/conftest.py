@@ -1,9 +1,12 @@
 """Shared fixtures: paths, small scenarios that run in a fraction of a second, the
-command line in a subprocess, the app under AppTest, and the sweep's test hook."""
+command line (in this process, or in a real one where only a process will do), the app
+under AppTest, and the sweep's test hook."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import os
 import signal
 import socket
@@ -11,9 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from unittest import mock
 
 import pytest
 import yaml
@@ -23,6 +27,8 @@ from simulation.inputs.scenario import Scenario, with_overrides
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
+    from simulation.analysis.digest import RunDigest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 APP = str(ROOT / "app.py")
@@ -30,10 +36,12 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture
 def scenario_dir() -> Path:
+    """The folder of the ready-made scenarios."""
     return SCENARIOS
 
 
 def ready_made(name: str) -> Scenario:
+    """The ready-made scenario ``scenarios/NAME.yaml``."""
     return Scenario.from_file(SCENARIOS / f"{name}.yaml")
 
 
@@ -47,9 +55,67 @@ def short(scenario: Scenario, days: int = 120, **overrides) -> Scenario:
 READY_MADE_NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 
 
-def cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None):
-    """``python -m simulation ARGS`` from the repository, its output captured. The
-    timeout only ends a hung test: no assertion depends on how long anything took."""
+#: "Billion laughs": 1 kB of YAML that expands to 9^9 (387 million) strings.
+ALIAS_BOMB = "\n".join(
+    [
+        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+        *(
+            f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "name: *i",
+        "",
+    ]
+)
+
+
+def cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m simulation ARGS`` run in this process: ``simulation.cli.main`` from the
+    repository, its stdout, stderr and exit code captured (argparse's SystemExit
+    included). Starting an interpreter costs a second or more and tests nothing the
+    command's own code does not; ``cli_process`` is for what only a real process shows.
+
+    Args:
+        args: the command line after ``python -m simulation``.
+        env: the whole environment the command sees, as ``subprocess.run`` takes it;
+            this process's environment when None.
+    """
+    from simulation.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.chdir(ROOT))
+        if env is not None:
+            stack.enter_context(mock.patch.dict(os.environ, env, clear=True))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            code = main(list(args))
+        except SystemExit as stop:
+            code = _exit_code(stop.code)
+    return subprocess.CompletedProcess(
+        ["python", "-m", "simulation", *args], code, out.getvalue(), err.getvalue()
+    )
+
+
+def _exit_code(code: object) -> int:
+    """The status a process exits with after ``SystemExit(code)``, as the interpreter
+    decides it: 0 for None, a number as it is, anything else printed to stderr and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def cli_process(
+    *args: str, timeout: float = 300, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m simulation ARGS`` in a new interpreter, from the repository, its output
+    captured: for what only a real process shows (the module's entry point, the exit
+    status a shell sees). The timeout only ends a hung
+    test: no assertion depends on how long anything took."""
     return subprocess.run(
         [sys.executable, "-m", "simulation", *args],
         cwd=ROOT,
@@ -67,6 +133,71 @@ def open_app(timeout: float = 180, **query: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.query_params.update(query)
     return at.run()
+
+
+def open_results(monkeypatch: pytest.MonkeyPatch, root: Path, path: str) -> AppTest:
+    """The app's Results page under AppTest, reading sweeps under ``root`` and asked to
+    open ``path`` (as typed in its box: relative to the root, or absolute)."""
+    from ui.common import RESULTS_ROOT_ENV
+
+    monkeypatch.setenv(RESULTS_ROOT_ENV, str(root))
+    at = open_app(s="siloed", r="1", seed="1801")
+    at.session_state["rs_path"] = path
+    return at.switch_page("ui/results.py").run()
+
+
+def layers_of(spec: dict) -> list[dict]:
+    """Every single view (a node with a mark) of a layered, faceted or concatenated
+    Vega-Lite spec."""
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "mark" in node:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return found
+
+
+def mark_type(layer: dict) -> str:
+    """The mark of one view, written either as a name or as a mapping with a type."""
+    mark = layer["mark"]
+    return mark["type"] if isinstance(mark, dict) else mark
+
+
+def marks_of(spec: dict) -> list[str]:
+    """The mark type of every view of ``spec``."""
+    return [mark_type(layer) for layer in layers_of(spec)]
+
+
+@functools.cache
+def _digest(name: str, days: int, warmup: int, seed: int) -> RunDigest:
+    from simulation.running.runs import run_digest
+
+    scenario = with_overrides(ready_made(name), {"horizon_days": days, "warmup_days": warmup})
+    return run_digest((scenario.to_yaml(), seed))
+
+
+def short_runs(
+    names: tuple[str, ...], days: int = 80, warmup: int = 10, seeds: tuple[int, ...] = (1, 2)
+) -> tuple[dict[str, list[RunDigest]], dict[str, str]]:
+    """Digests of short runs of ready-made scenarios, by scenario name, and their
+    colours as the app gives them: enough to draw every chart in a fraction of a second.
+    A run is made once per test process, whichever tests ask for it."""
+    from simulation.presentation import charts
+
+    runs = {
+        ready_made(name).name: [_digest(name, days, warmup, seed) for seed in seeds]
+        for name in names
+    }
+    colours = charts.scenario_colours(list(runs), [ready_made(n).structure for n in names])
+    return runs, colours
 
 
 @pytest.fixture
@@ -163,6 +294,7 @@ STREAMLIT = [str(_LAUNCHER)] if _LAUNCHER.exists() else [sys.executable, "-m", "
 
 
 def free_port() -> int:
+    """A TCP port on this machine that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

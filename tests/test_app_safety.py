@@ -32,21 +32,9 @@ from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.scenario import with_overrides
 from simulation.running.batch import sweep
 from simulation.running.executors import InProcess
-from tests.conftest import ROOT, app_server, open_app, ready_made
+from tests.conftest import ALIAS_BOMB, ROOT, app_server, open_app, open_results, ready_made
 from ui import common
 
-#: "Billion laughs": 1 kB of YAML that expands to 9^9 (387 million) strings.
-ALIAS_BOMB = "\n".join(
-    [
-        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
-        *(
-            f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
-            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
-        ),
-        "name: *i",
-        "",
-    ]
-)
 #: What a visitor must never read in an error box.
 INTERNALS = (
     "Traceback",
@@ -117,7 +105,9 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
+        ({"s": "siloed,nowhere"}, "s: there is no ready-made scenario 'nowhere'"),
         ({"s": "siloed,*3"}, "u: the link does not carry the organisation '*3'"),
+        ({"s": "*0", "u": "not-base64!!"}, "u: the link is damaged"),
         ({"s": "*1", "u": common.pack({"1": 5})}, "the link does not carry the organisation"),
         ({"s": "*1", "u": common.pack(["not", "a", "mapping"])}, "u: the link is damaged"),
         ({"s": "*1", "u": raw_link("[" * 50_000 + "]" * 50_000)}, "u: the link is damaged"),
@@ -126,6 +116,7 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
         ({"s": "siloed", "lv": common.pack({"0": "brms"})}, "expected levers by name"),
         ({"s": "siloed", "lv": raw_link('{"0": {"brms": Infinity}}')}, "lv: the link is damaged"),
         ({"s": "siloed", "lv": common.pack({"0": {"brms": 1e300}})}, "brms"),
+        ({"s": "siloed", "lv": common.pack({"0": {"brms": "many"}})}, "brms: expected a number"),
         ({"s": "siloed", "lv": common.pack({"0": {"brms": "9" * 5000}})}, "brms: expected"),
         ({"s": "siloed", "lv": common.pack({"0": {"x" * 5000: 1}})}, "is not a lever setting"),
         ({"s": "siloed,aligned,converged,pdca,siloed"}, "s: names 5 organisations; at most 4"),
@@ -135,7 +126,9 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
         ({"s": "siloed", "seed": "1" * 30}, "seed: expected a whole number from 0"),
     ],
     ids=[
+        "unknown-name",
         "missing-carried",
+        "carried-not-base64",
         "carried-not-text",
         "carried-not-a-mapping",
         "carried-nested",
@@ -144,6 +137,7 @@ def test_unpack_refuses_what_json_allows_but_a_link_must_not_carry(payload):
         "levers-of-one-not-a-mapping",
         "lever-infinite",
         "lever-huge-float",
+        "lever-a-word",
         "lever-huge-text",
         "lever-long-name",
         "five-organisations",
@@ -298,14 +292,6 @@ def folders(tmp_path_factory) -> tuple[Path, Path]:
     (root / "not-a-sweep").mkdir()
     (root / "link-out").symlink_to(outside / "secret-sweep")
     return root, outside
-
-
-def open_results(monkeypatch, root: Path, path: str) -> AppTest:
-    monkeypatch.setenv(common.RESULTS_ROOT_ENV, str(root))
-    at = open_app(s="siloed", r="1", seed="2401")
-    at.session_state["rs_path"] = path
-    at.switch_page("ui/results.py").run()
-    return at
 
 
 def test_results_opens_a_sweep_in_the_results_folder(monkeypatch, folders):

@@ -44,9 +44,8 @@ from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, line_pl
 from simulation.running.batch import load_results, sweep
 from simulation.running.executors import InProcess
 from simulation.running.live import Workshop
-from simulation.running.runs import run_digest
 from simulation.running.sweep_results import default_colour, line_parameters
-from tests.conftest import ROOT, open_app, ready_made
+from tests.conftest import ROOT, cli, layers_of, mark_type, open_app, ready_made, short_runs
 
 #: A scenario name that is HTML: if it reaches a page unescaped, it runs.
 EVIL = "<img src=x onerror=alert(1)>"
@@ -77,38 +76,9 @@ def chart_widths(monkeypatch) -> list[tuple]:
     return calls
 
 
-def layers_of(spec: dict) -> list[dict]:
-    """Every single view of a (layered) spec."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "mark" in node:
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(spec)
-    return found
-
-
-def mark_type(layer: dict) -> str:
-    mark = layer["mark"]
-    return mark["type"] if isinstance(mark, dict) else mark
-
-
 @pytest.fixture(scope="module")
 def small_runs():
-    scenarios = [
-        with_overrides(ready_made(name), {"horizon_days": 80, "warmup_days": 10})
-        for name in ("siloed", "aligned", "brm_bottleneck")
-    ]
-    runs = {s.name: [run_digest((s.to_yaml(), seed)) for seed in (1, 2)] for s in scenarios}
-    colours = charts.scenario_colours(list(runs), [s.structure for s in scenarios])
-    return runs, colours
+    return short_runs(("siloed", "aligned", "brm_bottleneck"))
 
 
 # --------------------------------------------------------------------------- 1. stacking
@@ -571,20 +541,11 @@ def test_analysis_notes_configurations_whose_runs_are_identical(team_sizes):
 
 
 def test_analyze_prints_the_notes(structure_demand, team_sizes):
-    import subprocess
-    import sys
-
     for directory, expected in (
         (structure_demand, REFUSED),
         (team_sizes, "team_size 9 and 10 give identical runs"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "simulation", "analyze", str(directory), "--no-charts"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = cli("analyze", str(directory), "--no-charts")
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
 

@@ -1,13 +1,18 @@
-"""The command line, run as a user would: a real subprocess, real files."""
+"""The command line as a user runs it, on real files: its code in this process (as
+``python -m simulation`` runs it, output and exit code captured), and in a real process
+only what a process adds: the entry point, the status a shell sees, lazy imports."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
-from tests.conftest import SCENARIOS, cli
+from tests.conftest import ROOT, SCENARIOS, cli, cli_process
 
 
 def test_run_prints_kpis_and_writes_outputs(tmp_path):
@@ -118,3 +123,46 @@ def test_every_command_has_help():
     for command in ("run", "compare", "validate", "schema", "sweep", "analyze"):
         done = cli(command, "--help")
         assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_python_dash_m_simulation_prints_and_exits_as_the_function_does(tmp_path):
+    """What a shell sees from a real interpreter is what the in-process helper reports,
+    for a refused scenario (exit 2 from the command) and a refused option (from argparse)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("structure: siloed\nheadcount: 5\n")
+    width = {**os.environ, "COLUMNS": "80"}  # argparse wraps its usage to the terminal
+    for args in (
+        ("validate", str(path)),
+        ("compare", str(SCENARIOS / "siloed.yaml"), "--replicates", "0"),
+    ):
+        real, here = cli_process(*args, timeout=120, env=width), cli(*args, env=width)
+        assert real.returncode == here.returncode == 2, real.stderr
+        assert (real.stdout, real.stderr) == (here.stdout, here.stderr)
+        assert real.stderr.splitlines()[-1].count("error: ") == 1
+        assert "Traceback" not in real.stderr
+
+
+#: Imported by the commands that run or analyse, never by those that only read a file.
+HEAVY = ("altair", "dask", "mesa", "networkx", "numpy", "pandas", "pyarrow", "scipy", "tqdm")
+
+
+def test_validate_and_schema_answer_without_importing_the_model():
+    """They answer in a fraction of a second because they import none of the heavy
+    libraries: checked in a fresh interpreter, whose modules are only its own."""
+    script = (
+        "import sys\n"
+        "from simulation.cli import main\n"
+        f"main(['validate', {str(SCENARIOS / 'siloed.yaml')!r}])\n"
+        "main(['schema'])\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

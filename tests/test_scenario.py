@@ -15,19 +15,16 @@ from simulation.inputs.scenario import (
     parse_scenario,
     with_overrides,
 )
-from tests.conftest import SCENARIOS
-
-READY_MADE = sorted(SCENARIOS.glob("*.yaml"))
+from tests.conftest import READY_MADE_NAMES, SCENARIOS
 
 
-@pytest.mark.parametrize("path", READY_MADE, ids=lambda p: p.name)
-def test_ready_made_scenarios_validate_and_round_trip(path):
-    scenario = load_scenario(path)
+@pytest.mark.parametrize("name", READY_MADE_NAMES)
+def test_ready_made_scenarios_validate_and_round_trip(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
     assert Scenario.from_yaml(scenario.to_yaml()) == scenario
 
 
 def test_the_required_ready_made_scenarios_exist():
-    names = {p.stem for p in READY_MADE}
     assert {
         "siloed",
         "aligned",
@@ -35,7 +32,7 @@ def test_the_required_ready_made_scenarios_exist():
         "brm_bottleneck",
         "pure_flow",
         "large_enterprise",
-    } <= names
+    } <= set(READY_MADE_NAMES)
     assert load_scenario(SCENARIOS / "large_enterprise.yaml").total_staff >= 1000
 
 
