@@ -67,7 +67,7 @@ class Staff(mesa.Agent):
         if item.sender is not None and item.sender.unit is not self.unit:
             model.network.handoff_contact(item.sender, self, now)
         duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * self.availability)
-        model._event_list.call(now + duration, self.finish)
+        model.clock.schedule_at(now + duration, self.finish)
 
     def finish(self) -> None:
         """Event callback: the current task is done."""
@@ -117,7 +117,7 @@ class BRM(mesa.Agent):
     def mediate(self, item: WorkItem, mean_days: float) -> None:
         self.item = item
         self.busy_since = self.model.time
-        self.model.call_after(float(self.model.rng.exponential(mean_days)), self.finish)
+        self.model.clock.schedule(float(self.model.rng.exponential(mean_days)), self.finish)
 
     @property
     def busy(self) -> bool:

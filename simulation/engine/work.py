@@ -171,7 +171,7 @@ class _Source:
         self.gaps = Draws(lambda n: rng.exponential(mean_gap, n))
 
     def schedule_next(self) -> None:
-        self.demand.model.call_after(self.gaps.next(), self.arrive)
+        self.demand.model.clock.schedule(self.gaps.next(), self.arrive)
 
     def arrive(self) -> None:
         self.demand.model.admit(self.demand.new_item(self.work_type))

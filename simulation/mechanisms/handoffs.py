@@ -109,7 +109,7 @@ class Handoffs:
         if mean_delay <= 0:
             self.arrive(item)
             return
-        self.model.call_after(float(self.model.rng.exponential(mean_delay)), self.arrive, item)
+        self.model.clock.schedule(float(self.model.rng.exponential(mean_delay)), self.arrive, item)
 
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""

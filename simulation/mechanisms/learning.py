@@ -91,7 +91,7 @@ class RotationProgramme:
         person.unit.step_out(person)
         self.away += 1
         self.model.recorder.programme_cost("rotation", self.params.cost_per_stint)
-        self.model.schedule_event(person.come_back, after=self.params.stint_days)
+        self.model.clock.schedule(self.params.stint_days, person.come_back)
 
     def come_back(self, person: Staff) -> None:
         unit, discipline = person.rotation_host

@@ -20,7 +20,6 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from mesa.time import Schedule
 
 from simulation.inputs.scenario import PDCALever, ScenarioError, get_path
 
@@ -46,9 +45,7 @@ class PDCAPolicy:
         self._next_lever = 0
         if self.params.enabled:
             start = model.warmup + self.params.every_days
-            model.schedule_recurring(
-                self.cycle, Schedule(interval=self.params.every_days, start=float(start))
-            )
+            model.clock.every(self.params.every_days, self.cycle, start=float(start))
 
     def cycle(self) -> None:
         now = self.model.time

@@ -47,7 +47,7 @@ class PeopleFlow:
             person = present[i]
             vacancy = _Vacancy(self, person.discipline, person.unit)
             self._vacancies.append(vacancy)
-            model.schedule_event(vacancy.fill, after=params.hire_delay_days)
+            model.clock.schedule(params.hire_delay_days, vacancy.fill)
             self.release(person)
 
     def _ramp_up(self) -> None:

@@ -36,7 +36,7 @@ class Transitions:
             _Scheduled(self, c) for c in sorted(model.config.changes, key=lambda c: c.day)
         ]
         for scheduled in self._scheduled:
-            model.schedule_event(scheduled.fire, at=float(scheduled.change.day))
+            model.clock.schedule_at(float(scheduled.change.day), scheduled.fire)
 
     def productivity(self, now: float) -> float:
         factor = 1.0

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import mesa
-from mesa.time import Schedule
 
 from simulation.engine.agents import BRM, Staff
+from simulation.engine.clock import Clock
 from simulation.engine.events import FastEventList, advance
 from simulation.engine.organisation import hire, organise, set_availability
 from simulation.engine.structures import people_of
@@ -87,6 +87,7 @@ class OrgModel(mesa.Model):
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
+        self.clock = Clock(self._event_list, self)
         self.productivity = 1.0  # the J-curve after a change; see transitions.py
 
         self.recorder = Recorder(self)
@@ -119,10 +120,6 @@ class OrgModel(mesa.Model):
     def _advance_time(self, until: float) -> None:
         advance(self, until)  # Mesa's loop, on the fast event list (events.py)
 
-    def call_after(self, delay: float, fn, arg=None):
-        """Schedule ``fn(arg)`` after ``delay`` days on the event list (the fast path)."""
-        return self._event_list.call(self.time + delay, fn, arg)
-
     @property
     def brm_count(self) -> int:
         return len(self.brms)
@@ -132,7 +129,7 @@ class OrgModel(mesa.Model):
 
     def _schedule_programmes(self) -> None:
         if self.config.mechanisms.network.enabled:
-            self.schedule_recurring(self._decay_ties, Schedule(interval=TIE_DECAY_CHECK_DAYS))
+            self.clock.every(TIE_DECAY_CHECK_DAYS, self._decay_ties)
         self._schedule_culture_events()
 
     def _schedule_culture_events(self) -> None:
@@ -142,9 +139,7 @@ class OrgModel(mesa.Model):
         per_quarter = self.config.levers.culture_events_per_quarter
         if self.config.mechanisms.network.enabled and per_quarter > 0:
             interval = WORKING_DAYS_PER_QUARTER / per_quarter
-            self._culture_events = self.schedule_recurring(
-                self._culture_event, Schedule(interval=interval)
-            )
+            self._culture_events = self.clock.every(interval, self._culture_event)
 
     # -- changing the organisation (transitions.py decides when, and the J-curve)
 
@@ -276,7 +271,7 @@ class OrgModel(mesa.Model):
         defects = self.config.mechanisms.defects
         if item.latent_defects and defects.enabled:
             # Mechanism 4: the escaped defect surfaces later as an incident.
-            self.call_after(
+            self.clock.schedule(
                 float(self.rng.exponential(defects.surface_days)), self._defect_surfaces, item
             )
 
