@@ -93,8 +93,7 @@ class OrgModel(mesa.Model):
         self.recorder = Recorder(self)
         self.people = PeopleFlow(self)
         self.staff: list[Staff] = [hire(self, discipline) for discipline in people_of(config)]
-        self.units: list[Unit] = []
-        organise(self, self.staff)
+        self.organisation = organise(config, self.staff, self.clock)
         self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
         self.language = Language(
             config.levers.shared_language, config.mechanisms.language, config.levers.glossary
@@ -152,7 +151,7 @@ class OrgModel(mesa.Model):
             for f in ("structure", "team_size", "teams", "prioritisation")
         )
         if structure_changed or people_changed:
-            organise(self, self.staff)
+            self._reorganise()
         else:
             self.refresh_availability()
         if config.levers.cross_skill != before.levers.cross_skill:
@@ -212,14 +211,43 @@ class OrgModel(mesa.Model):
             self.handoffs.retire_brm(brm)
         del self.brms[wanted:]
 
+    def _reorganise(self) -> None:
+        """Re-form the units from the staff there are; waiting work moves with them."""
+        waiting = self.organisation.retire()
+        self.organisation = organise(self.config, self.staff, self.clock)
+        self.network.reindex(self.staff)
+        # open items get an owning team in the new organisation (or none, in departments)
+        for item in self.open_items.values():
+            item.home = None
+        for item in self.open_items.values():
+            if self.teams:
+                item.home = self.choose_team()
+                item.home.owned += 1
+        for item, task in waiting:
+            item.unit = self.unit_for(item, task.discipline)
+            item.unit.push(item, task, self.time)
+
     def refresh_availability(self) -> None:
-        set_availability(self)
+        set_availability(self.config, self.units)
 
     def home_unit_for(self, discipline: str) -> Unit:
         """Where a new hire of ``discipline`` goes: their department, or the smallest team."""
-        if self.teams:
-            return min(self.teams, key=lambda u: u.size)
-        return self.units_by_discipline[discipline][0]
+        return self.organisation.home_unit_for(discipline)
+
+    @property
+    def units(self) -> list[Unit]:
+        """The units of the current organisation."""
+        return self.organisation.units
+
+    @property
+    def teams(self) -> list[Unit]:
+        """The units of the current organisation that are teams (none in departments)."""
+        return self.organisation.teams
+
+    @property
+    def units_by_discipline(self) -> dict[str, list[Unit]]:
+        """The units that have each discipline."""
+        return self.organisation.units_by_discipline
 
     # -- the flow of work
 
@@ -242,24 +270,11 @@ class OrgModel(mesa.Model):
 
     def choose_team(self) -> Unit:
         """Power of two choices: of two random teams, the less loaded owns the item."""
-        teams = self.teams
-        if len(teams) == 1:
-            return teams[0]
-        a, b = self.rng.integers(0, len(teams), size=2)
-        first, second = teams[a], teams[b]
-        return first if first.owned / first.size <= second.owned / second.size else second
+        return self.organisation.choose_team(self.rng)
 
     def unit_for(self, item: WorkItem, discipline: str) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline."""
-        home = item.home
-        if home is not None and home.can_do(discipline):
-            return home
-        candidates = self.units_by_discipline[discipline]
-        if len(candidates) == 1:
-            return candidates[0]
-        a, b = self.rng.integers(0, len(candidates), size=2)
-        first, second = candidates[a], candidates[b]
-        return first if first.load <= second.load else second
+        return self.organisation.unit_for(item, discipline, self.rng)
 
     def deliver(self, item: WorkItem) -> None:
         """The last task of ``item`` is done."""
