@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import mesa
@@ -42,6 +43,7 @@ class Staff(mesa.Agent):
         self.productivity_at_start = 1.0
         self.away = False  # on a rotation stint
         self.pending: str | None = None  # "rotation" or "leave", once the current task is done
+        self.when_free: Callable[[Staff], None] | None = None  # what then happens to them
         self.rotation_host: tuple[Unit, str] | None = None
         # where this person's working time went, in days (records.py adds it up)
         self.time_spent = dict.fromkeys(EFFORT_USES, 0.0)
@@ -57,9 +59,16 @@ class Staff(mesa.Agent):
         return self.task is not None
 
     def skill(self, discipline: str) -> float:
+        """Proficiency in ``discipline``: 1 for a specialist, 0 for none."""
         return self.proficiency.get(discipline, 0.0)
 
+    def hold(self, reason: str, then: Callable[[Staff], None]) -> None:
+        """Once the current task is done, ``then(self)`` instead of taking more work."""
+        self.pending = reason
+        self.when_free = then
+
     def start(self, item: WorkItem, task: Task, now: float) -> None:
+        """Begin ``task`` of ``item`` at ``now``; its end is scheduled on the clock."""
         model = self.model
         self.item, self.task = item, task
         self.busy_since = now
@@ -89,20 +98,15 @@ class Staff(mesa.Agent):
         model.recorder.task_row(item, task, self, self.busy_since, now)
         self.item = self.task = None
         self.unit.task_finished(now)
-        if self.pending == "rotation":
-            model.rotation.depart(self)
-        elif self.pending == "leave":
-            model.people.depart(self)
+        if self.pending is not None:
+            then, self.when_free = self.when_free, None
+            then(self)
         else:
             self.unit.pull_next(self, now)
         if item.plan:
             model.handoffs.pass_on(item, self, task, now)
         else:
             model.deliver(item)
-
-    def come_back(self) -> None:
-        """Event callback: a rotation stint is over."""
-        self.model.rotation.come_back(self)
 
 
 class BRM(mesa.Agent):
@@ -114,17 +118,12 @@ class BRM(mesa.Agent):
         self.retiring = False
         self.busy_since = 0.0
 
-    def mediate(self, item: WorkItem, mean_days: float) -> None:
+    def take(self, item: WorkItem, now: float) -> None:
+        """Start mediating the handoff of ``item`` (``handoffs.py`` schedules its end)."""
         self.item = item
-        self.busy_since = self.model.time
-        self.model.clock.schedule(float(self.model.rng.exponential(mean_days)), self.finish)
+        self.busy_since = now
 
     @property
     def busy(self) -> bool:
+        """Whether they are mediating now."""
         return self.item is not None
-
-    def finish(self) -> None:
-        item = self.item
-        self.model.recorder.mediation(self.model.time - self.busy_since)
-        self.item = None
-        self.model.handoffs.mediation_done(self, item)

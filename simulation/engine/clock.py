@@ -18,6 +18,10 @@ from typing import Any, Protocol
 
 from simulation.engine.events import Call, FastEventList
 
+#: The calendar the mechanisms count in: working days, not calendar days.
+WORKING_DAYS_PER_YEAR = 250
+WORKING_DAYS_PER_QUARTER = 63
+
 
 class TimeKeeper(Protocol):
     """Whatever owns the current time (the Mesa model, whose ``time`` the run advances)."""

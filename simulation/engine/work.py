@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
     from simulation.inputs.scenario import Effort, WorkType
 
@@ -101,21 +102,35 @@ class WorkItem:
 
 
 class Demand:
-    """Poisson arrivals of each work type, scheduled on the model's event list.
+    """Poisson arrivals of each work type, scheduled on the clock.
 
     Each work type draws its arrivals and efforts from its own stream, spawned from the
     model's generator before anything else is drawn; incidents raised by escaped
     defects have one more. So the same seed brings the same demand (the same items at
     the same times with the same efforts) to every structure: common random numbers,
     and a comparison between structures is a comparison of structures.
+
+    Args:
+        work_types: The scenario's work types.
+        it_disciplines: The disciplines on the IT side (their work is deployed).
+        streams: One random stream per work type, and one for incidents, in that order.
+        clock: Schedules the arrivals.
+        admit: Takes each new item into the organisation.
+        scale: Multiplies every arrival rate.
     """
 
     def __init__(
-        self, model, work_types: list[WorkType], it_disciplines: set[str], scale: float = 1.0
+        self,
+        work_types: list[WorkType],
+        it_disciplines: set[str],
+        streams: list[np.random.Generator],
+        clock: Clock,
+        admit: Callable[[WorkItem], None],
+        scale: float = 1.0,
     ):
-        self.model = model
+        self.clock = clock
+        self.admit = admit
         self.next_id = 0
-        streams = model.demand_streams
         self._sources = [
             _Source(self, wt, wt.arrival_rate * scale, streams[i])
             for i, wt in enumerate(work_types)
@@ -132,10 +147,12 @@ class Demand:
         }
 
     def start(self) -> None:
+        """Schedule the first arrival of each work type."""
         for source in self._sources:
             source.schedule_next()
 
     def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
+        """A new item of ``work_type``, arriving now, with its efforts drawn."""
         efforts = self._efforts[work_type.name, raised_by_defect]
         plan = deque(
             Task(stage.discipline, efforts[i].next(), VALUE, i)
@@ -146,7 +163,7 @@ class Demand:
         item = WorkItem(
             id=self.next_id,
             type=work_type,
-            arrival=self.model.time,
+            arrival=self.clock.now,
             plan=plan,
             deployable=self._deployable[work_type.name],
             raised_by_defect=raised_by_defect,
@@ -171,8 +188,10 @@ class _Source:
         self.gaps = Draws(lambda n: rng.exponential(mean_gap, n))
 
     def schedule_next(self) -> None:
-        self.demand.model.clock.schedule(self.gaps.next(), self.arrive)
+        """The next arrival, one exponential gap from now."""
+        self.demand.clock.schedule(self.gaps.next(), self.arrive)
 
     def arrive(self) -> None:
-        self.demand.model.admit(self.demand.new_item(self.work_type))
+        """Event callback: an item of this type arrives."""
+        self.demand.admit(self.demand.new_item(self.work_type))
         self.schedule_next()

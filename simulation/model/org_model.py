@@ -36,16 +36,16 @@ from simulation.inputs.scenario import (
     with_overrides,
 )
 from simulation.limits import MAX_EXPECTED_ITEMS
+from simulation.mechanisms.base import Mechanism
 from simulation.mechanisms.handoffs import Handoffs
-from simulation.mechanisms.learning import Language, RotationProgramme
+from simulation.mechanisms.language import Language
 from simulation.mechanisms.network import SocialNetwork
 from simulation.mechanisms.pdca import PDCAPolicy
 from simulation.mechanisms.people import PeopleFlow
+from simulation.mechanisms.rotation import RotationProgramme
 from simulation.mechanisms.transitions import Transitions
 from simulation.model.records import Recorder, RunRecords
 
-WORKING_DAYS_PER_QUARTER = 63
-TIE_DECAY_CHECK_DAYS = 21  # monthly
 #: Work items one run may admit, incidents from escaped defects included: the scenario
 #: caps the expected arrivals, this caps what feedback loops add to them (time and
 #: memory grow with items: about 2.5 kB and 0.2 ms each).
@@ -63,6 +63,21 @@ def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
 
 
 class OrgModel(mesa.Model):
+    """An organisation of Staff and BRMs through which work items flow (a Mesa model).
+
+    The model owns the random stream, the clock, the people and the organisation they
+    work in; it builds the mechanisms with what each needs, keeps them in a list and
+    calls their hooks in that order.
+
+    Args:
+        scenario: The scenario: a :class:`Scenario`, a YAML path, a dict, or None for
+            the default scenario.
+        rng: The seed (or generator); default: the scenario's seed.
+        days: Run this many days instead of the scenario's horizon.
+        **overrides: Fields of the scenario to override, by dotted path written with
+            ``__`` or by a leaf name unique in the schema.
+    """
+
     def __init__(
         self,
         scenario: Scenario | str | Path | dict | None = None,
@@ -83,36 +98,103 @@ class OrgModel(mesa.Model):
         self.warmup = config.warmup_days
         self.side_of = {d.name: d.side for d in config.disciplines}
         # Demand's own streams first, so the same seed brings the same demand (work.py).
-        self.demand_streams = self.rng.spawn(len(config.work_types) + 1)
+        demand_streams = self.rng.spawn(len(config.work_types) + 1)
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
         self.clock = Clock(self._event_list, self)
-        self.productivity = 1.0  # the J-curve after a change; see transitions.py
+        mechanisms = config.mechanisms
+        levers = config.levers
 
-        self.recorder = Recorder(self)
-        self.people = PeopleFlow(self)
-        self.staff: list[Staff] = [hire(self, discipline) for discipline in people_of(config)]
+        self.staff: list[Staff] = []
+        self.recorder = Recorder(config, self.clock, self.staff, self.horizon, self.warmup)
+        book_cost = self.recorder.programme_cost
+        self.staff += [self.hire(discipline) for discipline in people_of(config)]
         self.organisation = organise(config, self.staff, self.clock)
         self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
         self.language = Language(
-            config.levers.shared_language, config.mechanisms.language, config.levers.glossary
-        )
-        self.rotation = RotationProgramme(
-            self, config.levers.rotation_share, config.mechanisms.rotation
+            levers.shared_language, mechanisms.language, levers.glossary, book_cost
         )
         self.network = SocialNetwork(
-            config.mechanisms.network, self.rng, config.levers.transparency
+            mechanisms.network,
+            self.rng,
+            self.clock,
+            self.staff,
+            self.organisation,
+            book_cost,
+            levers.transparency,
+        )
+        self.rotation = RotationProgramme(
+            levers.rotation_share,
+            mechanisms.rotation,
+            self.rng,
+            self.clock,
+            self.staff,
+            self.organisation,
+            self.side_of,
+            self.network,
+            self.language,
+            book_cost,
+        )
+        self.people = PeopleFlow(
+            mechanisms.turnover,
+            self.rng,
+            self.clock,
+            self.staff,
+            self.organisation,
+            self.hire,
+            self.network,
+            self.recorder.depart,
+            book_cost,
+            self.refresh_availability,
         )
         self.network.build(self.staff, self.units)
-        self.handoffs = Handoffs(self, self.brms)
-        self.demand = Demand(self, config.work_types, self._it_disciplines(), config.demand_scale)
-        if self.language.glossary_started:
-            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
-        self._culture_events = None
-        self._schedule_programmes()
-        self.transitions = Transitions(self)
-        self.pdca = PDCAPolicy(self)
+        self.handoffs = Handoffs(
+            mechanisms.handoff,
+            mechanisms.rework,
+            config.brms,
+            mechanisms.language.brm_gain,
+            levers.transparency,
+            self.side_of,
+            self.rng,
+            self.clock,
+            self.brms,
+            self.unit_for,
+            self.network,
+            self.language,
+            self.recorder.handoff,
+            self.recorder.mediation,
+        )
+        self.demand = Demand(
+            config.work_types,
+            self._it_disciplines(),
+            demand_streams,
+            self.clock,
+            self.admit,
+            config.demand_scale,
+        )
+        self.network.start(levers.culture_events_per_quarter)
+        self.transitions = Transitions(
+            self.clock, self.staff, self._current_config, self.reconfigure, book_cost
+        )
+        self.pdca = PDCAPolicy(
+            config.pdca,
+            self.warmup,
+            self.clock,
+            self._current_config,
+            self.transitions,
+            self.recorder.delivered_between,
+        )
+        #: In the order their hooks run each day (productivity first: it sets the day's pace).
+        self.mechanisms: list[Mechanism] = [
+            self.transitions,
+            self.language,
+            self.rotation,
+            self.people,
+            self.network,
+            self.handoffs,
+            self.pdca,
+        ]
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
         self.demand.start()
 
@@ -121,24 +203,23 @@ class OrgModel(mesa.Model):
 
     @property
     def brm_count(self) -> int:
+        """BRMs employed now."""
         return len(self.brms)
+
+    def _current_config(self) -> Scenario:
+        return self.config
 
     def _it_disciplines(self) -> set[str]:
         return {name for name, side in self.side_of.items() if side == "it"}
 
-    def _schedule_programmes(self) -> None:
-        if self.config.mechanisms.network.enabled:
-            self.clock.every(TIE_DECAY_CHECK_DAYS, self._decay_ties)
-        self._schedule_culture_events()
+    def hire(self, discipline: str, proficiency: float = 1.0) -> Staff:
+        """A new person of ``discipline`` under the current scenario, not yet in a unit."""
+        return hire(self, discipline, proficiency)
 
-    def _schedule_culture_events(self) -> None:
-        if self._culture_events is not None:
-            self._culture_events.stop()
-            self._culture_events = None
-        per_quarter = self.config.levers.culture_events_per_quarter
-        if self.config.mechanisms.network.enabled and per_quarter > 0:
-            interval = WORKING_DAYS_PER_QUARTER / per_quarter
-            self._culture_events = self.clock.every(interval, self._culture_event)
+    @property
+    def productivity(self) -> float:
+        """Today's productivity: 1, or less in the J-curve after a change."""
+        return self.transitions.current
 
     # -- changing the organisation (transitions.py decides when, and the J-curve)
 
@@ -165,15 +246,14 @@ class OrgModel(mesa.Model):
         self._match_brms(config.brms.count)
         levers = config.levers
         if levers.shared_language != before.levers.shared_language:
-            self.language.level = levers.shared_language
+            self.language.set_level(levers.shared_language)
         if levers.glossary and not before.levers.glossary:
             self.language.start_glossary()
-            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
-        self.handoffs.transparency = levers.transparency
+        self.handoffs.set_transparency(levers.transparency)
         self.network.set_transparency(levers.transparency)
         self.rotation.set_share(levers.rotation_share)
         if levers.culture_events_per_quarter != before.levers.culture_events_per_quarter:
-            self._schedule_culture_events()
+            self.network.set_culture_events(levers.culture_events_per_quarter)
         # queued work starts where people are idle in the new organisation
         for unit in self.units:
             for discipline in list(unit.idle):
@@ -215,7 +295,8 @@ class OrgModel(mesa.Model):
         """Re-form the units from the staff there are; waiting work moves with them."""
         waiting = self.organisation.retire()
         self.organisation = organise(self.config, self.staff, self.clock)
-        self.network.reindex(self.staff)
+        for mechanism in self.mechanisms:
+            mechanism.on_reorganise(self.organisation)
         # open items get an owning team in the new organisation (or none, in departments)
         for item in self.open_items.values():
             item.home = None
@@ -228,11 +309,8 @@ class OrgModel(mesa.Model):
             item.unit.push(item, task, self.time)
 
     def refresh_availability(self) -> None:
+        """Recompute everyone's share of the day for tasks (after people come or go)."""
         set_availability(self.config, self.units)
-
-    def home_unit_for(self, discipline: str) -> Unit:
-        """Where a new hire of ``discipline`` goes: their department, or the smallest team."""
-        return self.organisation.home_unit_for(discipline)
 
     @property
     def units(self) -> list[Unit]:
@@ -294,25 +372,14 @@ class OrgModel(mesa.Model):
         incident_type = self.demand.by_name[self.config.mechanisms.defects.incident_type]
         self.admit(self.demand.new_item(incident_type, raised_by_defect=True))
 
-    # -- programmes
-
-    def _culture_event(self) -> None:
-        self.network.culture_event(self.staff, self.time)
-        self.recorder.programme_cost("culture", self.config.mechanisms.network.culture_event_cost)
-
-    def _decay_ties(self) -> None:
-        self.network.decay(self.time)
-
     # -- the day
 
     def step(self) -> None:
+        """One working day: each mechanism's day, in order, then the day's records."""
         day = self.steps
-        self.productivity = self.transitions.productivity(self.time)
-        self.language.on_day()
-        self.rotation.on_day(self.staff)
-        self.people.on_day()
-        self.network.form_ties(self.units, self.time)
-        self.recorder.end_of_day(day)
+        for mechanism in self.mechanisms:
+            mechanism.on_day(day)
+        self.recorder.end_of_day(day, self.units, len(self.brms))
         self.datacollector.collect(self)
         self.recorder.completed_today.clear()
         self.recorder.new_work_today = 0
@@ -385,19 +452,27 @@ class OrgModel(mesa.Model):
 
     # -- the end
 
+    def summary(self) -> dict[str, Any]:
+        """What every mechanism reports for the records, merged in their order."""
+        merged: dict[str, Any] = {}
+        for mechanism in self.mechanisms:
+            merged.update(mechanism.summary())
+        return merged
+
     def network_summary(self) -> dict[str, float]:
-        by_discipline: dict[str, set[Staff]] = {}
-        for person in self.staff:
-            by_discipline.setdefault(person.discipline, set()).add(person)
-        return {
-            "ties": self.network.graph.number_of_edges(),
-            "cross_unit_ties": self.network.cross_unit_ties,
-            "modularity_by_unit": self.network.modularity([set(u.members) for u in self.units]),
-            "modularity_by_discipline": self.network.modularity(list(by_discipline.values())),
-        }
+        """Ties now, and how modular the network is by unit and by discipline."""
+        return self.network.summary()["network"]
 
     def records(self) -> RunRecords:
-        return self.recorder.finish()
+        """Everything the run produced so far, as plain data (see records.py)."""
+        return self.recorder.finish(
+            config=self.config,
+            seed=self.seed,
+            daily=self.datacollector.get_model_vars_dataframe().reset_index(drop=True),
+            units=self.units,
+            brms=len(self.brms),
+            summary=self.summary(),
+        )
 
 
 DAILY_SERIES = {
