@@ -1,17 +1,50 @@
-"""The people: Staff who do the work and BRMs who mediate between business and IT."""
+"""The people: Staff who do the work and BRMs who mediate between business and IT.
+
+A person needs little of the organisation they work in, and :class:`Workplace` names
+it: the clock, today's productivity, and where a started or finished task is reported.
+``OrgModel`` is one; a test can be another.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import mesa
 
 from simulation.engine.work import DISRUPTION, EFFORT_USES, FAILURE_DEMAND, VALUE, Task, WorkItem
 
 if TYPE_CHECKING:
+    from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
-    from simulation.model.org_model import OrgModel
+
+
+class Workplace(Protocol):
+    """What Staff need from the (Mesa) model they work in."""
+
+    clock: Clock
+
+    @property
+    def productivity(self) -> float:
+        """Today's productivity (1, or less in the J-curve after a change)."""
+        ...
+
+    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
+        """Work crossed units from ``sender`` to ``receiver`` (they may get to know each
+        other)."""
+        ...
+
+    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
+        """``staff`` finished ``task`` of ``item``, begun at ``started`` (for the records)."""
+        ...
+
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
+        """``item`` has more tasks: hand it on to the next."""
+        ...
+
+    def deliver(self, item: WorkItem) -> None:
+        """``item`` has no tasks left: it is delivered."""
+        ...
 
 
 class Staff(mesa.Agent):
@@ -22,10 +55,22 @@ class Staff(mesa.Agent):
     person-days takes ``effort / (proficiency * availability)`` days of this person's time,
     and that time is booked to value, waste, coordination and misaligned work in those
     proportions.
+
+    Args:
+        model: The Mesa model the person works in (a :class:`Workplace`).
+        discipline: Their own discipline (full proficiency in it, unless a new hire).
+        side: ``"business"`` or ``"it"``.
+        unit: Their unit, or None until they join one.
+        cost_per_day: What a day of theirs costs.
     """
 
     def __init__(
-        self, model: OrgModel, discipline: str, side: str, unit: Unit | None, cost_per_day: float
+        self,
+        model: Workplace,
+        discipline: str,
+        side: str,
+        unit: Unit | None,
+        cost_per_day: float,
     ):
         super().__init__(model)
         self.discipline = discipline
@@ -74,7 +119,7 @@ class Staff(mesa.Agent):
         self.busy_since = now
         self.productivity_at_start = model.productivity
         if item.sender is not None and item.sender.unit is not self.unit:
-            model.network.handoff_contact(item.sender, self, now)
+            model.contact(item.sender, self, now)
         duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * self.availability)
         model.clock.schedule_at(now + duration, self.finish)
 
@@ -82,7 +127,7 @@ class Staff(mesa.Agent):
         """Event callback: the current task is done."""
         model = self.model
         item, task = self.item, self.task
-        now = model.time
+        now = model.clock.now
         spent = now - self.busy_since
         coordination, misaligned = self.coordination_share, self.misaligned_share
         task_time = spent * (1.0 - coordination - misaligned)
@@ -95,7 +140,7 @@ class Staff(mesa.Agent):
         time_spent["coordination"] += spent * coordination
         time_spent["misaligned"] += spent * misaligned
         item.touch_time += productive
-        model.recorder.task_row(item, task, self, self.busy_since, now)
+        model.task_done(item, task, self, self.busy_since)
         self.item = self.task = None
         self.unit.task_finished(now)
         if self.pending is not None:
@@ -104,15 +149,20 @@ class Staff(mesa.Agent):
         else:
             self.unit.pull_next(self, now)
         if item.plan:
-            model.handoffs.pass_on(item, self, task, now)
+            model.pass_on(item, self, task)
         else:
             model.deliver(item)
 
 
 class BRM(mesa.Agent):
-    """A Business Relationship Manager: one mediation at a time, from a shared queue."""
+    """A Business Relationship Manager: one mediation at a time, from a shared queue
+    (``handoffs.py`` decides whom they mediate and when they are done).
 
-    def __init__(self, model: OrgModel):
+    Args:
+        model: The Mesa model they work in.
+    """
+
+    def __init__(self, model: mesa.Model):
         super().__init__(model)
         self.item: WorkItem | None = None
         self.retiring = False

@@ -58,8 +58,8 @@ class FastEventList(EventList):
     def taking_over(cls, events: EventList) -> FastEventList:
         """A fast list holding what Mesa's list held (its daily step, already scheduled)."""
         fast = cls()
-        for event in sorted(e for e in events._events if not e.CANCELED):
-            fast.add_event(event)
+        while not events.is_empty():
+            fast.add_event(events.pop_event())  # in order, the canceled left behind
         return fast
 
     def add_event(self, event: Event | Call) -> None:

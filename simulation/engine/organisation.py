@@ -19,21 +19,24 @@ from simulation.engine.units import Unit
 if TYPE_CHECKING:
     import numpy as np
 
+    from simulation.engine.agents import Workplace
     from simulation.engine.clock import Clock
     from simulation.engine.work import Task, WorkItem
     from simulation.inputs.scenario import Scenario
-    from simulation.model.org_model import OrgModel
 
 
-def hire(model: OrgModel, discipline: str, proficiency: float = 1.0) -> Staff:
-    """A new person (not yet in a unit). New hires start below full proficiency."""
-    config = model.config
+def hire(
+    workplace: Workplace, config: Scenario, discipline: str, proficiency: float = 1.0
+) -> Staff:
+    """A new person of ``discipline`` under ``config``, not yet in a unit; cross-skilled
+    as the lever says. New hires start below full proficiency."""
+    side_of = {d.name: d.side for d in config.disciplines}
     cost = next(d.cost_per_day for d in config.disciplines if d.name == discipline)
-    person = Staff(model, discipline, model.side_of[discipline], None, cost)
+    person = Staff(workplace, discipline, side_of[discipline], None, cost)
     person.proficiency[discipline] = proficiency
     level = config.levers.cross_skill
     if level > 0:
-        for other, side in model.side_of.items():
+        for other, side in side_of.items():
             if side == person.side and other != discipline:
                 person.proficiency[other] = level
     return person

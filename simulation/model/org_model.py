@@ -27,7 +27,7 @@ from simulation.engine.events import FastEventList, advance
 from simulation.engine.organisation import hire, organise, set_availability
 from simulation.engine.structures import people_of
 from simulation.engine.units import Unit
-from simulation.engine.work import Demand, WorkItem
+from simulation.engine.work import Demand, Task, WorkItem
 from simulation.inputs.scenario import (
     Scenario,
     ScenarioError,
@@ -214,7 +214,21 @@ class OrgModel(mesa.Model):
 
     def hire(self, discipline: str, proficiency: float = 1.0) -> Staff:
         """A new person of ``discipline`` under the current scenario, not yet in a unit."""
-        return hire(self, discipline, proficiency)
+        return hire(self, self.config, discipline, proficiency)
+
+    # -- the workplace Staff work in (agents.Workplace)
+
+    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
+        """Work crossed units from ``sender`` to ``receiver``: the network may tie them."""
+        self.network.handoff_contact(sender, receiver, now)
+
+    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
+        """``staff`` finished ``task`` of ``item``: a row of the event log."""
+        self.recorder.task_row(item, task, staff, started, self.time)
+
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
+        """``item`` has more tasks: the handoff to the next begins now."""
+        self.handoffs.pass_on(item, sender, finished, self.time)
 
     @property
     def productivity(self) -> float:
