@@ -201,6 +201,11 @@ class OrgModel(mesa.Model):
     def _advance_time(self, until: float) -> None:
         advance(self, until)  # Mesa's loop, on the fast event list (events.py)
 
+    def add_mechanism(self, mechanism: Mechanism) -> None:
+        """A mechanism beyond the built-in ones (a probe, an experiment): its hooks run
+        after theirs, from now on."""
+        self.mechanisms.append(mechanism)
+
     @property
     def brm_count(self) -> int:
         """BRMs employed now."""
