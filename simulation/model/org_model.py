@@ -37,6 +37,7 @@ from simulation.inputs.scenario import (
 )
 from simulation.limits import MAX_EXPECTED_ITEMS
 from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.defects import EscapedDefects
 from simulation.mechanisms.handoffs import Handoffs
 from simulation.mechanisms.language import Language
 from simulation.mechanisms.network import SocialNetwork
@@ -173,6 +174,9 @@ class OrgModel(mesa.Model):
             self.admit,
             config.demand_scale,
         )
+        self.defects = EscapedDefects(
+            mechanisms.defects, self.rng, self.clock, self.demand, self.admit
+        )
         self.network.start(levers.culture_events_per_quarter)
         self.transitions = Transitions(
             self.clock, self.staff, self._current_config, self.reconfigure, book_cost
@@ -193,6 +197,7 @@ class OrgModel(mesa.Model):
             self.people,
             self.network,
             self.handoffs,
+            self.defects,
             self.pdca,
         ]
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
@@ -380,16 +385,7 @@ class OrgModel(mesa.Model):
         if item.home is not None:
             item.home.owned -= 1
         self.recorder.item_done(item)
-        defects = self.config.mechanisms.defects
-        if item.latent_defects and defects.enabled:
-            # Mechanism 4: the escaped defect surfaces later as an incident.
-            self.clock.schedule(
-                float(self.rng.exponential(defects.surface_days)), self._defect_surfaces, item
-            )
-
-    def _defect_surfaces(self, item: WorkItem) -> None:
-        incident_type = self.demand.by_name[self.config.mechanisms.defects.incident_type]
-        self.admit(self.demand.new_item(incident_type, raised_by_defect=True))
+        self.defects.delivered(item)
 
     # -- the day
 
