@@ -101,6 +101,7 @@ class Staff(mesa.Agent):
 
     @property
     def busy(self) -> bool:
+        """Whether they are on a task now."""
         return self.task is not None
 
     def skill(self, discipline: str) -> float:

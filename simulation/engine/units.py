@@ -124,14 +124,17 @@ class Unit:
                     self.queues.setdefault(discipline, [])
 
     def can_do(self, discipline: str) -> bool:
+        """Whether someone here can do tasks of ``discipline``."""
         return discipline in self.queues
 
     @property
     def size(self) -> int:
+        """Members, away or not."""
         return len(self.members)
 
     @property
     def present(self) -> int:
+        """Members not away on rotation."""
         return len(self.members) - self.away
 
     def busy_area(self) -> float:
@@ -154,6 +157,7 @@ class Unit:
         self.busy += delta
 
     def task_finished(self, now: float) -> None:
+        """A member finished a task at ``now``: one fewer busy."""
         self._busy_change(-1, now)
 
     @property

@@ -35,7 +35,11 @@ EFFORT_USES = (VALUE, WASTED, REWORK, FAILURE_DEMAND, DISRUPTION, "coordination"
 
 class Draws:
     """Draws of one distribution from the model's generator, taken in blocks: one call
-    of numpy per block rather than per draw (the stream stays reproducible)."""
+    of numpy per block rather than per draw (the stream stays reproducible).
+
+    Args:
+        draw: Draws ``n`` values of the distribution.
+    """
 
     BLOCK = 256
 
@@ -44,6 +48,7 @@ class Draws:
         self._left: list[float] = []
 
     def next(self) -> float:
+        """The next draw."""
         if not self._left:
             self._left = self._draw(self.BLOCK).tolist()[::-1]
         return self._left.pop()
@@ -62,7 +67,14 @@ def effort_draws(effort: Effort, rng: np.random.Generator) -> Draws:
 
 @dataclass(slots=True)
 class Task:
-    """One stage of work for one discipline, or a wasted/rework repetition of one."""
+    """One stage of work for one discipline, or a wasted/rework repetition of one.
+
+    Args:
+        discipline: Who can do it.
+        effort: Person-days at full proficiency and availability.
+        kind: ``value``, ``wasted`` or ``rework``.
+        stage: Its index in the work type's route (for the event log).
+    """
 
     discipline: str
     effort: float
@@ -72,6 +84,15 @@ class Task:
 
 @dataclass(eq=False, slots=True)
 class WorkItem:
+    """A piece of work flowing through the organisation; the rest is its state on the way.
+
+    Args:
+        id: Its number, in order of arrival.
+        type: Its work type.
+        arrival: When it arrived.
+        plan: The tasks still ahead (rework inserts tasks here).
+    """
+
     id: int
     type: WorkType
     arrival: float
@@ -98,6 +119,7 @@ class WorkItem:
 
     @property
     def lead_time(self) -> float:
+        """Days from arrival to delivery (NaN until delivered)."""
         return (self.done_at if self.done_at is not None else math.nan) - self.arrival
 
 

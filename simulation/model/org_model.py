@@ -54,6 +54,7 @@ MAX_ITEMS_ADMITTED = 2 * MAX_EXPECTED_ITEMS
 
 
 def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
+    """A scenario from a Scenario, a dict, a YAML path, or None (the default)."""
     if scenario is None:
         return Scenario()
     if isinstance(scenario, Scenario):
@@ -405,64 +406,79 @@ class OrgModel(mesa.Model):
 
     @property
     def day(self) -> int:
+        """The day just ended."""
         return self.steps
 
     @property
     def wip(self) -> int:
+        """Items arrived and not yet delivered."""
         return self.recorder.wip
 
     @property
     def queued(self) -> int:
+        """Tasks waiting in a queue."""
         return sum(u.queued for u in self.units)
 
     @property
     def busy(self) -> int:
+        """People on a task."""
         return sum(u.busy for u in self.units)
 
     @property
     def in_handoff(self) -> int:
+        """Items between tasks: travelling, or waiting for a BRM."""
         return self.wip - self.queued - self.busy
 
     @property
     def utilisation(self) -> float:
+        """Share of people present who are busy."""
         present = sum(u.present for u in self.units)
         return self.busy / present if present else math.nan
 
     @property
     def delivered_today(self) -> int:
+        """Items delivered today."""
         return len(self.recorder.completed_today)
 
     @property
     def new_work_today(self) -> int:
+        """Items delivered today that are not incidents from escaped defects."""
         return self.recorder.new_work_today
 
     @property
     def lead_time_today(self) -> float:
+        """Mean lead time of today's deliveries (NaN if none)."""
         done = self.recorder.completed_today
         return sum(done) / len(done) if done else math.nan
 
     @property
     def cx_index(self) -> float:
+        """The CX index now: mean score over the trailing window."""
         return self.recorder.cx_index.value(self.time)
 
     @property
     def brm_queue(self) -> int:
+        """Handoffs waiting for a BRM."""
         return len(self.handoffs.brm_queue)
 
     @property
     def shared_language(self) -> float:
+        """The shared language now, 0..1."""
         return self.language.level
 
     @property
     def cross_unit_ties(self) -> int:
+        """Ties between people in different units."""
         return self.network.cross_unit_ties
 
     @property
     def staff_away(self) -> int:
+        """People away on rotation."""
         return self.rotation.away
 
     @property
     def headcount(self) -> int:
+        """People employed."""
         return len(self.staff)
 
     # -- the end

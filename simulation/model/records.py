@@ -396,6 +396,7 @@ def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
 
 
 def event_log(rows: list[tuple]) -> pd.DataFrame:
+    """The event log table from the task rows, with process-mining column names."""
     frame = pd.DataFrame(
         rows,
         columns=[
