@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from simulation.engine.agents import BRM, Staff
     from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
-    from simulation.inputs.scenario import BRMs, HandoffLatency, Rework
+    from simulation.inputs.scenario import BRMs, HandoffLatency, Levers, Rework
     from simulation.mechanisms.language import Language
     from simulation.mechanisms.network import SocialNetwork
 
@@ -117,9 +117,9 @@ class Handoffs(Mechanism):
             BUSINESS_IT: self.rework.p_business_it,
         }
 
-    def set_transparency(self, transparency: float) -> None:
-        """The transparency lever moved: cross-unit handoffs are quicker (or slower)."""
-        self.transparency = transparency
+    def on_levers(self, before: Levers, after: Levers) -> None:
+        """Transparency from now on: cross-unit handoffs are quicker (or slower)."""
+        self.transparency = after.transparency
 
     def summary(self) -> dict[str, int]:
         """Misunderstandings detected (each sent an item back for rework)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
-    from simulation.inputs.scenario import SharedLanguage
+    from simulation.inputs.scenario import Levers, SharedLanguage
 
 
 class Language(Mechanism):
@@ -55,9 +55,12 @@ class Language(Mechanism):
             if self.glossary_started:
                 self.book_cost("glossary", self.params.glossary_cost)
 
-    def set_level(self, level: float) -> None:
-        """The lever was moved: the level is ``level`` from now on."""
-        self.level = level
+    def on_levers(self, before: Levers, after: Levers) -> None:
+        """A moved language lever sets the level; a glossary switched on starts."""
+        if after.shared_language != before.shared_language:
+            self.level = after.shared_language
+        if after.glossary and not before.glossary:
+            self.start_glossary()
 
     def raise_by(self, share: float) -> None:
         """Close ``share`` of the gap to full shared language, up to the ceiling."""

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from simulation.engine.clock import Clock, Recurring
     from simulation.engine.organisation import Organisation
     from simulation.engine.units import Unit
-    from simulation.inputs.scenario import Network
+    from simulation.inputs.scenario import Levers, Network
 
 TIE_DECAY_CHECK_DAYS = 21  # monthly
 
@@ -98,6 +98,12 @@ class SocialNetwork(Mechanism):
 
     def _decay_check(self) -> None:
         self.decay(self.clock.now)
+
+    def on_levers(self, before: Levers, after: Levers) -> None:
+        """Transparency, and the culture events when their number changed."""
+        self.set_transparency(after.transparency)
+        if after.culture_events_per_quarter != before.culture_events_per_quarter:
+            self.set_culture_events(after.culture_events_per_quarter)
 
     def on_day(self, day: int) -> None:
         """Colleagues who know few in their unit get to know someone (``form_ties``)."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from simulation.engine.clock import Clock
     from simulation.engine.organisation import Organisation
     from simulation.engine.units import Unit
-    from simulation.inputs.scenario import Rotation
+    from simulation.inputs.scenario import Levers, Rotation
     from simulation.mechanisms.language import Language
     from simulation.mechanisms.network import SocialNetwork
 
@@ -77,6 +77,10 @@ class RotationProgramme(Mechanism):
     def set_share(self, share: float) -> None:
         """Share of staff rotating per year, from now on."""
         self.daily_probability = share / WORKING_DAYS_PER_YEAR if self.params.enabled else 0.0
+
+    def on_levers(self, before: Levers, after: Levers) -> None:
+        """The rotation share from now on."""
+        self.set_share(after.rotation_share)
 
     def on_day(self, day: int) -> None:
         """Today's starters: each present person starts a stint with the daily chance."""

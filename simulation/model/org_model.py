@@ -269,16 +269,8 @@ class OrgModel(mesa.Model):
             for unit in self.units:
                 unit.refresh_skills()
         self._match_brms(config.brms.count)
-        levers = config.levers
-        if levers.shared_language != before.levers.shared_language:
-            self.language.set_level(levers.shared_language)
-        if levers.glossary and not before.levers.glossary:
-            self.language.start_glossary()
-        self.handoffs.set_transparency(levers.transparency)
-        self.network.set_transparency(levers.transparency)
-        self.rotation.set_share(levers.rotation_share)
-        if levers.culture_events_per_quarter != before.levers.culture_events_per_quarter:
-            self.network.set_culture_events(levers.culture_events_per_quarter)
+        for mechanism in self.mechanisms:
+            mechanism.on_levers(before.levers, config.levers)
         # queued work starts where people are idle in the new organisation
         for unit in self.units:
             for discipline in list(unit.idle):
