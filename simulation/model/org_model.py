@@ -108,6 +108,8 @@ class OrgModel(mesa.Model):
         mechanisms = config.mechanisms
         levers = config.levers
 
+        # Build in this order: it is the order of random draws and of same-time events,
+        # so the same seed gives the same run.
         self.staff: list[Staff] = []
         self.recorder = Recorder(config, self.clock, self.staff, self.horizon, self.warmup)
         book_cost = self.recorder.programme_cost
@@ -115,80 +117,91 @@ class OrgModel(mesa.Model):
         self.organisation = organise(config, self.staff, self.clock)
         self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
         self.language = Language(
-            levers.shared_language, mechanisms.language, levers.glossary, book_cost
+            start=levers.shared_language,
+            params=mechanisms.language,
+            glossary=levers.glossary,
+            book_cost=book_cost,
         )
         self.network = SocialNetwork(
-            mechanisms.network,
-            self.rng,
-            self.clock,
-            self.staff,
-            self.organisation,
-            book_cost,
-            levers.transparency,
+            params=mechanisms.network,
+            rng=self.rng,
+            clock=self.clock,
+            staff=self.staff,
+            organisation=self.organisation,
+            book_cost=book_cost,
+            transparency=levers.transparency,
         )
         self.rotation = RotationProgramme(
-            levers.rotation_share,
-            mechanisms.rotation,
-            self.rng,
-            self.clock,
-            self.staff,
-            self.organisation,
-            self.side_of,
-            self.network,
-            self.language,
-            book_cost,
+            share=levers.rotation_share,
+            params=mechanisms.rotation,
+            rng=self.rng,
+            clock=self.clock,
+            staff=self.staff,
+            organisation=self.organisation,
+            side_of=self.side_of,
+            network=self.network,
+            language=self.language,
+            book_cost=book_cost,
         )
         self.people = PeopleFlow(
-            mechanisms.turnover,
-            self.rng,
-            self.clock,
-            self.staff,
-            self.organisation,
-            self.hire,
-            self.network,
-            self.recorder.depart,
-            book_cost,
-            self.refresh_availability,
+            params=mechanisms.turnover,
+            rng=self.rng,
+            clock=self.clock,
+            staff=self.staff,
+            organisation=self.organisation,
+            hire=self.hire,
+            network=self.network,
+            record_departure=self.recorder.depart,
+            book_cost=book_cost,
+            refresh_availability=self.refresh_availability,
         )
         self.network.build(self.staff, self.units)
         self.handoffs = Handoffs(
-            mechanisms.handoff,
-            mechanisms.rework,
-            config.brms,
-            mechanisms.language.brm_gain,
-            levers.transparency,
-            self.side_of,
-            self.rng,
-            self.clock,
-            self.brms,
-            self.unit_for,
-            self.network,
-            self.language,
-            self.recorder.handoff,
-            self.recorder.mediation,
+            latency=mechanisms.handoff,
+            rework=mechanisms.rework,
+            brm_params=config.brms,
+            brm_language_gain=mechanisms.language.brm_gain,
+            transparency=levers.transparency,
+            side_of=self.side_of,
+            rng=self.rng,
+            clock=self.clock,
+            brms=self.brms,
+            route=self.unit_for,
+            network=self.network,
+            language=self.language,
+            record_handoff=self.recorder.handoff,
+            record_mediation=self.recorder.mediation,
         )
         self.demand = Demand(
-            config.work_types,
-            self._it_disciplines(),
-            demand_streams,
-            self.clock,
-            self.admit,
-            config.demand_scale,
+            work_types=config.work_types,
+            it_disciplines=self._it_disciplines(),
+            streams=demand_streams,
+            clock=self.clock,
+            admit=self.admit,
+            scale=config.demand_scale,
         )
         self.defects = EscapedDefects(
-            mechanisms.defects, self.rng, self.clock, self.demand, self.admit
+            params=mechanisms.defects,
+            rng=self.rng,
+            clock=self.clock,
+            demand=self.demand,
+            admit=self.admit,
         )
         self.network.start(levers.culture_events_per_quarter)
         self.transitions = Transitions(
-            self.clock, self.staff, self._current_config, self.reconfigure, book_cost
+            clock=self.clock,
+            staff=self.staff,
+            config=self._current_config,
+            reconfigure=self.reconfigure,
+            book_cost=book_cost,
         )
         self.pdca = PDCAPolicy(
-            config.pdca,
-            self.warmup,
-            self.clock,
-            self._current_config,
-            self.transitions,
-            self.recorder.delivered_between,
+            params=config.pdca,
+            warmup=self.warmup,
+            clock=self.clock,
+            config=self._current_config,
+            transitions=self.transitions,
+            delivered_between=self.recorder.delivered_between,
         )
         #: In the order their hooks run each day (productivity first: it sets the day's pace).
         self.mechanisms: list[Mechanism] = [
