@@ -402,8 +402,7 @@ class OrgModel(mesa.Model):
             mechanism.on_day(day)
         self.recorder.end_of_day(day, self.units, len(self.brms))
         self.datacollector.collect(self)
-        self.recorder.completed_today.clear()
-        self.recorder.new_work_today = 0
+        self.recorder.new_day()
         if day >= self.horizon:
             self.running = False
 

@@ -272,6 +272,11 @@ class Recorder:
         if day == self.warmup:
             self._mark_window_start(units)
 
+    def new_day(self) -> None:
+        """The day's series were taken: today's deliveries start again from none."""
+        self.completed_today.clear()
+        self.new_work_today = 0
+
     def _mark_window_start(self, units: list[Unit]) -> None:
         self._window_marks = {
             "effort": self.effort_totals(),
