@@ -87,6 +87,7 @@ class Staff(mesa.Agent):
         self.busy_since = 0.0
         self.productivity_at_start = 1.0
         self.away = False  # on a rotation stint
+        self.left = False  # left the organisation for good
         self.pending: str | None = None  # "rotation" or "leave", once the current task is done
         self.when_free: Callable[[Staff], None] | None = None  # what then happens to them
         self.rotation_host: tuple[Unit, str] | None = None

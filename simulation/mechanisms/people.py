@@ -145,6 +145,7 @@ class PeopleFlow(Mechanism):
     def depart(self, person: Staff) -> None:
         """``person`` leaves for good, taking their ties; their time stays on record."""
         person.pending = None
+        person.left = True
         person.unit.leave(person)
         self.staff.remove(person)
         self.network.forget(person)

@@ -122,6 +122,8 @@ class RotationProgramme(Mechanism):
         unit, discipline = person.rotation_host
         person.away = False
         self.away -= 1
+        if person.left:  # let go while away: nobody comes back
+            return
         self.stints += 1
         gained = person.proficiency.get(discipline, 0.0) + self.params.skill_gain
         person.proficiency[discipline] = min(MAX_CROSS_SKILL, gained)
