@@ -12,8 +12,10 @@ import math
 import numpy as np
 import pytest
 
+from simulation import OrgModel
 from simulation.analysis.metrics import mean_ci
 from simulation.inputs.scenario import Scenario, with_overrides
+from simulation.mechanisms.language import Language
 from simulation.running.runs import run_scenario
 from tests.conftest import ready_made, short
 
@@ -226,3 +228,44 @@ def test_calibration_anchors_of_the_siloed_default():
     assert 0.15 <= k["rework_effort_share"] <= 0.5  # Boehm & Basili: rework is big
     assert k["misaligned_it_share"] >= 0.10  # at least ~10% of IT spend
     assert 0.2 <= k["coordination_share"] <= 0.5  # hidden work 30-50% (VDT)
+
+
+# ------------------------------------------------------------ one mechanism, alone
+
+
+def test_the_glossary_phases_in_day_by_day_and_costs_once():
+    params = Scenario().mechanisms.language.model_copy(
+        update={"glossary_ramp_days": 4, "glossary_gain": 0.2, "ceiling": 0.9}
+    )
+    costs: list[tuple[str, float]] = []
+    language = Language(0.3, params, True, lambda name, amount: costs.append((name, amount)))
+    levels = []
+    for day in range(1, 7):
+        language.on_day(day)
+        levels.append(language.level)
+    assert levels == pytest.approx([0.35, 0.40, 0.45, 0.50, 0.50, 0.50])
+    assert costs == [("glossary", params.glossary_cost)]
+    assert language.summary() == {"shared_language_end": language.level}
+
+
+def test_the_language_switched_off_stays_at_the_lever():
+    params = Scenario().mechanisms.language.model_copy(update={"enabled": False})
+    costs: list[tuple[str, float]] = []
+    language = Language(0.3, params, True, lambda name, amount: costs.append((name, amount)))
+    language.raise_by(0.5)
+    for day in range(1, 30):
+        language.on_day(day)
+    assert language.level == 0.3 and costs == []
+
+
+def test_culture_events_follow_the_lever_and_stop_when_it_drops_to_zero():
+    model = OrgModel(short(SILOED, 200), rng=4, culture_events_per_quarter=3)
+    model.run_until(64.5)  # every 21 days: days 21, 42, 63
+    assert model.recorder.programme_costs["culture"] == pytest.approx(
+        3 * SILOED.mechanisms.network.culture_event_cost
+    )
+    model.network.set_culture_events(0)
+    model.run_until(150)
+    assert model.recorder.programme_costs["culture"] == pytest.approx(
+        3 * SILOED.mechanisms.network.culture_event_cost
+    )

@@ -196,14 +196,14 @@ def test_the_same_seed_brings_the_same_demand_to_every_structure():
     def demand(name):
         model = OrgModel(short(ready_made(name), 60), rng=9)
         arrivals = []
-        real_admit = model.admit
+        real_admit = model.demand.admit
 
         def admit(item):
             if not item.raised_by_defect:
                 arrivals.append((item.type.name, round(item.arrival, 9), item.stage_efforts))
             real_admit(item)
 
-        model.admit = admit
+        model.demand.admit = admit
         model.run_model()
         return arrivals
 

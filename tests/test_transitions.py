@@ -244,3 +244,25 @@ def test_compare_shows_the_dip_the_recovery_and_the_cost_of_each_path():
         "PDCA changes kept",
     ):
         assert label in done.stdout
+
+
+def test_people_let_go_while_on_rotation_do_not_come_back():
+    """A headcount cut can let go someone who is away on a stint: when the stint ends
+    nobody returns, takes work or makes ties, and the count of people away is right."""
+    data = ready_made("siloed").model_dump(mode="json")
+    data.update(horizon_days=120, warmup_days=20)
+    data["levers"]["rotation_share"] = 1.0
+    dev = next(d["headcount"] for d in data["disciplines"] if d["name"] == "dev")
+    data["changes"] = [{"day": 60, "headcount": {"dev": dev // 3}}]
+    model = OrgModel(data, rng=2)
+    model.run_until(59.5)
+    away = [p for p in model.staff if p.away]
+    model.run_until(60.5)
+    let_go_away = [p for p in away if p.away and p not in model.staff]
+    assert let_go_away, "the scenario must let go someone who is away"
+    model.run_model()
+    records = model.records()  # the network's modularity needs a partition of staff
+    assert model.rotation.away == sum(p.away for p in model.staff)
+    assert not any(p in model.network.graph for p in let_go_away)
+    after = records.events[records.events["start_day"] > 60.5]
+    assert not set(after["org:resource"]) & {p.unique_id for p in let_go_away}

@@ -1,16 +1,50 @@
-"""The people: Staff who do the work and BRMs who mediate between business and IT."""
+"""The people: Staff who do the work and BRMs who mediate between business and IT.
+
+A person needs little of the organisation they work in, and :class:`Workplace` names
+it: the clock, today's productivity, and where a started or finished task is reported.
+``OrgModel`` is one; a test can be another.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import mesa
 
 from simulation.engine.work import DISRUPTION, EFFORT_USES, FAILURE_DEMAND, VALUE, Task, WorkItem
 
 if TYPE_CHECKING:
+    from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
-    from simulation.model.org_model import OrgModel
+
+
+class Workplace(Protocol):
+    """What Staff need from the (Mesa) model they work in."""
+
+    clock: Clock
+
+    @property
+    def productivity(self) -> float:
+        """Today's productivity (1, or less in the J-curve after a change)."""
+        ...
+
+    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
+        """Work crossed units from ``sender`` to ``receiver`` (they may get to know each
+        other)."""
+        ...
+
+    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
+        """``staff`` finished ``task`` of ``item``, begun at ``started`` (for the records)."""
+        ...
+
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
+        """``item`` has more tasks: hand it on to the next."""
+        ...
+
+    def deliver(self, item: WorkItem) -> None:
+        """``item`` has no tasks left: it is delivered."""
+        ...
 
 
 class Staff(mesa.Agent):
@@ -21,10 +55,22 @@ class Staff(mesa.Agent):
     person-days takes ``effort / (proficiency * availability)`` days of this person's time,
     and that time is booked to value, waste, coordination and misaligned work in those
     proportions.
+
+    Args:
+        model: The Mesa model the person works in (a :class:`Workplace`).
+        discipline: Their own discipline (full proficiency in it, unless a new hire).
+        side: ``"business"`` or ``"it"``.
+        unit: Their unit, or None until they join one.
+        cost_per_day: What a day of theirs costs.
     """
 
     def __init__(
-        self, model: OrgModel, discipline: str, side: str, unit: Unit | None, cost_per_day: float
+        self,
+        model: Workplace,
+        discipline: str,
+        side: str,
+        unit: Unit | None,
+        cost_per_day: float,
     ):
         super().__init__(model)
         self.discipline = discipline
@@ -41,7 +87,9 @@ class Staff(mesa.Agent):
         self.busy_since = 0.0
         self.productivity_at_start = 1.0
         self.away = False  # on a rotation stint
+        self.left = False  # left the organisation for good
         self.pending: str | None = None  # "rotation" or "leave", once the current task is done
+        self.when_free: Callable[[Staff], None] | None = None  # what then happens to them
         self.rotation_host: tuple[Unit, str] | None = None
         # where this person's working time went, in days (records.py adds it up)
         self.time_spent = dict.fromkeys(EFFORT_USES, 0.0)
@@ -54,26 +102,34 @@ class Staff(mesa.Agent):
 
     @property
     def busy(self) -> bool:
+        """Whether they are on a task now."""
         return self.task is not None
 
     def skill(self, discipline: str) -> float:
+        """Proficiency in ``discipline``: 1 for a specialist, 0 for none."""
         return self.proficiency.get(discipline, 0.0)
 
+    def hold(self, reason: str, then: Callable[[Staff], None]) -> None:
+        """Once the current task is done, ``then(self)`` instead of taking more work."""
+        self.pending = reason
+        self.when_free = then
+
     def start(self, item: WorkItem, task: Task, now: float) -> None:
+        """Begin ``task`` of ``item`` at ``now``; its end is scheduled on the clock."""
         model = self.model
         self.item, self.task = item, task
         self.busy_since = now
         self.productivity_at_start = model.productivity
         if item.sender is not None and item.sender.unit is not self.unit:
-            model.network.handoff_contact(item.sender, self, now)
+            model.contact(item.sender, self, now)
         duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * self.availability)
-        model._event_list.call(now + duration, self.finish)
+        model.clock.schedule_at(now + duration, self.finish)
 
     def finish(self) -> None:
         """Event callback: the current task is done."""
         model = self.model
         item, task = self.item, self.task
-        now = model.time
+        now = model.clock.now
         spent = now - self.busy_since
         coordination, misaligned = self.coordination_share, self.misaligned_share
         task_time = spent * (1.0 - coordination - misaligned)
@@ -86,45 +142,40 @@ class Staff(mesa.Agent):
         time_spent["coordination"] += spent * coordination
         time_spent["misaligned"] += spent * misaligned
         item.touch_time += productive
-        model.recorder.task_row(item, task, self, self.busy_since, now)
+        model.task_done(item, task, self, self.busy_since)
         self.item = self.task = None
         self.unit.task_finished(now)
-        if self.pending == "rotation":
-            model.rotation.depart(self)
-        elif self.pending == "leave":
-            model.people.depart(self)
+        if self.pending is not None:
+            then, self.when_free = self.when_free, None
+            then(self)
         else:
             self.unit.pull_next(self, now)
         if item.plan:
-            model.handoffs.pass_on(item, self, task, now)
+            model.pass_on(item, self, task)
         else:
             model.deliver(item)
 
-    def come_back(self) -> None:
-        """Event callback: a rotation stint is over."""
-        self.model.rotation.come_back(self)
-
 
 class BRM(mesa.Agent):
-    """A Business Relationship Manager: one mediation at a time, from a shared queue."""
+    """A Business Relationship Manager: one mediation at a time, from a shared queue
+    (``handoffs.py`` decides whom they mediate and when they are done).
 
-    def __init__(self, model: OrgModel):
+    Args:
+        model: The Mesa model they work in.
+    """
+
+    def __init__(self, model: mesa.Model):
         super().__init__(model)
         self.item: WorkItem | None = None
         self.retiring = False
         self.busy_since = 0.0
 
-    def mediate(self, item: WorkItem, mean_days: float) -> None:
+    def take(self, item: WorkItem, now: float) -> None:
+        """Start mediating the handoff of ``item`` (``handoffs.py`` schedules its end)."""
         self.item = item
-        self.busy_since = self.model.time
-        self.model.call_after(float(self.model.rng.exponential(mean_days)), self.finish)
+        self.busy_since = now
 
     @property
     def busy(self) -> bool:
+        """Whether they are mediating now."""
         return self.item is not None
-
-    def finish(self) -> None:
-        item = self.item
-        self.model.recorder.mediation(self.model.time - self.busy_since)
-        self.item = None
-        self.model.handoffs.mediation_done(self, item)

@@ -27,7 +27,15 @@ _DEFAULT = Priority.DEFAULT.value
 
 
 class Call:
-    """One scheduled call of ``fn(arg)`` (or ``fn()`` when there is no argument)."""
+    """One scheduled call of ``fn(arg)`` (or ``fn()`` when there is no argument).
+
+    Args:
+        time: When it runs.
+        fn: What runs.
+        arg: Its one argument, or None for none.
+        priority: Mesa's priority (lower runs first at the same time).
+        seq: Its place in the order of scheduling (earlier runs first at a tie).
+    """
 
     __slots__ = ("CANCELED", "arg", "fn", "priority", "seq", "time")
 
@@ -40,16 +48,23 @@ class Call:
         self.CANCELED = False
 
     def execute(self) -> None:
+        """Run the call."""
         if self.arg is None:
             self.fn()
         else:
             self.fn(self.arg)
 
     def cancel(self) -> None:
+        """Take it back: it stays in the heap but never runs."""
         self.CANCELED = True
 
 
 class FastEventList(EventList):
+    """Mesa's event list, ordered by tuples and with a fast path for the model's calls.
+
+    It starts empty; :meth:`taking_over` starts it with what Mesa's list held.
+    """
+
     def __init__(self) -> None:
         self._events: list[tuple[float, int, int, Event | Call]] = []
         self._order = itertools.count()
@@ -58,11 +73,12 @@ class FastEventList(EventList):
     def taking_over(cls, events: EventList) -> FastEventList:
         """A fast list holding what Mesa's list held (its daily step, already scheduled)."""
         fast = cls()
-        for event in sorted(e for e in events._events if not e.CANCELED):
-            fast.add_event(event)
+        while not events.is_empty():
+            fast.add_event(events.pop_event())  # in order, the canceled left behind
         return fast
 
     def add_event(self, event: Event | Call) -> None:
+        """Schedule a Mesa event (or a call put back)."""
         # An event keeps its place in the sequence when Mesa puts it back (it does so
         # with the first event beyond the time it runs until).
         seq = getattr(event, "seq", None)
@@ -71,12 +87,14 @@ class FastEventList(EventList):
         heappush(self._events, (event.time, event.priority, seq, event))
 
     def call(self, time: float, fn: Callable, arg: Any = None, priority: int = _DEFAULT) -> Call:
+        """Schedule ``fn(arg)`` at ``time``: the fast path (no weak references)."""
         seq = next(self._order)
         entry = Call(time, fn, arg, priority, seq)
         heappush(self._events, (time, priority, seq, entry))
         return entry
 
     def pop_event(self) -> Event | Call:
+        """Take the next event that is not cancelled off the list."""
         events = self._events
         while events:
             event = heappop(events)[3]
@@ -85,11 +103,13 @@ class FastEventList(EventList):
         raise IndexError("Event list is empty")
 
     def peek_ahead(self, n: int = 1) -> list[Event | Call]:
+        """The next ``n`` events, without taking them off."""
         if self.is_empty():
             raise IndexError("event list is empty")
         return [e[3] for e in nsmallest(n, (e for e in self._events if not e[3].CANCELED))]
 
     def compact(self) -> None:
+        """Drop cancelled events from the heap."""
         self._events = [e for e in self._events if not e[3].CANCELED]
         heapify(self._events)
 
@@ -103,9 +123,11 @@ class FastEventList(EventList):
         return f"FastEventList({len(self)} events)"
 
     def remove(self, event: Event) -> None:
+        """Cancel ``event``."""
         event.cancel()
 
     def clear(self) -> None:
+        """Drop every event."""
         self._events.clear()
 
 

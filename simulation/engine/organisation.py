@@ -9,6 +9,7 @@ bookkeeping by unit is redone).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from simulation.engine.agents import Staff
@@ -16,72 +17,109 @@ from simulation.engine.structures import count_interfaces, plan_units
 from simulation.engine.units import Unit
 
 if TYPE_CHECKING:
-    from simulation.model.org_model import OrgModel
+    import numpy as np
+
+    from simulation.engine.agents import Workplace
+    from simulation.engine.clock import Clock
+    from simulation.engine.work import Task, WorkItem
+    from simulation.inputs.scenario import Scenario
 
 
-def hire(model: OrgModel, discipline: str, proficiency: float = 1.0) -> Staff:
-    """A new person (not yet in a unit). New hires start below full proficiency."""
-    config = model.config
+def hire(
+    workplace: Workplace, config: Scenario, discipline: str, proficiency: float = 1.0
+) -> Staff:
+    """A new person of ``discipline`` under ``config``, not yet in a unit; cross-skilled
+    as the lever says. New hires start below full proficiency."""
+    side_of = {d.name: d.side for d in config.disciplines}
     cost = next(d.cost_per_day for d in config.disciplines if d.name == discipline)
-    person = Staff(model, discipline, model.side_of[discipline], None, cost)
+    person = Staff(workplace, discipline, side_of[discipline], None, cost)
     person.proficiency[discipline] = proficiency
     level = config.levers.cross_skill
     if level > 0:
-        for other, side in model.side_of.items():
+        for other, side in side_of.items():
             if side == person.side and other != discipline:
                 person.proficiency[other] = level
     return person
 
 
-def organise(model: OrgModel, people: list[Staff]) -> None:
-    """Form units from ``people`` under the model's current scenario."""
-    config = model.config
-    now = model.time
-    waiting = []
-    for unit in getattr(model, "units", []):
-        waiting += unit.drain()
-        unit.retire()
+@dataclass
+class Organisation:
+    """The units people work in, and how work finds a unit.
+
+    Args:
+        units: Every unit, departments or teams, in the order they were planned.
+    """
+
+    units: list[Unit]
+    teams: list[Unit] = field(init=False)
+    units_by_discipline: dict[str, list[Unit]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.teams = [u for u in self.units if u.kind == "team"]
+        self.units_by_discipline = {}
+        for unit in self.units:
+            for discipline in dict.fromkeys(m.discipline for m in unit.members):
+                self.units_by_discipline.setdefault(discipline, []).append(unit)
+
+    def retire(self) -> list[tuple[WorkItem, Task]]:
+        """A new organisation replaces this one: the tasks waiting here, unit by unit."""
+        waiting = []
+        for unit in self.units:
+            waiting += unit.drain()
+            unit.retire()
+        return waiting
+
+    def choose_team(self, rng: np.random.Generator) -> Unit:
+        """Power of two choices: of two random teams, the less loaded owns the item."""
+        teams = self.teams
+        if len(teams) == 1:
+            return teams[0]
+        a, b = rng.integers(0, len(teams), size=2)
+        first, second = teams[a], teams[b]
+        return first if first.owned / first.size <= second.owned / second.size else second
+
+    def unit_for(self, item: WorkItem, discipline: str, rng: np.random.Generator) -> Unit:
+        """The owning team if it can do the task, else a unit that has the discipline
+        (the less loaded of two drawn at random)."""
+        home = item.home
+        if home is not None and home.can_do(discipline):
+            return home
+        candidates = self.units_by_discipline[discipline]
+        if len(candidates) == 1:
+            return candidates[0]
+        a, b = rng.integers(0, len(candidates), size=2)
+        first, second = candidates[a], candidates[b]
+        return first if first.load <= second.load else second
+
+    def home_unit_for(self, discipline: str) -> Unit:
+        """Where a new hire of ``discipline`` goes: their department, or the smallest team."""
+        if self.teams:
+            return min(self.teams, key=lambda u: u.size)
+        return self.units_by_discipline[discipline][0]
+
+
+def organise(config: Scenario, people: list[Staff], clock: Clock) -> Organisation:
+    """Form units from ``people`` under ``config``, now (the people join as they are)."""
     plans = plan_units(config, [p.discipline for p in people])
     value_priority = config.prioritisation == "value"
     units = []
     for index, plan in enumerate(plans):
-        unit = Unit(model, index, plan.name, plan.kind, value_priority, created=now)
+        unit = Unit(clock, index, plan.name, plan.kind, value_priority, created=clock.now)
         for i in plan.members:
             unit.join(people[i])
         units.append(unit)
-    model.units = units
-    model.teams = [u for u in units if u.kind == "team"]
-    model.units_by_discipline = {}
-    for unit in units:
-        for discipline in dict.fromkeys(m.discipline for m in unit.members):
-            model.units_by_discipline.setdefault(discipline, []).append(unit)
     routes = [[s.discipline for s in wt.route] for wt in config.work_types]
     for unit, n in zip(
         units, count_interfaces(plans, [p.discipline for p in people], routes), strict=True
     ):
         unit.interfaces = n
         unit.refresh_skills()
-    set_availability(model)
-    if hasattr(model, "network"):
-        model.network.reindex(people)
-    if hasattr(model, "open_items"):
-        _rehome(model)
-        for item, task in waiting:
-            item.unit = model.unit_for(item, task.discipline)
-            item.unit.push(item, task, model.time)
+    organisation = Organisation(units)
+    set_availability(config, units)
+    return organisation
 
 
-def _rehome(model: OrgModel) -> None:
-    """Open items get an owning team in the new organisation (or none, in departments)."""
-    for item in model.open_items.values():
-        item.home = None
-    for item in model.open_items.values():
-        if model.teams:
-            item.home = model.choose_team()
-            item.home.owned += 1
-
-
-def set_availability(model: OrgModel) -> None:
+def set_availability(config: Scenario, units: list[Unit]) -> None:
     """Coordination overhead (mechanism 6) and misaligned work (mechanism 5).
 
     Coordination: ``per_path * min(n - 1, max_paths) + per_interface * interfaces``,
@@ -90,14 +128,13 @@ def set_availability(model: OrgModel) -> None:
     Misaligned work, for IT staff only: ``base_share * (1 - transparency)``, halved (by
     default) under one shared value-based priority.
     """
-    config = model.config
     coord, mis = config.mechanisms.coordination, config.mechanisms.misaligned
     misaligned_share = 0.0
     if mis.enabled:
         misaligned_share = mis.base_share * (1.0 - config.levers.transparency)
         if config.prioritisation == "value":
             misaligned_share *= 1.0 - mis.shared_priority_effect
-    for unit in model.units:
+    for unit in units:
         overhead = 0.0
         if coord.enabled:
             paths = min(unit.size - 1, coord.max_paths)

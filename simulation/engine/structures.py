@@ -19,6 +19,14 @@ from simulation.inputs.scenario import Scenario
 
 @dataclass
 class UnitPlan:
+    """A unit to form: its name, kind and members.
+
+    Args:
+        name: What the unit is called.
+        kind: ``"department"`` or ``"team"``.
+        members: Indices into the list of people planned.
+    """
+
     name: str
     kind: str  # "department" or "team"
     members: list[int] = field(default_factory=list)  # indices into the people planned

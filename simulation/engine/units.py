@@ -15,14 +15,32 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from simulation.engine.agents import Staff
+    from simulation.engine.clock import Clock
     from simulation.engine.work import Task, WorkItem
 
 
 class Unit:
+    """A department or team: members, a queue per discipline, and who takes what next.
+
+    Args:
+        clock: The run's clock (the unit integrates busy people and members over time).
+        index: Its position in the organisation (ties are counted per unit index).
+        name: What people call it.
+        kind: ``"department"`` or ``"team"``.
+        value_priority: Serve queues by WSJF (value-based prioritisation), else in order.
+        created: When it was formed.
+    """
+
     def __init__(
-        self, model, index: int, name: str, kind: str, value_priority: bool, created: float = 0.0
+        self,
+        clock: Clock,
+        index: int,
+        name: str,
+        kind: str,
+        value_priority: bool,
+        created: float = 0.0,
     ):
-        self.model = model
+        self.clock = clock
         self.created = created  # a reorganisation makes new units
         self.retired = False
         self.index = index
@@ -106,36 +124,40 @@ class Unit:
                     self.queues.setdefault(discipline, [])
 
     def can_do(self, discipline: str) -> bool:
+        """Whether someone here can do tasks of ``discipline``."""
         return discipline in self.queues
 
     @property
     def size(self) -> int:
+        """Members, away or not."""
         return len(self.members)
 
     @property
     def present(self) -> int:
+        """Members not away on rotation."""
         return len(self.members) - self.away
 
     def busy_area(self) -> float:
         """Person-days busy since the start."""
-        return self._busy_area + self.busy * (self.model.time - self._busy_since)
+        return self._busy_area + self.busy * (self.clock.now - self._busy_since)
 
     def member_area(self) -> float:
         """Person-days of membership since the unit was formed."""
-        return self._member_area + len(self.members) * (self.model.time - self._members_since)
+        return self._member_area + len(self.members) * (self.clock.now - self._members_since)
 
     def _members_change(self) -> None:
-        now = self.model.time
+        now = self.clock.now
         self._member_area += len(self.members) * (now - self._members_since)
         self._members_since = now
 
     def _busy_change(self, delta: int, now: float | None = None) -> None:
-        now = self.model.time if now is None else now
+        now = self.clock.now if now is None else now
         self._busy_area += self.busy * (now - self._busy_since)
         self._busy_since = now
         self.busy += delta
 
     def task_finished(self, now: float) -> None:
+        """A member finished a task at ``now``: one fewer busy."""
         self._busy_change(-1, now)
 
     @property
@@ -166,7 +188,7 @@ class Unit:
         if best_queue:
             _, item, task = heapq.heappop(best_queue)
             self.queued -= 1
-            self._start(staff, item, task, self.model.time if now is None else now)
+            self._start(staff, item, task, self.clock.now if now is None else now)
         else:
             self.idle[staff.discipline][staff] = None
 

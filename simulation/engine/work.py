@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
     from simulation.inputs.scenario import Effort, WorkType
 
@@ -34,7 +35,11 @@ EFFORT_USES = (VALUE, WASTED, REWORK, FAILURE_DEMAND, DISRUPTION, "coordination"
 
 class Draws:
     """Draws of one distribution from the model's generator, taken in blocks: one call
-    of numpy per block rather than per draw (the stream stays reproducible)."""
+    of numpy per block rather than per draw (the stream stays reproducible).
+
+    Args:
+        draw: Draws ``n`` values of the distribution.
+    """
 
     BLOCK = 256
 
@@ -43,6 +48,7 @@ class Draws:
         self._left: list[float] = []
 
     def next(self) -> float:
+        """The next draw."""
         if not self._left:
             self._left = self._draw(self.BLOCK).tolist()[::-1]
         return self._left.pop()
@@ -61,7 +67,14 @@ def effort_draws(effort: Effort, rng: np.random.Generator) -> Draws:
 
 @dataclass(slots=True)
 class Task:
-    """One stage of work for one discipline, or a wasted/rework repetition of one."""
+    """One stage of work for one discipline, or a wasted/rework repetition of one.
+
+    Args:
+        discipline: Who can do it.
+        effort: Person-days at full proficiency and availability.
+        kind: ``value``, ``wasted`` or ``rework``.
+        stage: Its index in the work type's route (for the event log).
+    """
 
     discipline: str
     effort: float
@@ -71,6 +84,15 @@ class Task:
 
 @dataclass(eq=False, slots=True)
 class WorkItem:
+    """A piece of work flowing through the organisation; the rest is its state on the way.
+
+    Args:
+        id: Its number, in order of arrival.
+        type: Its work type.
+        arrival: When it arrived.
+        plan: The tasks still ahead (rework inserts tasks here).
+    """
+
     id: int
     type: WorkType
     arrival: float
@@ -97,25 +119,40 @@ class WorkItem:
 
     @property
     def lead_time(self) -> float:
+        """Days from arrival to delivery (NaN until delivered)."""
         return (self.done_at if self.done_at is not None else math.nan) - self.arrival
 
 
 class Demand:
-    """Poisson arrivals of each work type, scheduled on the model's event list.
+    """Poisson arrivals of each work type, scheduled on the clock.
 
     Each work type draws its arrivals and efforts from its own stream, spawned from the
     model's generator before anything else is drawn; incidents raised by escaped
     defects have one more. So the same seed brings the same demand (the same items at
     the same times with the same efforts) to every structure: common random numbers,
     and a comparison between structures is a comparison of structures.
+
+    Args:
+        work_types: The scenario's work types.
+        it_disciplines: The disciplines on the IT side (their work is deployed).
+        streams: One random stream per work type, and one for incidents, in that order.
+        clock: Schedules the arrivals.
+        admit: Takes each new item into the organisation.
+        scale: Multiplies every arrival rate.
     """
 
     def __init__(
-        self, model, work_types: list[WorkType], it_disciplines: set[str], scale: float = 1.0
+        self,
+        work_types: list[WorkType],
+        it_disciplines: set[str],
+        streams: list[np.random.Generator],
+        clock: Clock,
+        admit: Callable[[WorkItem], None],
+        scale: float = 1.0,
     ):
-        self.model = model
+        self.clock = clock
+        self.admit = admit
         self.next_id = 0
-        streams = model.demand_streams
         self._sources = [
             _Source(self, wt, wt.arrival_rate * scale, streams[i])
             for i, wt in enumerate(work_types)
@@ -132,10 +169,12 @@ class Demand:
         }
 
     def start(self) -> None:
+        """Schedule the first arrival of each work type."""
         for source in self._sources:
             source.schedule_next()
 
     def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
+        """A new item of ``work_type``, arriving now, with its efforts drawn."""
         efforts = self._efforts[work_type.name, raised_by_defect]
         plan = deque(
             Task(stage.discipline, efforts[i].next(), VALUE, i)
@@ -146,7 +185,7 @@ class Demand:
         item = WorkItem(
             id=self.next_id,
             type=work_type,
-            arrival=self.model.time,
+            arrival=self.clock.now,
             plan=plan,
             deployable=self._deployable[work_type.name],
             raised_by_defect=raised_by_defect,
@@ -171,8 +210,10 @@ class _Source:
         self.gaps = Draws(lambda n: rng.exponential(mean_gap, n))
 
     def schedule_next(self) -> None:
-        self.demand.model.call_after(self.gaps.next(), self.arrive)
+        """The next arrival, one exponential gap from now."""
+        self.demand.clock.schedule(self.gaps.next(), self.arrive)
 
     def arrive(self) -> None:
-        self.demand.model.admit(self.demand.new_item(self.work_type))
+        """Event callback: an item of this type arrives."""
+        self.demand.admit(self.demand.new_item(self.work_type))
         self.schedule_next()

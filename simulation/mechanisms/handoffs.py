@@ -15,24 +15,35 @@ queue of their own), is mediated, then travels with the shortened delay.
 
 A forward handoff is misunderstood with probability
 ``p_base(kind) * (1 - shared_language) * (1 - brm_effect) * (1 - tie_effect) *
-(1 - sender's skill in the receiving discipline)`` (DESIGN.md, plus the cross-skill a
-rotation brings). A misunderstanding the receiver detects wastes part of the receiving
+(1 - sender's skill in the receiving discipline)`` (the cross-skill a rotation brings).
+A misunderstanding the receiver detects wastes part of the receiving
 task and sends the item back upstream for rework, then forward again (a new handoff,
 which can be misunderstood again). One not detected stays latent and escapes as a
 production defect when the item is delivered.
+
+Default: both on, with the means and probabilities in ``mechanisms.handoff`` and
+``mechanisms.rework``. Off switches: ``mechanisms.handoff.enabled: false`` (work
+moves instantly) and ``mechanisms.rework.enabled: false`` (nothing is misunderstood).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simulation.engine.work import REWORK, VALUE, WASTED, Task, WorkItem
+from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from simulation.engine.agents import BRM, Staff
+    from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
-    from simulation.model.org_model import OrgModel
+    from simulation.inputs.scenario import BRMs, HandoffLatency, Levers, Rework
+    from simulation.mechanisms.language import Language
+    from simulation.mechanisms.network import SocialNetwork
 
 TEAM, CROSS_UNIT, BUSINESS_IT = "team", "cross_unit", "business_it"
 
@@ -41,14 +52,58 @@ TEAM, CROSS_UNIT, BUSINESS_IT = "team", "cross_unit", "business_it"
 MAX_REWORK_ROUNDS = 20
 
 
-class Handoffs:
-    def __init__(self, model: OrgModel, brms: list[BRM]):
-        self.model = model
-        scenario = model.config
-        self.latency = scenario.mechanisms.handoff
-        self.rework = scenario.mechanisms.rework
-        self.brm_params = scenario.brms
-        self.transparency = scenario.levers.transparency
+class Handoffs(Mechanism):
+    """Moving work between tasks: latency, BRM mediation and misunderstanding.
+
+    Args:
+        latency: Handoff latency parameters (``mechanisms.handoff``).
+        rework: Misunderstanding parameters (``mechanisms.rework``).
+        brm_params: The BRMs' parameters (``brms``).
+        brm_language_gain: The share of the language gap each mediation closes.
+        transparency: The transparency lever.
+        side_of: Each discipline's side, ``"business"`` or ``"it"``.
+        rng: The run's random stream.
+        clock: Schedules arrivals after a delay and the end of each mediation.
+        brms: The BRMs employed (the model's list, kept up to date by the model).
+        route: The unit that does an item's task of a discipline.
+        network: Who knows whom (ties shorten handoffs and prevent misunderstandings).
+        language: The shared language (fewer misunderstandings; mediations raise it).
+        record_handoff: Records a completed handoff (kind, days it took).
+        record_mediation: Records a completed mediation (days it took).
+    """
+
+    def __init__(
+        self,
+        latency: HandoffLatency,
+        rework: Rework,
+        brm_params: BRMs,
+        brm_language_gain: float,
+        transparency: float,
+        side_of: dict[str, str],
+        rng: np.random.Generator,
+        clock: Clock,
+        brms: list[BRM],
+        route: Callable[[WorkItem, str], Unit],
+        network: SocialNetwork,
+        language: Language,
+        record_handoff: Callable[[str, float], None],
+        record_mediation: Callable[[float], None],
+    ):
+        self.latency = latency
+        self.rework = rework
+        self.brm_params = brm_params
+        self.brm_language_gain = brm_language_gain
+        self.transparency = transparency
+        self.side_of = side_of
+        self.rng = rng
+        self.clock = clock
+        self.brms = brms
+        self.route = route
+        self.network = network
+        self.language = language
+        self.record_handoff = record_handoff
+        self.record_mediation = record_mediation
+        self.misunderstandings_found = 0
         self.idle_brms: deque[BRM] = deque(brms)
         self.brm_queue: deque[WorkItem] = deque()
         self.mean_days = {
@@ -62,25 +117,33 @@ class Handoffs:
             BUSINESS_IT: self.rework.p_business_it,
         }
 
+    def on_levers(self, before: Levers, after: Levers) -> None:
+        """Transparency from now on: cross-unit handoffs are quicker (or slower)."""
+        self.transparency = after.transparency
+
+    def summary(self) -> dict[str, int]:
+        """Misunderstandings detected (each sent an item back for rework)."""
+        return {"misunderstandings_found": self.misunderstandings_found}
+
     def boundary(self, sender: Staff, target: Unit, discipline: str) -> str | None:
+        """The kind of boundary a task of ``discipline`` in ``target`` crosses, if any."""
         if target is sender.unit:
             return None if discipline == sender.discipline else TEAM
-        if self.model.side_of[discipline] != sender.side:
+        if self.side_of[discipline] != sender.side:
             return BUSINESS_IT
         return CROSS_UNIT
 
     def pass_on(self, item: WorkItem, sender: Staff, finished: Task, now: float) -> None:
         """``finished`` is done and more is planned: move the item to its next queue."""
-        model = self.model
         upcoming = item.plan[0]
-        target = model.unit_for(item, upcoming.discipline)
+        target = self.route(item, upcoming.discipline)
         item.unit, item.sender = target, sender
         kind = self.boundary(sender, target, upcoming.discipline)
         if kind is None:
             self.arrive(item)
             return
-        tie = model.network.knows_someone_in(sender, target)
-        mediated = kind == BUSINESS_IT and model.brm_count > 0
+        tie = self.network.knows_someone_in(sender, target)
+        mediated = kind == BUSINESS_IT and len(self.brms) > 0
         if upcoming.kind == VALUE and self.rework.enabled:
             self._maybe_misunderstood(item, sender, finished, upcoming, kind, tie, mediated)
         delay = self._mean_delay(kind, tie, mediated)
@@ -109,15 +172,15 @@ class Handoffs:
         if mean_delay <= 0:
             self.arrive(item)
             return
-        self.model.call_after(float(self.model.rng.exponential(mean_delay)), self.arrive, item)
+        self.clock.schedule(float(self.rng.exponential(mean_delay)), self.arrive, item)
 
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""
-        now = self.model.time
+        now = self.clock.now
         if item.unit.retired:  # reorganised while the item travelled
-            item.unit = self.model.unit_for(item, item.plan[0].discipline)
+            item.unit = self.route(item, item.plan[0].discipline)
         if item.handoff_kind is not None:
-            self.model.recorder.handoff(item.handoff_kind, now - item.handoff_started)
+            self.record_handoff(item.handoff_kind, now - item.handoff_started)
             item.handoff_kind = None
         item.enqueued_at = now
         item.current = task = item.plan.popleft()
@@ -127,12 +190,21 @@ class Handoffs:
 
     def _to_brm(self, item: WorkItem) -> None:
         if self.idle_brms:
-            self.idle_brms.popleft().mediate(item, self.brm_params.mediation_days)
+            self._mediate(self.idle_brms.popleft(), item)
         else:
             self.brm_queue.append(item)
 
-    def mediation_done(self, brm: BRM, item: WorkItem) -> None:
-        self.model.language.raise_by(self.model.config.mechanisms.language.brm_gain)
+    def _mediate(self, brm: BRM, item: WorkItem) -> None:
+        brm.take(item, self.clock.now)
+        days = float(self.rng.exponential(self.brm_params.mediation_days))
+        self.clock.schedule(days, self._mediation_done, brm)
+
+    def _mediation_done(self, brm: BRM) -> None:
+        """Event callback: ``brm`` has mediated their item, which travels on."""
+        item = brm.item
+        self.record_mediation(self.clock.now - brm.busy_since)
+        brm.item = None
+        self.language.raise_by(self.brm_language_gain)
         self._travel(item, item.pending_delay)
         if brm.retiring:
             brm.remove()
@@ -140,8 +212,9 @@ class Handoffs:
             self.brm_available(brm)
 
     def brm_available(self, brm: BRM) -> None:
+        """``brm`` is free (or new): they take the next waiting handoff, or wait."""
         if self.brm_queue:
-            brm.mediate(self.brm_queue.popleft(), self.brm_params.mediation_days)
+            self._mediate(brm, self.brm_queue.popleft())
         else:
             self.idle_brms.append(brm)
 
@@ -152,7 +225,7 @@ class Handoffs:
         if brm in self.idle_brms:
             self.idle_brms.remove(brm)
             brm.remove()
-        if self.model.brm_count == 0 or all(b.retiring for b in self.model.brms):
+        if not self.brms or all(b.retiring for b in self.brms):
             while self.brm_queue:
                 waiting = self.brm_queue.popleft()
                 self._travel(waiting, waiting.pending_delay)
@@ -170,13 +243,13 @@ class Handoffs:
         mediated: bool,
     ) -> None:
         r = self.rework
-        p = self.p_base[kind] * (1.0 - self.model.language.level)
+        p = self.p_base[kind] * (1.0 - self.language.level)
         if mediated:
             p *= 1.0 - self.brm_params.rework_effect
         if tie:
             p *= 1.0 - r.tie_effect
         p *= 1.0 - sender.skill(upcoming.discipline)
-        rng = self.model.rng
+        rng = self.rng
         if p <= 0 or rng.random() >= p:
             return
         item.rework_rounds += 1
@@ -185,6 +258,6 @@ class Handoffs:
             item.plan.appendleft(Task(finished.discipline, redo, REWORK, finished.stage))
             wasted = r.wasted_share * upcoming.effort
             item.plan.appendleft(Task(upcoming.discipline, wasted, WASTED, upcoming.stage))
-            self.model.recorder.misunderstandings_found += 1
+            self.misunderstandings_found += 1
         else:
             item.latent_defects += 1

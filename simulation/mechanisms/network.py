@@ -8,37 +8,131 @@ and the receiving unit shortens the handoff and makes misunderstandings rarer (s
 events; cross-unit ties fade when unused. Within-unit ties are renewed daily by
 proximity and do not fade.
 
-Switched off, there are no ties at all: no handoff ever benefits from one.
+Default: on, with the densities in ``mechanisms.network``; culture events only as
+often as ``levers.culture_events_per_quarter`` says (none by default). Off switch:
+``mechanisms.network.enabled: false``. Switched off, there are no ties at all: no
+handoff ever benefits from one.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import networkx as nx
-import numpy as np
+
+from simulation.engine.clock import WORKING_DAYS_PER_QUARTER
+from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from simulation.engine.agents import Staff
+    from simulation.engine.clock import Clock, Recurring
+    from simulation.engine.organisation import Organisation
     from simulation.engine.units import Unit
-    from simulation.inputs.scenario import Network
+    from simulation.inputs.scenario import Levers, Network
+
+TIE_DECAY_CHECK_DAYS = 21  # monthly
 
 
-class SocialNetwork:
-    def __init__(self, params: Network, rng: np.random.Generator, transparency: float = 1.0):
+class SocialNetwork(Mechanism):
+    """Who knows whom, how ties are made and fade, and the culture events that make them.
+
+    Args:
+        params: The mechanism's parameters (``mechanisms.network``).
+        rng: The run's random stream.
+        clock: Schedules the monthly decay check and the culture events.
+        staff: Everyone employed (the model's list, kept up to date by the model).
+        organisation: The units people work in now.
+        book_cost: Books a programme's cost (programme name, amount).
+        transparency: The transparency lever (ties form more readily in the open).
+    """
+
+    def __init__(
+        self,
+        params: Network,
+        rng: np.random.Generator,
+        clock: Clock,
+        staff: list[Staff],
+        organisation: Organisation,
+        book_cost: Callable[[str, float], None],
+        transparency: float = 1.0,
+    ):
         self.params = params
         self.rng = rng
+        self.clock = clock
+        self.staff = staff
+        self.organisation = organisation
+        self.book_cost = book_cost
         self.handoff_tie_probability = params.handoff_tie_probability * transparency
         self.graph = nx.Graph()
         self.cross_unit_ties = 0
+        self._culture_events: Recurring | None = None
 
     def set_transparency(self, transparency: float) -> None:
+        """The transparency lever moved: handoffs make ties at the new rate."""
         self.handoff_tie_probability = self.params.handoff_tie_probability * transparency
+
+    # -- the hooks and the programmes
+
+    def start(self, culture_events_per_quarter: float) -> None:
+        """Start the monthly decay check and the culture events (when switched on)."""
+        if self.params.enabled:
+            self.clock.every(TIE_DECAY_CHECK_DAYS, self._decay_check)
+        self.set_culture_events(culture_events_per_quarter)
+
+    def set_culture_events(self, per_quarter: float) -> None:
+        """Culture events ``per_quarter`` times a quarter from now on (none at 0)."""
+        if self._culture_events is not None:
+            self._culture_events.stop()
+            self._culture_events = None
+        if self.params.enabled and per_quarter > 0:
+            interval = WORKING_DAYS_PER_QUARTER / per_quarter
+            self._culture_events = self.clock.every(interval, self._culture_event)
+
+    def _culture_event(self) -> None:
+        self.culture_event(self.staff, self.clock.now)
+        self.book_cost("culture", self.params.culture_event_cost)
+
+    def _decay_check(self) -> None:
+        self.decay(self.clock.now)
+
+    def on_levers(self, before: Levers, after: Levers) -> None:
+        """Transparency, and the culture events when their number changed."""
+        self.set_transparency(after.transparency)
+        if after.culture_events_per_quarter != before.culture_events_per_quarter:
+            self.set_culture_events(after.culture_events_per_quarter)
+
+    def on_day(self, day: int) -> None:
+        """Colleagues who know few in their unit get to know someone (``form_ties``)."""
+        self.form_ties(self.organisation.units, self.clock.now)
+
+    def on_reorganise(self, organisation: Organisation) -> None:
+        """Same graph, new units: redo the bookkeeping of ties by unit."""
+        self.organisation = organisation
+        self.reindex(self.staff)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Ties at the end, and how modular the network is by unit and by discipline."""
+        by_discipline: dict[str, set[Staff]] = {}
+        for person in self.staff:
+            by_discipline.setdefault(person.discipline, set()).add(person)
+        units = self.organisation.units
+        return {
+            "network": {
+                "ties": self.graph.number_of_edges(),
+                "cross_unit_ties": self.cross_unit_ties,
+                "modularity_by_unit": self.modularity([set(u.members) for u in units]),
+                "modularity_by_discipline": self.modularity(list(by_discipline.values())),
+            }
+        }
 
     # -- building
 
     def build(self, staff: list[Staff], units: list[Unit], now: float = 0.0) -> None:
+        """The starting network: dense in units, along disciplines, sparse otherwise."""
         self.graph.add_nodes_from(staff)
         if not self.params.enabled:
             return
@@ -89,6 +183,7 @@ class SocialNetwork:
     # -- ties
 
     def add_tie(self, a: Staff, b: Staff, now: float) -> bool:
+        """``a`` and ``b`` get to know each other; False if they already did (or a is b)."""
         if a is b or self.graph.has_edge(a, b):
             return False
         self.graph.add_edge(a, b, last_used=now)
@@ -99,6 +194,7 @@ class SocialNetwork:
         return True
 
     def remove_tie(self, a: Staff, b: Staff) -> None:
+        """The tie between ``a`` and ``b`` is gone."""
         self.graph.remove_edge(a, b)
         a.ties_into[b.unit.index] -= 1
         b.ties_into[a.unit.index] -= 1
@@ -131,6 +227,7 @@ class SocialNetwork:
 
     @staticmethod
     def knows_someone_in(sender: Staff, unit: Unit) -> bool:
+        """Whether ``sender`` has a tie with anyone in ``unit``."""
         return sender.ties_into.get(unit.index, 0) > 0
 
     def handoff_contact(self, sender: Staff, receiver: Staff, now: float) -> None:

@@ -12,38 +12,69 @@ Every ``every_days`` days (from the end of the warm-up) the policy
 
 Each decision is recorded with its reason. Trial changes go through the same path as
 scheduled changes, so one that re-forms teams has its J-curve too.
+
+Default: off. Switch it on with ``pdca.enabled: true`` and the levers it may try.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from mesa.time import Schedule
 
 from simulation.catalog.kpis import kpi
 from simulation.inputs.scenario import PDCALever, ScenarioError, get_path
+from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
-    from simulation.model.org_model import OrgModel
+    from simulation.engine.clock import Clock
+    from simulation.inputs.scenario import PDCA, Scenario
+    from simulation.mechanisms.transitions import Transitions
+    from simulation.model.records import ItemRow
 
 
-class PDCAPolicy:
-    def __init__(self, model: OrgModel):
-        self.model = model
-        self.params = model.config.pdca
+class PDCAPolicy(Mechanism):
+    """The policy: a trial at a time, judged on the target KPI, kept or reverted.
+
+    Args:
+        params: The policy's parameters (``pdca``).
+        warmup: Days of warm-up; the first cycle ends one cycle after it.
+        clock: Schedules the cycles.
+        config: The scenario the run is under now (where the levers stand).
+        transitions: Puts each trial and each revert into effect.
+        delivered_between: The items delivered in a span of days, as recorded.
+    """
+
+    def __init__(
+        self,
+        params: PDCA,
+        warmup: int,
+        clock: Clock,
+        config: Callable[[], Scenario],
+        transitions: Transitions,
+        delivered_between: Callable[[float, float], list[ItemRow]],
+    ):
+        self.params = params
+        self.clock = clock
+        self.config = config
+        self.transitions = transitions
+        self.delivered_between = delivered_between
         self.decisions: list[dict[str, Any]] = []
         self.trial: dict[str, Any] | None = None
         self._next_lever = 0
         if self.params.enabled:
-            start = model.warmup + self.params.every_days
-            model.schedule_recurring(
-                self.cycle, Schedule(interval=self.params.every_days, start=float(start))
-            )
+            start = warmup + self.params.every_days
+            clock.every(self.params.every_days, self.cycle, start=float(start))
+
+    def summary(self) -> dict[str, list[dict[str, Any]]]:
+        """Every decision the policy took, with its reason."""
+        return {"decisions": self.decisions}
 
     def cycle(self) -> None:
-        now = self.model.time
+        """Check and act on the running trial, then plan and do the next."""
+        now = self.clock.now
         length = self.params.every_days - self.params.settle_days
         if self.trial is None:
             baseline = self.measure(now - length, now)
@@ -85,7 +116,7 @@ class PDCAPolicy:
                 ),
             )
         if not keep:
-            self.model.transitions.apply_overrides(
+            self.transitions.apply_overrides(
                 {trial["path"]: trial["from"]}, f"PDCA: revert {trial['path']}", "pdca"
             )
         self.decisions.append(
@@ -111,12 +142,12 @@ class PDCAPolicy:
         for _ in range(len(levers)):
             lever = levers[self._next_lever % len(levers)]
             self._next_lever += 1
-            current = get_path(self.model.config.model_dump(mode="json"), lever.path)
+            current = get_path(self.config().model_dump(mode="json"), lever.path)
             proposed = _stepped(current, lever)
             if proposed == current:
                 continue  # at its bound: try the next lever
             try:
-                self.model.transitions.apply_overrides(
+                self.transitions.apply_overrides(
                     {lever.path: proposed}, f"PDCA: try {lever.path} = {proposed}", "pdca"
                 )
             except ScenarioError as exc:
@@ -145,7 +176,7 @@ class PDCAPolicy:
     def measure(self, start: float, end: float) -> tuple[float, float, int]:
         """(value, standard error, items) of the target KPI over deliveries in [start, end)."""
         target = self.params.target
-        done = self.model.recorder.delivered_between(start, end)
+        done = self.delivered_between(start, end)
         n = len(done)
         if target == "new_work_per_week":
             count = sum(1 for r in done if not r.raised_by_defect)

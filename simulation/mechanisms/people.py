@@ -6,49 +6,98 @@ staff leave, taking their skills and their ties; each vacancy is filled after
 turnover or a scheduled headcount change, starts at ``start_proficiency`` and reaches
 full proficiency linearly over ``ramp_up_days``. Someone busy when told to leave
 finishes their task first.
+
+Default: no turnover (an annual rate of 0); hires from headcount changes still ramp up.
+Off switch: ``mechanisms.turnover.enabled: false`` (or an annual rate of 0) stops
+turnover; ``ramp_up_days: 0`` makes hires fully proficient from their first day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from simulation.engine.organisation import hire
-from simulation.mechanisms.learning import WORKING_DAYS_PER_YEAR
+from simulation.engine.clock import WORKING_DAYS_PER_YEAR
+from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from simulation.engine.agents import Staff
+    from simulation.engine.clock import Clock
+    from simulation.engine.organisation import Organisation
     from simulation.engine.units import Unit
-    from simulation.model.org_model import OrgModel
+    from simulation.inputs.scenario import Turnover
+    from simulation.mechanisms.network import SocialNetwork
 
 
-class PeopleFlow:
-    def __init__(self, model: OrgModel):
-        self.model = model
+class PeopleFlow(Mechanism):
+    """Turnover, hiring and ramping up.
+
+    Args:
+        params: The mechanism's parameters (``mechanisms.turnover``).
+        rng: The run's random stream.
+        clock: Schedules each vacancy's filling.
+        staff: Everyone employed (the model's list: this mechanism adds and removes).
+        organisation: The units people work in now.
+        hire: Makes a new person of a discipline at a proficiency (not yet in a unit).
+        network: Where leavers' ties go and hires make theirs.
+        record_departure: Keeps a leaver's working time in the records.
+        book_cost: Books a programme's cost (programme name, amount).
+        refresh_availability: Recomputes everyone's share of the day for tasks.
+    """
+
+    def __init__(
+        self,
+        params: Turnover,
+        rng: np.random.Generator,
+        clock: Clock,
+        staff: list[Staff],
+        organisation: Organisation,
+        hire: Callable[[str, float], Staff],
+        network: SocialNetwork,
+        record_departure: Callable[[Staff], None],
+        book_cost: Callable[[str, float], None],
+        refresh_availability: Callable[[], None],
+    ):
+        self.params = params
+        self.rng = rng
+        self.clock = clock
+        self.staff = staff
+        self.organisation = organisation
+        self.hire = hire
+        self.network = network
+        self.record_departure = record_departure
+        self.book_cost = book_cost
+        self.refresh_availability = refresh_availability
         self.ramping: list[Staff] = []
-        self._vacancies: list[_Vacancy] = []  # kept alive for their events
         self.leavers = 0
         self.hires = 0
 
-    @property
-    def params(self):
-        return self.model.config.mechanisms.turnover
+    # -- the hooks
 
-    # -- daily
-
-    def on_day(self) -> None:
+    def on_day(self, day: int) -> None:
+        """New hires ramp up; then today's leavers go, each leaving a vacancy."""
         self._ramp_up()
         params = self.params
         if not params.enabled or params.annual_rate <= 0:
             return
-        model = self.model
-        present = [p for p in model.staff if p.pending is None and not p.away]
-        leaving = int(model.rng.binomial(len(present), params.annual_rate / WORKING_DAYS_PER_YEAR))
-        for i in model.rng.choice(len(present), size=leaving, replace=False) if leaving else ():
+        rng = self.rng
+        present = [p for p in self.staff if p.pending is None and not p.away]
+        leaving = int(rng.binomial(len(present), params.annual_rate / WORKING_DAYS_PER_YEAR))
+        for i in rng.choice(len(present), size=leaving, replace=False) if leaving else ():
             person = present[i]
-            vacancy = _Vacancy(self, person.discipline, person.unit)
-            self._vacancies.append(vacancy)
-            model.schedule_event(vacancy.fill, after=params.hire_delay_days)
+            vacancy = Vacancy(self, person.discipline, person.unit)
+            self.clock.schedule(params.hire_delay_days, vacancy.fill)
             self.release(person)
+
+    def on_reorganise(self, organisation: Organisation) -> None:
+        """Vacancies of retired units are filled in the new organisation."""
+        self.organisation = organisation
+
+    def summary(self) -> dict[str, int]:
+        """Hires and leavers over the run."""
+        return {"hires": self.hires, "leavers": self.leavers}
 
     def _ramp_up(self) -> None:
         if not self.ramping:
@@ -69,51 +118,61 @@ class PeopleFlow:
         """A new hire, ramping up, not yet in a unit."""
         params = self.params
         start = params.start_proficiency if params.ramp_up_days > 0 else 1.0
-        person = hire(self.model, discipline, start)
+        person = self.hire(discipline, start)
         if start < 1.0:
             self.ramping.append(person)
         self.hires += 1
-        self.model.recorder.programme_cost("hiring", params.hire_cost)
+        self.book_cost("hiring", params.hire_cost)
         return person
 
     def place(self, person: Staff, unit: Unit) -> None:
         """Add a hire to a unit of the current organisation and introduce them."""
-        model = self.model
-        model.staff.append(person)
+        self.staff.append(person)
         unit.join(person)  # joins idle...
         unit.refresh_skills()
-        model.network.welcome(person, model.time)
-        model.refresh_availability()
+        self.network.welcome(person, self.clock.now)
+        self.refresh_availability()
         del unit.idle[person.discipline][person]
         unit.pull_next(person)  # ...and takes waiting work, if any
 
     def release(self, person: Staff) -> None:
         """``person`` leaves: now if idle, after their task if busy."""
         if person.busy:
-            person.pending = "leave"
+            person.hold("leave", self.depart)
         else:
             self.depart(person)
 
     def depart(self, person: Staff) -> None:
-        model = self.model
+        """``person`` leaves for good, taking their ties; their time stays on record."""
         person.pending = None
+        person.left = True
         person.unit.leave(person)
-        model.staff.remove(person)
-        model.network.forget(person)
+        self.staff.remove(person)
+        self.network.forget(person)
         if person in self.ramping:
             self.ramping.remove(person)
         self.leavers += 1
-        model.recorder.depart(person)
+        self.record_departure(person)
         person.remove()
-        model.refresh_availability()
+        self.refresh_availability()
 
 
-class _Vacancy:
+class Vacancy:
+    """A leaver's post, filled by a hire of the same discipline after a delay.
+
+    Args:
+        flow: The people flow that hires.
+        discipline: The leaver's discipline.
+        unit: The leaver's unit (a re-formed organisation places the hire anew).
+    """
+
     def __init__(self, flow: PeopleFlow, discipline: str, unit: Unit):
         self.flow, self.discipline, self.unit = flow, discipline, unit
 
     def fill(self) -> None:
+        """Event callback: the hire starts."""
         flow = self.flow
-        flow._vacancies.remove(self)
-        unit = self.unit if not self.unit.retired else flow.model.home_unit_for(self.discipline)
+        unit = self.unit
+        if unit.retired:
+            unit = flow.organisation.home_unit_for(self.discipline)
         flow.place(flow.recruit(self.discipline), unit)

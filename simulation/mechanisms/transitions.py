@@ -13,32 +13,66 @@ same) plus ``process_change_size`` for a change in how work flows (priorities, B
 introduced or removed); change management also
 shortens the recovery, and costs ``cost_per_person`` per affected person at full
 investment. Dips of successive changes compound.
+
+Default: changes only where the scenario lists them; each with its J-curve
+(``mechanisms.change``). Off switch: ``mechanisms.change.enabled: false`` removes the
+dip (changes still happen); a scenario without ``changes`` has none.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simulation.inputs.scenario import Change, Scenario, with_overrides
+from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
     from simulation.engine.agents import Staff
-    from simulation.model.org_model import OrgModel
+    from simulation.engine.clock import Clock
 
 
-class Transitions:
-    def __init__(self, model: OrgModel):
-        self.model = model
+class Transitions(Mechanism):
+    """Scheduled changes, put into effect on their day, and the dips that follow.
+
+    Args:
+        clock: Schedules each change on its day.
+        staff: Everyone employed (the model's list: who changed colleagues).
+        config: The scenario the run is under now.
+        reconfigure: Puts a new scenario into effect (the model re-forms what changed).
+        book_cost: Books a programme's cost (programme name, amount).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        staff: list[Staff],
+        config: Callable[[], Scenario],
+        reconfigure: Callable[[Scenario], None],
+        book_cost: Callable[[str, float], None],
+    ):
+        self.clock = clock
+        self.staff = staff
+        self.config = config
+        self.reconfigure = reconfigure
+        self.book_cost = book_cost
         self.dips: list[tuple[float, float, float]] = []  # (day, depth, recovery days)
         self.log: list[dict[str, Any]] = []
-        self._scheduled = [
-            _Scheduled(self, c) for c in sorted(model.config.changes, key=lambda c: c.day)
-        ]
-        for scheduled in self._scheduled:
-            model.schedule_event(scheduled.fire, at=float(scheduled.change.day))
+        self.current = 1.0  # productivity today
+        for change in sorted(config().changes, key=lambda c: c.day):
+            clock.schedule_at(float(change.day), self.apply, change)
+
+    def on_day(self, day: int) -> None:
+        """Today's productivity, after every dip so far."""
+        self.current = self.productivity(self.clock.now)
+
+    def summary(self) -> dict[str, list[dict[str, Any]]]:
+        """Every change put into effect, with its size and dip."""
+        return {"changes": self.log}
 
     def productivity(self, now: float) -> float:
+        """The product of every dip's remaining depth at ``now`` (1 = no dip)."""
         factor = 1.0
         for day, depth, recovery in self.dips:
             factor *= 1.0 - depth * math.exp(-(now - day) / recovery)
@@ -51,18 +85,19 @@ class Transitions:
     def apply_overrides(
         self, overrides: dict[str, Any], label: str = "", source: str = "scheduled"
     ) -> dict[str, Any]:
-        model = self.model
-        before = model.config
-        mates_before = _colleagues(model.staff)
+        """Put ``overrides`` of the current scenario into effect now; returns the log entry."""
+        staff, now = self.staff, self.clock.now
+        before = self.config()
+        mates_before = _colleagues(staff)
         after = with_overrides(before, overrides)
-        model.reconfigure(after)
-        mates_after = _colleagues(model.staff)
+        self.reconfigure(after)
+        mates_after = _colleagues(staff)
         stayed = [p for p in mates_before if p in mates_after]
         moved = sum(_jaccard(mates_before[p], mates_after[p]) < 0.5 for p in stayed)
         params = after.mechanisms.change
         size = min(
             1.0,
-            moved / max(1, len(model.staff))
+            moved / max(1, len(staff))
             + params.process_change_size * _process_changes(before, after),
         )
         management = after.levers.change_management
@@ -70,13 +105,13 @@ class Transitions:
         if params.enabled and size > 0:
             depth = params.dip_depth * size * (1.0 - params.management_effect * management)
             recovery = params.recovery_days * (1.0 - params.management_effect * management / 2)
-            cost = management * params.cost_per_person * size * len(model.staff)
+            cost = management * params.cost_per_person * size * len(staff)
             if depth > 0:
-                self.dips.append((model.time, depth, recovery))
+                self.dips.append((now, depth, recovery))
             if cost > 0:
-                model.recorder.programme_cost("change_management", cost)
+                self.book_cost("change_management", cost)
         entry = {
-            "day": model.time,
+            "day": now,
             "label": label or _describe(overrides),
             "source": source,
             "structure": after.structure,
@@ -87,14 +122,6 @@ class Transitions:
         }
         self.log.append(entry)
         return entry
-
-
-class _Scheduled:
-    def __init__(self, transitions: Transitions, change: Change):
-        self.transitions, self.change = transitions, change
-
-    def fire(self) -> None:
-        self.transitions.apply(self.change)
 
 
 def _colleagues(staff: list[Staff]) -> dict[Staff, frozenset]:

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import mesa
-from mesa.time import Schedule
 
 from simulation.engine.agents import BRM, Staff
+from simulation.engine.clock import Clock
 from simulation.engine.events import FastEventList, advance
 from simulation.engine.organisation import hire, organise, set_availability
 from simulation.engine.structures import people_of
 from simulation.engine.units import Unit
-from simulation.engine.work import Demand, WorkItem
+from simulation.engine.work import Demand, Task, WorkItem
 from simulation.inputs.scenario import (
     Scenario,
     ScenarioError,
@@ -36,16 +36,17 @@ from simulation.inputs.scenario import (
     with_overrides,
 )
 from simulation.limits import MAX_EXPECTED_ITEMS
+from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.defects import EscapedDefects
 from simulation.mechanisms.handoffs import Handoffs
-from simulation.mechanisms.learning import Language, RotationProgramme
+from simulation.mechanisms.language import Language
 from simulation.mechanisms.network import SocialNetwork
 from simulation.mechanisms.pdca import PDCAPolicy
 from simulation.mechanisms.people import PeopleFlow
+from simulation.mechanisms.rotation import RotationProgramme
 from simulation.mechanisms.transitions import Transitions
 from simulation.model.records import Recorder, RunRecords
 
-WORKING_DAYS_PER_QUARTER = 63
-TIE_DECAY_CHECK_DAYS = 21  # monthly
 #: Work items one run may admit, incidents from escaped defects included: the scenario
 #: caps the expected arrivals, this caps what feedback loops add to them (time and
 #: memory grow with items: about 2.5 kB and 0.2 ms each).
@@ -53,6 +54,7 @@ MAX_ITEMS_ADMITTED = 2 * MAX_EXPECTED_ITEMS
 
 
 def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
+    """A scenario from a Scenario, a dict, a YAML path, or None (the default)."""
     if scenario is None:
         return Scenario()
     if isinstance(scenario, Scenario):
@@ -63,6 +65,21 @@ def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
 
 
 class OrgModel(mesa.Model):
+    """An organisation of Staff and BRMs through which work items flow (a Mesa model).
+
+    The model owns the random stream, the clock, the people and the organisation they
+    work in; it builds the mechanisms with what each needs, keeps them in a list and
+    calls their hooks in that order.
+
+    Args:
+        scenario: The scenario: a :class:`Scenario`, a YAML path, a dict, or None for
+            the default scenario.
+        rng: The seed (or generator); default: the scenario's seed.
+        days: Run this many days instead of the scenario's horizon.
+        **overrides: Fields of the scenario to override, by dotted path written with
+            ``__`` or by a leaf name unique in the schema.
+    """
+
     def __init__(
         self,
         scenario: Scenario | str | Path | dict | None = None,
@@ -83,68 +100,164 @@ class OrgModel(mesa.Model):
         self.warmup = config.warmup_days
         self.side_of = {d.name: d.side for d in config.disciplines}
         # Demand's own streams first, so the same seed brings the same demand (work.py).
-        self.demand_streams = self.rng.spawn(len(config.work_types) + 1)
+        demand_streams = self.rng.spawn(len(config.work_types) + 1)
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
-        self.productivity = 1.0  # the J-curve after a change; see transitions.py
+        self.clock = Clock(self._event_list, self)
+        mechanisms = config.mechanisms
+        levers = config.levers
 
-        self.recorder = Recorder(self)
-        self.people = PeopleFlow(self)
-        self.staff: list[Staff] = [hire(self, discipline) for discipline in people_of(config)]
-        self.units: list[Unit] = []
-        organise(self, self.staff)
+        # Build in this order: it is the order of random draws and of same-time events,
+        # so the same seed gives the same run.
+        self.staff: list[Staff] = []
+        self.recorder = Recorder(config, self.clock, self.staff, self.horizon, self.warmup)
+        book_cost = self.recorder.programme_cost
+        self.staff += [self.hire(discipline) for discipline in people_of(config)]
+        self.organisation = organise(config, self.staff, self.clock)
         self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
         self.language = Language(
-            config.levers.shared_language, config.mechanisms.language, config.levers.glossary
-        )
-        self.rotation = RotationProgramme(
-            self, config.levers.rotation_share, config.mechanisms.rotation
+            start=levers.shared_language,
+            params=mechanisms.language,
+            glossary=levers.glossary,
+            book_cost=book_cost,
         )
         self.network = SocialNetwork(
-            config.mechanisms.network, self.rng, config.levers.transparency
+            params=mechanisms.network,
+            rng=self.rng,
+            clock=self.clock,
+            staff=self.staff,
+            organisation=self.organisation,
+            book_cost=book_cost,
+            transparency=levers.transparency,
+        )
+        self.rotation = RotationProgramme(
+            share=levers.rotation_share,
+            params=mechanisms.rotation,
+            rng=self.rng,
+            clock=self.clock,
+            staff=self.staff,
+            organisation=self.organisation,
+            side_of=self.side_of,
+            network=self.network,
+            language=self.language,
+            book_cost=book_cost,
+        )
+        self.people = PeopleFlow(
+            params=mechanisms.turnover,
+            rng=self.rng,
+            clock=self.clock,
+            staff=self.staff,
+            organisation=self.organisation,
+            hire=self.hire,
+            network=self.network,
+            record_departure=self.recorder.depart,
+            book_cost=book_cost,
+            refresh_availability=self.refresh_availability,
         )
         self.network.build(self.staff, self.units)
-        self.handoffs = Handoffs(self, self.brms)
-        self.demand = Demand(self, config.work_types, self._it_disciplines(), config.demand_scale)
-        if self.language.glossary_started:
-            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
-        self._culture_events = None
-        self._schedule_programmes()
-        self.transitions = Transitions(self)
-        self.pdca = PDCAPolicy(self)
+        self.handoffs = Handoffs(
+            latency=mechanisms.handoff,
+            rework=mechanisms.rework,
+            brm_params=config.brms,
+            brm_language_gain=mechanisms.language.brm_gain,
+            transparency=levers.transparency,
+            side_of=self.side_of,
+            rng=self.rng,
+            clock=self.clock,
+            brms=self.brms,
+            route=self.unit_for,
+            network=self.network,
+            language=self.language,
+            record_handoff=self.recorder.handoff,
+            record_mediation=self.recorder.mediation,
+        )
+        self.demand = Demand(
+            work_types=config.work_types,
+            it_disciplines=self._it_disciplines(),
+            streams=demand_streams,
+            clock=self.clock,
+            admit=self.admit,
+            scale=config.demand_scale,
+        )
+        self.defects = EscapedDefects(
+            params=mechanisms.defects,
+            rng=self.rng,
+            clock=self.clock,
+            demand=self.demand,
+            admit=self.admit,
+        )
+        self.network.start(levers.culture_events_per_quarter)
+        self.transitions = Transitions(
+            clock=self.clock,
+            staff=self.staff,
+            config=self._current_config,
+            reconfigure=self.reconfigure,
+            book_cost=book_cost,
+        )
+        self.pdca = PDCAPolicy(
+            params=config.pdca,
+            warmup=self.warmup,
+            clock=self.clock,
+            config=self._current_config,
+            transitions=self.transitions,
+            delivered_between=self.recorder.delivered_between,
+        )
+        #: In the order their hooks run each day (productivity first: it sets the day's pace).
+        self.mechanisms: list[Mechanism] = [
+            self.transitions,
+            self.language,
+            self.rotation,
+            self.people,
+            self.network,
+            self.handoffs,
+            self.defects,
+            self.pdca,
+        ]
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
         self.demand.start()
 
     def _advance_time(self, until: float) -> None:
         advance(self, until)  # Mesa's loop, on the fast event list (events.py)
 
-    def call_after(self, delay: float, fn, arg=None):
-        """Schedule ``fn(arg)`` after ``delay`` days on the event list (the fast path)."""
-        return self._event_list.call(self.time + delay, fn, arg)
+    def add_mechanism(self, mechanism: Mechanism) -> None:
+        """A mechanism beyond the built-in ones (a probe, an experiment): its hooks run
+        after theirs, from now on."""
+        self.mechanisms.append(mechanism)
 
     @property
     def brm_count(self) -> int:
+        """BRMs employed now."""
         return len(self.brms)
+
+    def _current_config(self) -> Scenario:
+        return self.config
 
     def _it_disciplines(self) -> set[str]:
         return {name for name, side in self.side_of.items() if side == "it"}
 
-    def _schedule_programmes(self) -> None:
-        if self.config.mechanisms.network.enabled:
-            self.schedule_recurring(self._decay_ties, Schedule(interval=TIE_DECAY_CHECK_DAYS))
-        self._schedule_culture_events()
+    def hire(self, discipline: str, proficiency: float = 1.0) -> Staff:
+        """A new person of ``discipline`` under the current scenario, not yet in a unit."""
+        return hire(self, self.config, discipline, proficiency)
 
-    def _schedule_culture_events(self) -> None:
-        if self._culture_events is not None:
-            self._culture_events.stop()
-            self._culture_events = None
-        per_quarter = self.config.levers.culture_events_per_quarter
-        if self.config.mechanisms.network.enabled and per_quarter > 0:
-            interval = WORKING_DAYS_PER_QUARTER / per_quarter
-            self._culture_events = self.schedule_recurring(
-                self._culture_event, Schedule(interval=interval)
-            )
+    # -- the workplace Staff work in (agents.Workplace)
+
+    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
+        """Work crossed units from ``sender`` to ``receiver``: the network may tie them."""
+        self.network.handoff_contact(sender, receiver, now)
+
+    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
+        """``staff`` finished ``task`` of ``item``: a row of the event log."""
+        self.recorder.task_row(item, task, staff, started, self.time)
+
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
+        """``item`` has more tasks: the handoff to the next begins now."""
+        self.handoffs.pass_on(item, sender, finished, self.time)
+
+    @property
+    def productivity(self) -> float:
+        """Today's productivity: 1, or less in the J-curve after a change."""
+        return self.transitions.current
 
     # -- changing the organisation (transitions.py decides when, and the J-curve)
 
@@ -157,7 +270,7 @@ class OrgModel(mesa.Model):
             for f in ("structure", "team_size", "teams", "prioritisation")
         )
         if structure_changed or people_changed:
-            organise(self, self.staff)
+            self._reorganise()
         else:
             self.refresh_availability()
         if config.levers.cross_skill != before.levers.cross_skill:
@@ -169,17 +282,8 @@ class OrgModel(mesa.Model):
             for unit in self.units:
                 unit.refresh_skills()
         self._match_brms(config.brms.count)
-        levers = config.levers
-        if levers.shared_language != before.levers.shared_language:
-            self.language.level = levers.shared_language
-        if levers.glossary and not before.levers.glossary:
-            self.language.start_glossary()
-            self.recorder.programme_cost("glossary", config.mechanisms.language.glossary_cost)
-        self.handoffs.transparency = levers.transparency
-        self.network.set_transparency(levers.transparency)
-        self.rotation.set_share(levers.rotation_share)
-        if levers.culture_events_per_quarter != before.levers.culture_events_per_quarter:
-            self._schedule_culture_events()
+        for mechanism in self.mechanisms:
+            mechanism.on_levers(before.levers, config.levers)
         # queued work starts where people are idle in the new organisation
         for unit in self.units:
             for discipline in list(unit.idle):
@@ -217,14 +321,41 @@ class OrgModel(mesa.Model):
             self.handoffs.retire_brm(brm)
         del self.brms[wanted:]
 
-    def refresh_availability(self) -> None:
-        set_availability(self)
+    def _reorganise(self) -> None:
+        """Re-form the units from the staff there are; waiting work moves with them."""
+        waiting = self.organisation.retire()
+        self.organisation = organise(self.config, self.staff, self.clock)
+        for mechanism in self.mechanisms:
+            mechanism.on_reorganise(self.organisation)
+        # open items get an owning team in the new organisation (or none, in departments)
+        for item in self.open_items.values():
+            item.home = None
+        for item in self.open_items.values():
+            if self.teams:
+                item.home = self.choose_team()
+                item.home.owned += 1
+        for item, task in waiting:
+            item.unit = self.unit_for(item, task.discipline)
+            item.unit.push(item, task, self.time)
 
-    def home_unit_for(self, discipline: str) -> Unit:
-        """Where a new hire of ``discipline`` goes: their department, or the smallest team."""
-        if self.teams:
-            return min(self.teams, key=lambda u: u.size)
-        return self.units_by_discipline[discipline][0]
+    def refresh_availability(self) -> None:
+        """Recompute everyone's share of the day for tasks (after people come or go)."""
+        set_availability(self.config, self.units)
+
+    @property
+    def units(self) -> list[Unit]:
+        """The units of the current organisation."""
+        return self.organisation.units
+
+    @property
+    def teams(self) -> list[Unit]:
+        """The units of the current organisation that are teams (none in departments)."""
+        return self.organisation.teams
+
+    @property
+    def units_by_discipline(self) -> dict[str, list[Unit]]:
+        """The units that have each discipline."""
+        return self.organisation.units_by_discipline
 
     # -- the flow of work
 
@@ -247,24 +378,11 @@ class OrgModel(mesa.Model):
 
     def choose_team(self) -> Unit:
         """Power of two choices: of two random teams, the less loaded owns the item."""
-        teams = self.teams
-        if len(teams) == 1:
-            return teams[0]
-        a, b = self.rng.integers(0, len(teams), size=2)
-        first, second = teams[a], teams[b]
-        return first if first.owned / first.size <= second.owned / second.size else second
+        return self.organisation.choose_team(self.rng)
 
     def unit_for(self, item: WorkItem, discipline: str) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline."""
-        home = item.home
-        if home is not None and home.can_do(discipline):
-            return home
-        candidates = self.units_by_discipline[discipline]
-        if len(candidates) == 1:
-            return candidates[0]
-        a, b = self.rng.integers(0, len(candidates), size=2)
-        first, second = candidates[a], candidates[b]
-        return first if first.load <= second.load else second
+        return self.organisation.unit_for(item, discipline, self.rng)
 
     def deliver(self, item: WorkItem) -> None:
         """The last task of ``item`` is done."""
@@ -273,39 +391,18 @@ class OrgModel(mesa.Model):
         if item.home is not None:
             item.home.owned -= 1
         self.recorder.item_done(item)
-        defects = self.config.mechanisms.defects
-        if item.latent_defects and defects.enabled:
-            # Mechanism 4: the escaped defect surfaces later as an incident.
-            self.call_after(
-                float(self.rng.exponential(defects.surface_days)), self._defect_surfaces, item
-            )
-
-    def _defect_surfaces(self, item: WorkItem) -> None:
-        incident_type = self.demand.by_name[self.config.mechanisms.defects.incident_type]
-        self.admit(self.demand.new_item(incident_type, raised_by_defect=True))
-
-    # -- programmes
-
-    def _culture_event(self) -> None:
-        self.network.culture_event(self.staff, self.time)
-        self.recorder.programme_cost("culture", self.config.mechanisms.network.culture_event_cost)
-
-    def _decay_ties(self) -> None:
-        self.network.decay(self.time)
+        self.defects.delivered(item)
 
     # -- the day
 
     def step(self) -> None:
+        """One working day: each mechanism's day, in order, then the day's records."""
         day = self.steps
-        self.productivity = self.transitions.productivity(self.time)
-        self.language.on_day()
-        self.rotation.on_day(self.staff)
-        self.people.on_day()
-        self.network.form_ties(self.units, self.time)
-        self.recorder.end_of_day(day)
+        for mechanism in self.mechanisms:
+            mechanism.on_day(day)
+        self.recorder.end_of_day(day, self.units, len(self.brms))
         self.datacollector.collect(self)
-        self.recorder.completed_today.clear()
-        self.recorder.new_work_today = 0
+        self.recorder.new_day()
         if day >= self.horizon:
             self.running = False
 
@@ -313,81 +410,104 @@ class OrgModel(mesa.Model):
 
     @property
     def day(self) -> int:
+        """The day just ended."""
         return self.steps
 
     @property
     def wip(self) -> int:
+        """Items arrived and not yet delivered."""
         return self.recorder.wip
 
     @property
     def queued(self) -> int:
+        """Tasks waiting in a queue."""
         return sum(u.queued for u in self.units)
 
     @property
     def busy(self) -> int:
+        """People on a task."""
         return sum(u.busy for u in self.units)
 
     @property
     def in_handoff(self) -> int:
+        """Items between tasks: travelling, or waiting for a BRM."""
         return self.wip - self.queued - self.busy
 
     @property
     def utilisation(self) -> float:
+        """Share of people present who are busy."""
         present = sum(u.present for u in self.units)
         return self.busy / present if present else math.nan
 
     @property
     def delivered_today(self) -> int:
+        """Items delivered today."""
         return len(self.recorder.completed_today)
 
     @property
     def new_work_today(self) -> int:
+        """Items delivered today that are not incidents from escaped defects."""
         return self.recorder.new_work_today
 
     @property
     def lead_time_today(self) -> float:
+        """Mean lead time of today's deliveries (NaN if none)."""
         done = self.recorder.completed_today
         return sum(done) / len(done) if done else math.nan
 
     @property
     def cx_index(self) -> float:
+        """The CX index now: mean score over the trailing window."""
         return self.recorder.cx_index.value(self.time)
 
     @property
     def brm_queue(self) -> int:
+        """Handoffs waiting for a BRM."""
         return len(self.handoffs.brm_queue)
 
     @property
     def shared_language(self) -> float:
+        """The shared language now, 0..1."""
         return self.language.level
 
     @property
     def cross_unit_ties(self) -> int:
+        """Ties between people in different units."""
         return self.network.cross_unit_ties
 
     @property
     def staff_away(self) -> int:
+        """People away on rotation."""
         return self.rotation.away
 
     @property
     def headcount(self) -> int:
+        """People employed."""
         return len(self.staff)
 
     # -- the end
 
+    def summary(self) -> dict[str, Any]:
+        """What every mechanism reports for the records, merged in their order."""
+        merged: dict[str, Any] = {}
+        for mechanism in self.mechanisms:
+            merged.update(mechanism.summary())
+        return merged
+
     def network_summary(self) -> dict[str, float]:
-        by_discipline: dict[str, set[Staff]] = {}
-        for person in self.staff:
-            by_discipline.setdefault(person.discipline, set()).add(person)
-        return {
-            "ties": self.network.graph.number_of_edges(),
-            "cross_unit_ties": self.network.cross_unit_ties,
-            "modularity_by_unit": self.network.modularity([set(u.members) for u in self.units]),
-            "modularity_by_discipline": self.network.modularity(list(by_discipline.values())),
-        }
+        """Ties now, and how modular the network is by unit and by discipline."""
+        return self.network.summary()["network"]
 
     def records(self) -> RunRecords:
-        return self.recorder.finish()
+        """Everything the run produced so far, as plain data (see records.py)."""
+        return self.recorder.finish(
+            config=self.config,
+            seed=self.seed,
+            daily=self.datacollector.get_model_vars_dataframe().reset_index(drop=True),
+            units=self.units,
+            brms=len(self.brms),
+            summary=self.summary(),
+        )
 
 
 DAILY_SERIES = {

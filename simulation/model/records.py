@@ -1,7 +1,8 @@
 """What a run leaves behind: the raw records from which every KPI is computed.
 
-The model writes into a :class:`Recorder` as it runs; :meth:`Recorder.finish` turns it
-into :class:`RunRecords`, plain tables with no reference to the model. The event log
+The model writes into a :class:`Recorder` as it runs, and the mechanisms report into it
+through their ``summary()`` at the end; :meth:`Recorder.finish` turns it into
+:class:`RunRecords`, plain tables with no reference to the model. The event log
 uses the column names process-mining tools read (XES / pm4py conventions).
 """
 
@@ -14,12 +15,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from simulation.engine.work import DISRUPTION, WorkItem
-from simulation.mechanisms.customers import CXIndex, cx_score, value_delivered
+from simulation.mechanisms.cx import CXIndex, cx_score
+from simulation.mechanisms.value import value_delivered
 
 if TYPE_CHECKING:
     from simulation.engine.agents import Staff
+    from simulation.engine.clock import Clock
+    from simulation.engine.units import Unit
     from simulation.engine.work import Task
-    from simulation.model.org_model import OrgModel
+    from simulation.inputs.scenario import Scenario
 
 #: The date of day 0 in exported timestamps; one model day is one calendar day there.
 EPOCH = pd.Timestamp("2026-01-05")
@@ -101,10 +105,29 @@ class RunRecords:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: What the mechanisms' summaries fill in RunRecords by name; the rest goes to ``extra``.
+SUMMARY_FIELDS = ("network", "changes", "decisions", "misunderstandings_found")
+
+
 class Recorder:
-    def __init__(self, model: OrgModel):
-        self.model = model
-        config = model.config
+    """The run's raw records as they accumulate.
+
+    Args:
+        config: The scenario at the start (parameters of CX, value, BRM cost, sides).
+        clock: The run's clock.
+        staff: Everyone employed (the model's list, kept up to date by the model).
+        horizon: Days the run lasts.
+        warmup: Days before the KPI window opens.
+    """
+
+    def __init__(
+        self, config: Scenario, clock: Clock, staff: list[Staff], horizon: int, warmup: int
+    ):
+        self.clock = clock
+        self.staff = staff
+        self.horizon = horizon
+        self.warmup = warmup
+        self.brm_cost_per_day = config.brms.cost_per_day
         self.cx_params = config.mechanisms.cx
         self.value_params = config.mechanisms.value
         self.cx_index = CXIndex(self.cx_params)
@@ -114,7 +137,6 @@ class Recorder:
         self.unit_rows: list[tuple] = []
         self.programme_costs: dict[str, float] = {}
         self.handoff_stats: dict[str, list[float]] = {}
-        self.misunderstandings_found = 0
         self.arrivals = 0
         self.completed = 0
         self.completed_today: list[float] = []  # lead times
@@ -135,21 +157,25 @@ class Recorder:
     # -- flow
 
     def wip_change(self, delta: int) -> None:
-        now = self.model.time
+        """Work in progress changes by ``delta`` now."""
+        now = self.clock.now
         self._wip_area += self.wip * (now - self._wip_since)
         self._wip_since = now
         self.wip += delta
 
     def wip_area(self) -> float:
-        return self._wip_area + self.wip * (self.model.time - self._wip_since)
+        """Item-days of work in progress since the start."""
+        return self._wip_area + self.wip * (self.clock.now - self._wip_since)
 
     def arrival(self) -> None:
+        """A work item arrived."""
         self.arrivals += 1
         self.wip_change(+1)
 
     def task_row(
         self, item: WorkItem, task: Task, staff: Staff, started: float, ended: float
     ) -> None:
+        """``staff`` did ``task`` of ``item`` from ``started`` to ``ended``."""
         self.event_rows.append(
             (
                 item.id,
@@ -176,23 +202,26 @@ class Recorder:
     def effort_totals(self, it_only: bool = False) -> dict[str, float]:
         """Person-days by use so far, over everyone who ever worked here."""
         totals = dict(self.departed_it if it_only else self.departed)
-        for person in self.model.staff:
+        for person in self.staff:
             if not it_only or person.side == "it":
                 for use, days in person.time_spent.items():
                     totals[use] = totals.get(use, 0.0) + days
         return totals
 
     def mediation(self, days: float) -> None:
+        """A BRM mediation took ``days``."""
         self.brm_busy += days
         self.mediations += 1
 
     def handoff(self, kind: str, days: float) -> None:
-        if self.model.time >= self.model.warmup:
+        """A handoff across a boundary of ``kind`` took ``days`` (counted after warm-up)."""
+        if self.clock.now >= self.warmup:
             stats = self.handoff_stats.setdefault(kind, [0, 0.0])
             stats[0] += 1
             stats[1] += days
 
     def item_done(self, item: WorkItem) -> None:
+        """``item`` was delivered: its row, its CX score and its value."""
         self.wip_change(-1)
         self.completed += 1
         lead = item.lead_time
@@ -224,28 +253,36 @@ class Recorder:
         )
 
     def delivered_between(self, start: float, end: float) -> list[ItemRow]:
+        """The items delivered in [start, end)."""
         return [row for row in self.item_rows if start <= row.done < end]
 
     def programme_cost(self, programme: str, amount: float) -> None:
+        """A programme (glossary, rotation, hiring, ...) cost ``amount``."""
         self.programme_costs[programme] = self.programme_costs.get(programme, 0.0) + amount
 
     # -- the day
 
-    def end_of_day(self, day: int) -> None:
-        model = self.model
-        self.staff_cost += sum(s.cost_per_day for s in model.staff)
-        self.brm_cost += model.config.brms.cost_per_day * len(model.brms)
-        for unit in model.units:
+    def end_of_day(self, day: int, units: list[Unit], brms: int) -> None:
+        """Day ``day`` is over: its costs and each unit's queue; the window opens after
+        the warm-up."""
+        self.staff_cost += sum(s.cost_per_day for s in self.staff)
+        self.brm_cost += self.brm_cost_per_day * brms
+        for unit in units:
             self.unit_rows.append((day, unit.name, unit.queued, unit.busy, unit.present))
-        if day == model.warmup:
-            self._mark_window_start()
+        if day == self.warmup:
+            self._mark_window_start(units)
 
-    def _mark_window_start(self) -> None:
+    def new_day(self) -> None:
+        """The day's series were taken: today's deliveries start again from none."""
+        self.completed_today.clear()
+        self.new_work_today = 0
+
+    def _mark_window_start(self, units: list[Unit]) -> None:
         self._window_marks = {
             "effort": self.effort_totals(),
             "it_effort": self.effort_totals(it_only=True),
-            "unit_busy": {u: u.busy_area() for u in self.model.units},
-            "unit_members": {u: u.member_area() for u in self.model.units},
+            "unit_busy": {u: u.busy_area() for u in units},
+            "unit_members": {u: u.member_area() for u in units},
             "wip_area": self.wip_area(),
             "arrivals": self.arrivals,
             "brm_busy": self.brm_busy,
@@ -253,66 +290,83 @@ class Recorder:
 
     # -- the end
 
-    def finish(self) -> RunRecords:
-        model = self.model
+    def finish(
+        self,
+        config: Scenario,
+        seed: Any,
+        daily: pd.DataFrame,
+        units: list[Unit],
+        brms: int,
+        summary: dict[str, Any],
+    ) -> RunRecords:
+        """The records of the run, as plain data.
+
+        Args:
+            config: The scenario at the end (after any changes).
+            seed: The seed the run was given.
+            daily: The daily series, one row per day.
+            units: The units at the end.
+            brms: The BRMs employed at the end.
+            summary: What the mechanisms reported (``network``, ``changes``,
+                ``decisions``, ``misunderstandings_found``; the rest goes to ``extra``).
+        """
         if not self._window_marks:
-            self._mark_window_start()
+            self._mark_window_start(units)
         marks = self._window_marks
-        window = model.horizon - model.warmup
-        units = pd.DataFrame(
+        horizon, warmup = self.horizon, self.warmup
+        window = horizon - warmup
+        units_table = pd.DataFrame(
             {
-                "unit": [u.name for u in model.units],
-                "kind": [u.kind for u in model.units],
-                "size": [u.size for u in model.units],
+                "unit": [u.name for u in units],
+                "kind": [u.kind for u in units],
+                "size": [u.size for u in units],
                 "disciplines": [
-                    ", ".join(sorted({m.discipline for m in u.members})) for u in model.units
+                    ", ".join(sorted({m.discipline for m in u.members})) for u in units
                 ],
-                "busy_days": [u.busy_area() - marks["unit_busy"].get(u, 0.0) for u in model.units],
+                "busy_days": [u.busy_area() - marks["unit_busy"].get(u, 0.0) for u in units],
                 # a unit formed by a reorganisation after the warm-up counts from then
-                "window_days": [model.horizon - max(model.warmup, u.created) for u in model.units],
+                "window_days": [horizon - max(warmup, u.created) for u in units],
                 # person-days of membership in the window: hires and leavers change a
                 # unit's size, so utilisation divides by this, not by the size at the end
                 "staffed_days": [
-                    u.member_area() - marks["unit_members"].get(u, 0.0) for u in model.units
+                    u.member_area() - marks["unit_members"].get(u, 0.0) for u in units
                 ],
             }
         )
         costs = {"staff": self.staff_cost, "brms": self.brm_cost, **self.programme_costs}
+        extra = {k: v for k, v in summary.items() if k not in SUMMARY_FIELDS}
         return RunRecords(
-            scenario_name=model.config.name,
-            structure=model.config.structure,
-            seed=model.seed,
-            horizon=model.horizon,
-            warmup=model.warmup,
+            scenario_name=config.name,
+            structure=config.structure,
+            seed=seed,
+            horizon=horizon,
+            warmup=warmup,
             items=_items_table(self.item_rows),
             events=event_log(self.event_rows),
-            daily=model.datacollector.get_model_vars_dataframe().reset_index(drop=True),
+            daily=daily,
             unit_daily=pd.DataFrame(
                 self.unit_rows, columns=["day", "unit", "queued", "busy", "present"]
             ),
-            units=units,
+            units=units_table,
             effort=_minus(self.effort_totals(), marks["effort"]),
             it_effort=_minus(self.effort_totals(it_only=True), marks["it_effort"]),
             handoffs={k: (int(v[0]), float(v[1])) for k, v in self.handoff_stats.items()},
             costs=costs,
             brm={
-                "count": len(model.brms),
+                "count": brms,
                 "busy_days": self.brm_busy - marks["brm_busy"],
                 "mediations": self.mediations,
             },
-            network=model.network_summary(),
+            network=summary.get("network", {}),
             wip_mean=(self.wip_area() - marks["wip_area"]) / window,
             arrivals_in_window=self.arrivals - marks["arrivals"],
-            misunderstandings_found=self.misunderstandings_found,
-            changes=pd.DataFrame(model.transitions.log, columns=CHANGE_COLUMNS),
-            decisions=pd.DataFrame(model.pdca.decisions, columns=DECISION_COLUMNS),
+            misunderstandings_found=summary.get("misunderstandings_found", 0),
+            changes=pd.DataFrame(summary.get("changes", []), columns=CHANGE_COLUMNS),
+            decisions=pd.DataFrame(summary.get("decisions", []), columns=DECISION_COLUMNS),
             extra={
-                "shared_language_end": model.language.level,
-                "rotation_stints": model.rotation.stints,
-                "hires": model.people.hires,
-                "leavers": model.people.leavers,
+                **extra,
                 "disruption_days": self.effort_totals()[DISRUPTION],
-                "mean_cost_per_day": self.staff_cost / (model.horizon * max(1, len(model.staff))),
+                "mean_cost_per_day": self.staff_cost / (horizon * max(1, len(self.staff))),
             },
         )
 
@@ -347,6 +401,7 @@ def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
 
 
 def event_log(rows: list[tuple]) -> pd.DataFrame:
+    """The event log table from the task rows, with process-mining column names."""
     frame = pd.DataFrame(
         rows,
         columns=[

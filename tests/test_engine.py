@@ -1,0 +1,291 @@
+"""The small parts, alone: the clock, a unit's dispatch, a handoff, the mechanism hooks.
+
+In the manner of SimPy's own tests: a tiny world, a few scheduled things, and the exact
+sequence of what happened when.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+import numpy as np
+import pytest
+
+from simulation import OrgModel
+from simulation.engine.agents import Staff
+from simulation.engine.clock import Clock
+from simulation.engine.events import FastEventList, advance
+from simulation.engine.units import Unit
+from simulation.engine.work import Task, WorkItem
+from simulation.inputs.scenario import Scenario
+from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.handoffs import CROSS_UNIT, Handoffs
+from simulation.mechanisms.language import Language
+from tests.conftest import ready_made, short
+
+
+class Bench(mesa.Model):
+    """A bare Mesa model that is a Workplace: a clock, full productivity, and a log of
+    every task finished, handoff begun and item delivered."""
+
+    def __init__(self) -> None:
+        super().__init__(rng=1)
+        self._event_list = FastEventList.taking_over(self._event_list)
+        self.clock = Clock(self._event_list, self)
+        self.productivity = 1.0
+        self.log: list[tuple] = []
+        self.handoffs: Handoffs | None = None
+
+    def _advance_time(self, until: float) -> None:
+        advance(self, until)
+
+    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
+        self.log.append(("contact", now, sender.unique_id, receiver.unique_id))
+
+    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
+        self.log.append(("done", self.clock.now, item.id, staff.unique_id, started))
+
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
+        self.log.append(("pass_on", self.clock.now, item.id))
+        if self.handoffs is not None:
+            self.handoffs.pass_on(item, sender, finished, self.clock.now)
+
+    def deliver(self, item: WorkItem) -> None:
+        self.log.append(("delivered", self.clock.now, item.id))
+
+
+def person(bench: Bench, discipline: str, unit: Unit, side: str = "it") -> Staff:
+    staff = Staff(bench, discipline, side, None, 100.0)
+    unit.join(staff)
+    return staff
+
+
+def item(number: int, *tasks: Task, rank: int = 1) -> WorkItem:
+    return WorkItem(id=number, type=None, arrival=0.0, plan=deque(tasks), rank=rank)
+
+
+# -- the clock
+
+
+def test_same_time_callbacks_run_in_the_order_they_were_scheduled():
+    bench = Bench()
+    ran = []
+    bench.clock.schedule(2.0, ran.append, "b")
+    bench.clock.schedule_at(1.0, ran.append, "a")
+    bench.clock.schedule(2.0, ran.append, "c")
+    bench.clock.schedule_at(0.5, lambda: ran.append(("now", bench.clock.now)))
+    bench.run_until(3.0)
+    assert ran == [("now", 0.5), "a", "b", "c"]
+    assert bench.clock.now == 3.0
+
+
+def test_a_cancelled_callback_never_runs():
+    bench = Bench()
+    ran = []
+    bench.clock.schedule(1.0, ran.append, "kept")
+    bench.clock.schedule(1.0, ran.append, "cancelled").cancel()
+    bench.run_until(2.0)
+    assert ran == ["kept"]
+
+
+def test_a_recurring_callback_runs_every_interval_until_stopped():
+    bench = Bench()
+    ran = []
+    programme = bench.clock.every(3.0, lambda: ran.append(bench.clock.now), start=1.0)
+    bench.clock.schedule_at(7.5, programme.stop)
+    bench.run_until(20.0)
+    assert ran == [1.0, 4.0, 7.0]
+
+
+def test_a_recurring_callback_schedules_its_next_run_after_it_ran():
+    """What the callback schedules for the time of the next run comes first (as with
+    Mesa's schedule_recurring), so same-time ties keep the order the model always had."""
+    bench = Bench()
+    ran = []
+
+    def tick() -> None:
+        ran.append(("tick", bench.clock.now))
+        bench.clock.schedule(2.0, ran.append, ("echo", bench.clock.now + 2.0))
+
+    bench.clock.every(2.0, tick)
+    bench.run_until(4.5)
+    assert ran == [("tick", 2.0), ("echo", 4.0), ("tick", 4.0)]
+
+
+# -- a unit's dispatch
+
+
+def test_a_unit_gives_tasks_to_the_longest_idle_specialist_then_the_cross_skilled():
+    bench = Bench()
+    dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
+    ann, bob = person(bench, "dev", dev), person(bench, "dev", dev)
+    cat = person(bench, "ops", dev)
+    cat.proficiency["dev"] = 0.5  # takes twice as long
+    dev.refresh_skills()
+    for number in (1, 2, 3, 4):
+        dev.push(item(number), Task("dev", 1.0), 0.0)
+    assert (ann.item.id, bob.item.id, cat.item.id) == (1, 2, 3)
+    assert (dev.busy, dev.queued) == (3, 1)
+    bench.run_until(5.0)
+    done = [entry for entry in bench.log if entry[0] == "done"]
+    assert done == [
+        ("done", 1.0, 1, ann.unique_id, 0.0),
+        ("done", 1.0, 2, bob.unique_id, 0.0),
+        ("done", 2.0, 3, cat.unique_id, 0.0),  # scheduled first, so first at t = 2
+        ("done", 2.0, 4, ann.unique_id, 1.0),  # Ann was free first and took the waiting one
+    ]
+    assert (dev.busy, dev.queued) == (0, 0)
+    assert dev.busy_area() == pytest.approx(1.0 + 1.0 + 2.0 + 1.0)
+
+
+def test_expedite_items_jump_the_queue():
+    bench = Bench()
+    dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
+    ann = person(bench, "dev", dev)
+    for number, rank in ((1, 1), (2, 1), (3, 1), (4, 0)):
+        dev.push(item(number, rank=rank), Task("dev", 1.0), 0.0)
+    bench.run_until(10.0)
+    order = [entry[2] for entry in bench.log if entry[0] == "done"]
+    assert order == [1, 4, 2, 3]
+    assert ann.time_spent["value"] == pytest.approx(4.0)
+
+
+# -- a handoff
+
+
+def handoffs_for(bench: Bench, target: Unit, seed: int) -> Handoffs:
+    scenario = Scenario()
+    mechanisms = scenario.mechanisms
+    rework_off = mechanisms.rework.model_copy(update={"enabled": False})
+    language = Language(0.0, mechanisms.language, False, lambda name, amount: None)
+    handoffs = Handoffs(
+        mechanisms.handoff,
+        rework_off,
+        scenario.brms,
+        mechanisms.language.brm_gain,
+        0.0,
+        {"dev": "it", "ops": "it"},
+        np.random.default_rng(seed),
+        bench.clock,
+        [],
+        lambda item, discipline: target,
+        NoTies(),
+        language,
+        lambda kind, days: bench.log.append(("handoff", bench.clock.now, kind, days)),
+        lambda days: None,
+    )
+    bench.handoffs = handoffs
+    return handoffs
+
+
+class NoTies:
+    """A network in which nobody knows anybody."""
+
+    @staticmethod
+    def knows_someone_in(sender: Staff, unit: Unit) -> bool:
+        return False
+
+
+def test_a_cross_unit_handoff_arrives_after_its_exponential_delay():
+    bench = Bench()
+    dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
+    ops = Unit(bench.clock, 1, "ops", "department", value_priority=False)
+    ann, olga = person(bench, "dev", dev), person(bench, "ops", ops)
+    handoffs_for(bench, ops, seed=5)
+    work = item(7, Task("dev", 1.0), Task("ops", 0.5))
+    work.unit = dev
+    work.current = work.plan.popleft()
+    dev.push(work, work.current, 0.0)
+    bench.run_until(30.0)
+    mean = Scenario().mechanisms.handoff.cross_unit_days  # no transparency, no tie, no BRM
+    delay = float(np.random.default_rng(5).exponential(mean))
+    arrives = 1.0 + delay
+    assert bench.log == [
+        ("done", 1.0, 7, ann.unique_id, 0.0),
+        ("pass_on", 1.0, 7),
+        ("handoff", arrives, CROSS_UNIT, arrives - 1.0),
+        ("contact", arrives, ann.unique_id, olga.unique_id),
+        ("done", arrives + 0.5, 7, olga.unique_id, arrives),
+        ("delivered", arrives + 0.5, 7),
+    ]
+
+
+def test_a_handoff_to_the_same_discipline_in_the_same_unit_is_instant_and_draws_nothing():
+    bench = Bench()
+    dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
+    ann, bob = person(bench, "dev", dev), person(bench, "dev", dev)
+    handoffs = handoffs_for(bench, dev, seed=5)
+    before = handoffs.rng.bit_generator.state
+    work = item(8, Task("dev", 1.0), Task("dev", 1.0))
+    work.unit = dev
+    work.current = work.plan.popleft()
+    dev.push(work, work.current, 0.0)
+    bench.run_until(5.0)
+    assert bench.log == [
+        ("done", 1.0, 8, ann.unique_id, 0.0),
+        ("pass_on", 1.0, 8),
+        ("done", 2.0, 8, bob.unique_id, 1.0),  # Bob has been idle longer than Ann
+        ("delivered", 2.0, 8),
+    ]
+    assert ann.time_spent["value"] == bob.time_spent["value"] == 1.0
+    assert handoffs.rng.bit_generator.state == before
+
+
+# -- the mechanism hooks
+
+
+class Recording(Mechanism):
+    """A mechanism that only writes down when its hooks are called."""
+
+    def __init__(self, name: str, log: list, model: OrgModel):
+        self.name, self.log, self.model = name, log, model
+
+    def on_day(self, day: int) -> None:
+        self.log.append((self.name, "day", day, self.model.clock.now))
+
+    def on_reorganise(self, organisation) -> None:
+        self.log.append((self.name, "reorganise", self.model.clock.now, len(organisation.units)))
+
+    def summary(self) -> dict[str, int]:
+        return {f"{self.name}_days": sum(1 for e in self.log if e[:2] == (self.name, "day"))}
+
+
+def test_on_day_is_called_once_a_day_at_the_end_of_the_day_in_order():
+    model = OrgModel(short(ready_made("siloed"), 4), rng=1)
+    log: list = []
+    model.add_mechanism(Recording("first", log, model))
+    model.add_mechanism(Recording("second", log, model))
+    model.run_model()
+    assert log == [
+        (name, "day", day, float(day)) for day in (1, 2, 3, 4) for name in ("first", "second")
+    ]
+    extra = model.records().extra
+    assert (extra["first_days"], extra["second_days"]) == (4, 4)
+
+
+def test_on_reorganise_is_called_with_the_new_organisation_when_units_are_reformed():
+    data = short(ready_made("siloed"), 12).model_dump(mode="json")
+    data["changes"] = [{"day": 5, "structure": "converged"}]
+    model = OrgModel(data, rng=1)
+    log: list = []
+    model.add_mechanism(Recording("probe", log, model))
+    model.run_model()
+    reorganised = [entry for entry in log if entry[1] == "reorganise"]
+    assert reorganised == [("probe", "reorganise", 5.0, len(model.units))]
+    assert {u.kind for u in model.units} == {"team"}
+
+
+def test_a_mechanism_that_overrides_nothing_changes_nothing():
+    scenario = short(ready_made("aligned"), 40)
+    plain = OrgModel(scenario, rng=3)
+    probed = OrgModel(scenario, rng=3)
+    probed.add_mechanism(Mechanism())
+    plain.run_model()
+    probed.run_model()
+    a, b = plain.records(), probed.records()
+    assert len(a.items) > 20
+    assert a.items.equals(b.items)
+    assert a.events.equals(b.events)
+    assert a.daily.equals(b.daily)
+    assert a.extra == b.extra and a.costs == b.costs
