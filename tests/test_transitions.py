@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -12,7 +9,7 @@ from simulation import OrgModel
 from simulation.analysis.metrics import mean_ci, phase_table, window_kpis
 from simulation.inputs.scenario import ScenarioError, parse_scenario, with_overrides
 from simulation.running.runs import run_scenario
-from tests.conftest import ROOT, ready_made
+from tests.conftest import ROOT, cli, ready_made
 
 BIG_BANG = ready_made("transition_big_bang")
 SEEDS = range(1, 7)
@@ -204,37 +201,22 @@ def test_a_bad_change_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     path = tmp_path / "late.yaml"
     text = (ROOT / "scenarios" / "transition_big_bang.yaml").read_text()
     path.write_text(text.replace("  - day: 60", "  - day: 900"))
-    done = subprocess.run(
-        [sys.executable, "-m", "simulation", "run", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = cli("run", str(path))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "changes[0].day: day 900" in done.stderr
 
 
 def test_compare_shows_the_dip_the_recovery_and_the_cost_of_each_path():
     names = ["transition_big_bang", "transition_stepwise", "pdca"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulation",
-            "compare",
-            *(str(ROOT / "scenarios" / f"{n}.yaml") for n in names),
-            "--replicates",
-            "2",
-            "--days",
-            "200",
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = cli(
+        "compare",
+        *(str(ROOT / "scenarios" / f"{n}.yaml") for n in names),
+        "--replicates",
+        "2",
+        "--days",
+        "200",
+        "--workers",
+        "2",
     )
     assert done.returncode == 0, done.stderr
     for label in (
