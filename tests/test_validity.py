@@ -53,7 +53,7 @@ def chain(
 def test_erlang_c_matches_known_values():
     assert erlang_c(1, 0.8) == pytest.approx(0.8)  # M/M/1: P(wait) = rho
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
-    assert mmc_sojourn(0.8, 1.0, 1) == pytest.approx(5.0)  # DESIGN.md's example
+    assert mmc_sojourn(0.8, 1.0, 1) == pytest.approx(5.0)  # M/M/1 at 80%: W = 1 / (mu - lambda) = 5
 
 
 @pytest.mark.slow
