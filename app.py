@@ -24,6 +24,9 @@ PAGES = (
 
 
 def main() -> None:
+    """Run the Streamlit app: page setup, the style sheet, kept widget state, the navigation,
+    and an error box instead of a traceback for anything a page raises.
+    """
     import streamlit as st
 
     from ui import common, runner

@@ -28,6 +28,11 @@ EXIT_FAILED = 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv``); returns the exit status.
+
+    Bad input is one ``error: ...`` line on stderr and exit 2; a full disk or a vanished
+    directory is one line and exit 1; Ctrl-C exits 130. None of them shows a traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one subcommand per ``cmd_*`` function, set as its ``handler``."""
     parser = argparse.ArgumentParser(
         prog="python -m simulation",
         description="Converge: simulate siloed, aligned and converged organisations.",
@@ -258,11 +264,17 @@ def _replicates(text: str) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the scenario file's JSON Schema (for editors that validate YAML)."""
     print(json.dumps(json_schema(), indent=2))
     return 0
 
 
 def cmd_parameters(args: argparse.Namespace) -> int:
+    """Print the catalog of parameters (all, or one mechanism's) as a table.
+
+    ``--format`` and ``--mechanism`` are checked here rather than by argparse's choices,
+    so that a bad value is one ``error:`` line like every other bad input.
+    """
     from simulation.catalog.parameters import MECHANISMS, PARAMETERS
     from simulation.presentation.parameter_table import FORMATS
 
@@ -282,6 +294,7 @@ def cmd_parameters(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate each scenario file and print a line about it; stop at the first bad one."""
     for path in args.scenarios:
         scenario = load_scenario(path)
         print(
@@ -292,6 +305,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario, print its KPIs (and path), and write its outputs with ``--out``.
+
+    The output directory is staged and only committed once every file is written, so an
+    interrupted run leaves no half-written folder.
+    """
     from simulation.running.outputs import StagedOutput
     from simulation.running.runs import run_scenario
 
@@ -393,6 +411,9 @@ def print_transition(result) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """Run replicates of several scenarios, print their KPIs with confidence intervals
+    against the first, and write runs.csv and summary.csv with ``--out``.
+    """
     from simulation.analysis.comparison import unique_names
     from simulation.running.executors import executor_notes
     from simulation.running.outputs import StagedOutput
@@ -457,6 +478,11 @@ def _compare(args, scenarios, names, total, staged, executor) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run an experiment's design (points x replicates) into ``--out``, resumable.
+
+    A bad ``--cluster``, ``--out`` or ``--resume`` is refused before any worker starts;
+    Ctrl-C closes the executor and says how to resume with ``--resume``.
+    """
     from simulation.inputs.experiment import load_experiment
     from simulation.running.batch import check_output, sweep
     from simulation.running.executors import choose_executor, executor_notes
@@ -509,6 +535,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    """Summarise a sweep directory: a table per configuration with 95% intervals,
+    standardised regression coefficients, and charts; writes configurations.csv,
+    sensitivity.csv and charts/ into it.
+    """
     from simulation.analysis.sweep_stats import (
         configuration_table,
         format_sensitivity,
@@ -602,6 +632,9 @@ def _grid(rows: list[list[str]], header: list[str]) -> str:
 
 
 def write_run(result, out: Path, fmt: str = "csv") -> None:
+    """Write one run's kpis.json and its tables (daily, items, units, events; changes,
+    phases and decisions when the run has them) into ``out`` as CSV or Parquet.
+    """
     from simulation.analysis.metrics import phase_table, unit_table
 
     out.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,16 @@ LEVERS = "levers"  # session key: scenario key -> {lever: value} the user change
 
 @dataclass(frozen=True)
 class Entry:
+    """A scenario of the session's library, stored as YAML text so the session holds no
+    model objects and a parsed copy can be cached by its text.
+
+    Args:
+        key: Its key in the library (a file stem, or origin:name for the user's own).
+        label: What pickers call it.
+        yaml: The scenario, normalised (``Scenario.to_yaml()``).
+        origin: Where it came from: "ready-made", "upload", "design" or "link".
+    """
+
     key: str
     label: str
     yaml: str  # normalised: Scenario.to_yaml()
@@ -65,6 +75,7 @@ class Entry:
 
     @property
     def scenario(self) -> Scenario:
+        """The validated scenario (parsed once per text, then cached)."""
         return _parse(self.yaml)
 
 
@@ -114,12 +125,14 @@ def add_to_library(scenario: Scenario, origin: str) -> str:
 
 
 def selection() -> list[str]:
+    """The library keys chosen for Compare (the featured three at first); edits stick."""
     if SELECTION not in st.session_state:
         st.session_state[SELECTION] = [k for k in FEATURED if k in library()]
     return st.session_state[SELECTION]
 
 
 def lever_changes() -> dict[str, dict[str, Any]]:
+    """The levers the user changed, per library key: {key: {lever: value}}; edits stick."""
     if LEVERS not in st.session_state:
         st.session_state[LEVERS] = {}
     return st.session_state[LEVERS]
@@ -148,6 +161,7 @@ def _with_levers(yaml_text: str, changes_json: str) -> str:
 
 
 def colours_for(names: list[str], structures: list[str]) -> dict[str, str]:
+    """A colour per scenario name, as every chart of the app colours it."""
     return scenario_colours(names, structures)
 
 
@@ -391,6 +405,7 @@ def unexpected_error(exc: Exception) -> None:
 
 
 def page_header(title: str, explanation: str) -> None:
+    """A page's title and the sentence under it that says what the page is for."""
     st.title(title, anchor=False)
     st.markdown(f'<p class="cv-lede">{explanation}</p>', unsafe_allow_html=True)
 
@@ -465,10 +480,15 @@ KEPT_PREFIXES = (
 
 
 def keep_widget_state() -> None:
+    """Write back the state of the widgets in ``KEPT_PREFIXES``: Streamlit forgets the
+    state of widgets a run does not draw, so without this a visit to another page
+    would reset the user's choices.
+    """
     for key in list(st.session_state):
         if isinstance(key, str) and key.startswith(KEPT_PREFIXES):
             st.session_state[key] = st.session_state[key]
 
 
 def inject_css() -> None:
+    """Add the app's style sheet to the page (called once per run, by app.py)."""
     st.markdown(CSS, unsafe_allow_html=True)

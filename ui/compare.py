@@ -153,10 +153,16 @@ def handle_upload() -> None:
 
 
 def on_select() -> None:
+    """Keep the multiselect's choice as the session's selection (so other pages see it)."""
     st.session_state[common.SELECTION] = list(st.session_state["cmp_select"])
 
 
 def lever_widget(target: str, lever: Lever, base_value: Any, value: Any) -> None:
+    """Draw one lever's widget for library entry ``target``, showing ``value``.
+
+    Its state key embeds the target, so each scenario keeps its own settings;
+    ``on_lever`` records a change against ``base_value``.
+    """
     wkey = f"lv|{target}|{lever.key}"
     if wkey not in st.session_state:
         st.session_state[wkey] = value
@@ -193,6 +199,7 @@ def lever_widget(target: str, lever: Lever, base_value: Any, value: Any) -> None
 
 
 def on_lever(target: str, lever: str, wkey: str, base_value: Any) -> None:
+    """Record a lever's new value for ``target``; forget it when back at the scenario's own."""
     value = st.session_state[wkey]
     changes = common.lever_changes().setdefault(target, {})
     if value == base_value or (isinstance(value, float) and math.isclose(value, base_value)):
@@ -202,12 +209,14 @@ def on_lever(target: str, lever: str, wkey: str, base_value: Any) -> None:
 
 
 def reset_levers(target: str) -> None:
+    """Forget every lever change of ``target`` and its widgets' state."""
     common.lever_changes().pop(target, None)
     for key in [k for k in st.session_state if str(k).startswith(f"lv|{target}|")]:
         del st.session_state[key]
 
 
 def levers_panel(keys: list[str]) -> None:
+    """The levers of one chosen scenario, in the catalog's groups, with a reset button."""
     if st.session_state.get("cmp_target") not in keys:
         st.session_state.pop("cmp_target", None)  # it left the comparison
     target = st.selectbox(
@@ -447,6 +456,7 @@ MARKERS = (
 
 
 def show(name: str, stretch: bool = True) -> None:
+    """Draw one of the comparison's charts by name, full width unless ``stretch`` is false."""
     st.vega_lite_chart(spec=specs[name], width="stretch" if stretch else "content")
 
 

@@ -72,6 +72,7 @@ def _count(items: list[str]) -> list[tuple[str, int]]:
 
 
 def reset_design() -> None:
+    """Forget the editor's widgets (``dz_`` keys but the base) when the base changes."""
     for key in [k for k in st.session_state if str(k).startswith("dz_") and k != "dz_base"]:
         del st.session_state[key]
 
@@ -100,6 +101,7 @@ def converged_teams(yaml_text: str) -> list[tuple[str, list[str]]]:
 
 
 def teams_from(table: pd.DataFrame, disciplines: list[str]) -> list[dict[str, Any]]:
+    """The edited skill matrix as teams; empty rows dropped, unnamed ones numbered."""
     teams = []
     for i, row in table.reset_index(drop=True).iterrows():
         name = str(row.get("team") or "").strip() or f"Team {i + 1}"
@@ -290,6 +292,9 @@ with view:
 
 
 def send_to_compare(yaml_text: str) -> None:
+    """Add the designed scenario to the library and to Compare's selection (replacing
+    the last one when four are chosen already).
+    """
     sent = Scenario.from_yaml(yaml_text)
     key = common.add_to_library(sent, "design")
     chosen = common.selection()

@@ -64,6 +64,7 @@ def load_sweep(path: str, key: tuple) -> Sweep:
 
 
 def shown_path(path: Path) -> str:
+    """A sweep directory as the picker shows it: relative to the results root."""
     return common.shown_sweep(path, RESULTS_ROOT)
 
 
@@ -246,6 +247,7 @@ picks = st.columns([1.4, 1, 1])
 
 
 def pick(column, label: str, options: list[str], key: str, default: str, **kwargs) -> str:
+    """A selectbox whose remembered choice falls back to ``default`` once not an option."""
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
     return column.selectbox(label, options, key=key, **kwargs)

@@ -92,6 +92,7 @@ def editor_data(rows_key: str, last_key: str, widget_key: str, initial: pd.DataF
 
 
 def initial_changes(base: Scenario) -> pd.DataFrame:
+    """The table of changes to start from: the base scenario's own, or an example."""
     if base.changes:
         return change_rows(base.changes)
     return empty_changes([dict(row) for row in EXAMPLE_CHANGES])
@@ -121,6 +122,9 @@ def lever_column(entry: Lever) -> Any:
 
 
 def send_to_compare(yaml_text: str, others: list[str]) -> None:
+    """Add the designed path to the library and make Compare show it first, with the
+    paths it is compared with here (four at most).
+    """
     key = common.add_to_library(Scenario.from_yaml(yaml_text), "design")
     st.session_state[common.SELECTION] = [key, *[k for k in others if k != key]][:4]
     st.session_state.pop("cmp_select", None)

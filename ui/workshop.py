@@ -87,15 +87,18 @@ if st.session_state.get(STATE) is None or st.session_state.get("ws_signature") !
 
 
 def toggle_play() -> None:
+    """Play or pause the workshop."""
     st.session_state["ws_playing"] = not st.session_state.get("ws_playing", False)
 
 
 def step_once() -> None:
+    """Pause and advance every organisation by one working day."""
     st.session_state["ws_playing"] = False
     st.session_state[STATE].step(1)
 
 
 def restart() -> None:
+    """Drop the running workshop, so the next run starts a new one from the settings."""
     st.session_state[STATE] = None
     st.session_state["ws_playing"] = False
 
@@ -127,6 +130,8 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
 
 
 def big_numbers(snap: dict) -> str:
+    """HTML for a side's headline numbers of a snapshot (en dash: not measured yet)."""
+
     def fmt(value: float, pattern: str) -> str:
         return (
             "–"
@@ -199,6 +204,9 @@ def legend(ws: Workshop) -> str:
 
 
 def live_view() -> None:
+    """The live part of the page, rerun on a timer as a fragment while playing: step the
+    workshop, then draw the day, the charts and the differences.
+    """
     ws: Workshop = st.session_state[STATE]
     if ws is None:
         return

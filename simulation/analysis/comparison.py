@@ -28,10 +28,12 @@ def card_kpis() -> list[str]:
 
 
 def values(runs: Sequence[dict[str, Any]], key: str) -> np.ndarray:
+    """One KPI across runs as floats; a missing or non-numeric value becomes NaN."""
     return np.array([_num(r.get(key)) for r in runs], dtype=float)
 
 
 def kpi_mean(runs: Sequence[dict[str, Any]], key: str) -> float:
+    """Mean of one KPI over runs, NaNs left out; NaN when no run has a value."""
     v = values(runs, key)
     v = v[~np.isnan(v)]
     return float(v.mean()) if len(v) else math.nan

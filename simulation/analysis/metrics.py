@@ -390,6 +390,7 @@ def mean_ci_by_row(
 
 
 def mode(values: list[str]) -> str:
+    """The most common value; "n/a" for an empty list."""
     counts = pd.Series(values).value_counts()
     return str(counts.index[0]) if len(counts) else "n/a"
 

@@ -44,6 +44,7 @@ SAME_RUNS_BECAUSE = {
 
 
 def parameter_columns(results: pd.DataFrame, manifest: dict) -> list[str]:
+    """The manifest's varied parameters that the results hold as columns, in its order."""
     return [p for p in manifest.get("parameters", []) if p in results.columns]
 
 

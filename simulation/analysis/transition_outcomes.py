@@ -43,6 +43,7 @@ def is_transition_run(kpis: Mapping[str, Any]) -> bool:
 
 
 def any_transition(runs: KpiRuns) -> bool:
+    """True when any run of any path has scheduled changes or PDCA trials."""
     return any(is_transition_run(k) for rs in runs for k in rs)
 
 

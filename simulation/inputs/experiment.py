@@ -56,6 +56,15 @@ Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
 class Range(BaseModel):
+    """A parameter's range: sampled uniformly (random, lhs) or split into ``steps`` grid points.
+
+    Args:
+        low: Lowest value.
+        high: Highest value; not below ``low``.
+        steps: Grid points, ends included (grid design only).
+        integer: Round values to whole numbers (for counts such as headcounts).
+    """
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     low: float
     high: float
@@ -75,6 +84,24 @@ ParameterSpec = Range | Annotated[list[Any], Field(min_length=1)]
 
 
 class Experiment(BaseModel):
+    """An experiment file: a base scenario, the parameters to vary and how, and replicates.
+
+    Args:
+        name: Shown on tables, charts and the Results page.
+        description: What the experiment asks, in words.
+        base: Path of the base scenario file, relative to the experiment file.
+        scenario: Or the base scenario inline (exactly one of ``base`` and ``scenario``).
+        design: ``grid`` (every combination), ``list`` (the given ``points``),
+            ``random`` or ``lhs`` (``samples`` points, Latin hypercube for lhs).
+        parameters: Dotted scenario path -> a :class:`Range` or a list of values.
+        points: The points of the list design, each a mapping of path -> value.
+        samples: Points of the random and lhs designs.
+        replicates: Runs per point, each with its own seed.
+        seed: Seed of the sampling and of replicate 0 (replicate i runs with a seed
+            derived from it).
+        days: Override every run's horizon (for quick looks).
+    """
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field("Untitled experiment", max_length=200)
@@ -160,6 +187,7 @@ class Plan:
 
     @property
     def runs(self) -> list[Run]:
+        """Every run of the plan: each point times each replicate, point by point."""
         reps = self.experiment.replicates
         return [
             Run(point, replicate, replicate_seed(self.experiment.seed, replicate))
@@ -199,10 +227,14 @@ class Run(NamedTuple):
 
     @property
     def id(self) -> str:
+        """The run's stable name, as stored in the results (``p00003-r0007``)."""
         return run_id(self.point, self.replicate)
 
 
 def run_id(point: int, replicate: int) -> str:
+    """The stable name of run (point, replicate): zero-padded so that names sort in run
+    order, which is how a resumed sweep finds the runs already written.
+    """
     return f"p{point:05d}-r{replicate:04d}"
 
 
@@ -258,6 +290,12 @@ def plan_from_data(
     source: str | None = None,
     max_runs: int = MAX_RUNS,
 ) -> Plan:
+    """Validate experiment fields (parsed YAML) and resolve them into a :class:`Plan`.
+
+    ``base_dir`` is where a ``base`` path is read from; ``source`` names the file in
+    messages. Raises ScenarioError with the field at fault, including the base
+    scenario's own fields (``base (x.yaml): brms.count``).
+    """
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise ScenarioError("", f"expected a mapping of experiment fields, got {kind}", source)

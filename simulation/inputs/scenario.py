@@ -97,6 +97,15 @@ class Strict(BaseModel):
 
 
 class Discipline(Strict):
+    """A kind of specialist (business analysts, developers, ...) and how many there are.
+
+    Args:
+        name: Short name, used in routes (e.g. 'dev').
+        side: Business or IT: which side of the business-IT boundary it sits on.
+        headcount: People of this discipline.
+        cost_per_day: Fully loaded cost per person per working day.
+    """
+
     name: Name = Field(description="Short name, used in routes (e.g. 'dev').")
     side: Side = Field(description="Which side of the business-IT boundary it sits on.")
     headcount: Headcount = Field(description="People of this discipline.")
@@ -138,6 +147,15 @@ class BRMs(Strict):
 
 
 class Effort(Strict):
+    """How much work one stage of an item takes, drawn per item from a distribution.
+
+    Args:
+        distribution: ``lognormal`` (right-skewed, the default), ``exponential`` or
+            ``fixed`` (always the mean).
+        mean: Mean effort in person-days.
+        cv: Coefficient of variation (lognormal only).
+    """
+
     distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
     mean: Annotated[float, Field(ge=MIN_EFFORT_DAYS, le=MAX_EFFORT_DAYS)] = Field(
         description="Mean effort in person-days."
@@ -150,11 +168,31 @@ class Effort(Strict):
 
 
 class Stage(Strict):
+    """One step of a work type's route: the discipline that does it and its effort.
+
+    Args:
+        discipline: Name of the discipline that works this stage.
+        effort: The effort of the stage.
+    """
+
     discipline: Name
     effort: Effort
 
 
 class WorkType(Strict):
+    """A kind of work customers ask for (features, incidents, ...), arriving at random.
+
+    Args:
+        name: Short name of the work type.
+        arrival_rate: Poisson arrivals per working day.
+        route: The stages an item passes through, in order.
+        value: Business value when delivered on time.
+        expectation_days: Lead time the customer expects (or time to restore).
+        class_of_service: ``expedite`` items jump the queues; ``standard`` ones wait
+            their turn.
+        customer_facing: Whether customers see it (and so whether it counts for CX).
+    """
+
     name: Name
     arrival_rate: Annotated[float, Field(ge=0.0, le=MAX_ARRIVAL_RATE)] = Field(
         description="Poisson arrivals per working day."
@@ -213,6 +251,13 @@ class Levers(Strict):
 
 
 class Mechanism(Strict):
+    """Base of every mechanism's settings: each can be switched off on its own, to see
+    what it contributes.
+
+    Args:
+        enabled: Whether the mechanism acts in a run.
+    """
+
     enabled: bool = True
 
 
@@ -447,6 +492,23 @@ class Turnover(Mechanism):
 
 
 class Mechanisms(Strict):
+    """The settings of every mechanism, each with its published or reasoned defaults.
+
+    Args:
+        handoff: Delay of handoffs within and across units.
+        rework: Work sent back for misunderstandings.
+        defects: Defects injected and escaping.
+        misaligned: Work that turns out not to be wanted.
+        coordination: Time spent coordinating across units.
+        network: The informal network of who knows whom.
+        rotation: Rotation stints in other units.
+        language: How a shared language grows.
+        cx: The customer experience index.
+        value: Business value of delivered work.
+        change: The productivity dip after a reorganisation.
+        turnover: People leaving and being replaced.
+    """
+
     handoff: HandoffLatency = Field(default_factory=HandoffLatency)
     rework: Rework = Field(default_factory=Rework)
     defects: Defects = Field(default_factory=Defects)
@@ -601,6 +663,16 @@ MAX_PDCA_VALUE = float(MAX_STAFF)
 
 
 class PDCALever(Strict):
+    """A scenario field a PDCA policy may try changing, by ``step`` a trial, within bounds.
+
+    Args:
+        path: Dotted path of the field; only decisions of the organisation (see
+            ``PDCA_PATHS``), not the world it lives in.
+        step: How much one trial changes it (signed).
+        min: Lowest value a trial may set (None: no bound of its own).
+        max: Highest value a trial may set (None: no bound of its own).
+    """
+
     path: str = Field(
         max_length=100, description="Dotted path of the scenario field to try changing."
     )
@@ -866,25 +938,32 @@ class Scenario(Strict):
 
     @property
     def prioritisation(self) -> Literal["fifo", "value"]:
+        """The queue order in effect: the lever's when set, else fifo for a siloed
+        organisation (local priorities) and value for the others (one shared priority).
+        """
         if self.levers.prioritisation is not None:
             return self.levers.prioritisation
         return "fifo" if self.structure == "siloed" else "value"
 
     @property
     def total_staff(self) -> int:
+        """Everyone employed at the start: the sum of the headcounts."""
         return sum(self.headcounts().values())
 
     # -- YAML in and out
 
     def to_yaml(self) -> str:
+        """The scenario as YAML with every field written: the normalised form the app stores."""
         return dump_yaml(self.model_dump(mode="json"))
 
     @classmethod
     def from_yaml(cls, text: str, source: str | None = None) -> Scenario:
+        """Parse and validate a scenario from YAML; ScenarioError naming ``source`` otherwise."""
         return parse_scenario(load_yaml(text, source), source)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
+        """Read and validate a scenario file; ScenarioError naming the file otherwise."""
         return cls.from_yaml(read_text_file(path), source=str(path))
 
 
@@ -991,6 +1070,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (what ``python -m simulation schema`` prints)."""
     return Scenario.model_json_schema()
 
 
@@ -1013,6 +1093,11 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 
 
 def resolve_path(path: str) -> list[str]:
+    """Split a dotted path (``__`` works as a dot) into its parts.
+
+    A single name that is not a top-level field is looked up as a leaf of the schema
+    ('shared_language' -> levers.shared_language); ScenarioError when it is ambiguous.
+    """
     parts = path.replace("__", ".").split(".")
     if len(parts) == 1 and parts[0] not in Scenario.model_fields:
         matches = [p for p in _leaf_paths(Scenario) if p[-1] == parts[0]]

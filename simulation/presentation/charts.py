@@ -111,6 +111,7 @@ def path_colours(names: Sequence[str]) -> dict[str, str]:
 
 
 def discipline_colours(disciplines: Sequence[str]) -> dict[str, str]:
+    """A colour per discipline: fixed ones for the usual disciplines, extras for the rest."""
     more = iter(_MORE_DISCIPLINE_COLOURS * 4)
     return {d: DISCIPLINE_COLOURS.get(d) or next(more) for d in disciplines}
 

@@ -23,6 +23,7 @@ PALETTE = ["#2F5D8A", "#D1495B", "#2A9D8F", "#E9A23B", "#6C4AB6", "#7A9E4B", "#B
 
 
 def kpi_label(kpi: str) -> str:
+    """A KPI's axis title: its catalog label and unit ('Lead time (days)'), or its key in words."""
     entry = find_kpi(kpi)
     name, unit = (entry.label, entry.unit) if entry else (kpi.replace("_", " "), "")
     return f"{name} ({unit})" if unit else name

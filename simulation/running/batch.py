@@ -139,6 +139,17 @@ def _one_line(exc: BaseException) -> str:
 
 @dataclass
 class SweepOutcome:
+    """What one call of :func:`sweep` did.
+
+    Args:
+        total: Runs in the plan.
+        skipped: Runs already written before this call (resume).
+        ran: Runs done by this call.
+        errors: Runs that raised (their rows carry the error).
+        elapsed_s: Wall-clock seconds of this call.
+        complete: Whether every run of the plan is now written and gathered.
+    """
+
     total: int
     skipped: int  # already written before this call (resume)
     ran: int
@@ -148,6 +159,7 @@ class SweepOutcome:
 
 
 def done_run_ids(out: Path) -> set[str]:
+    """The ids of the runs already written in ``out``'s parts (what a resume skips)."""
     parts = sorted((out / PARTS).glob("*.parquet"))
     if not parts:
         return set()
@@ -174,6 +186,7 @@ def _manifest(out: Path, **fields: Any) -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape results (missing ones left out)."""
     names = ["mesa", "numpy", "pandas", "networkx", "pydantic", "scipy", "pyarrow"]
     found = {"python": platform.python_version()}
     for name in names:
@@ -536,6 +549,7 @@ def _chunks(items: list[Run], size: int) -> Iterable[list[Run]]:
 
 
 def load_parts(out: Path) -> pd.DataFrame:
+    """Every part file of ``out`` in one frame, unsorted; empty when there are none."""
     parts = sorted((out / PARTS).glob("*.parquet"))
     if not parts:
         return pd.DataFrame()
@@ -543,6 +557,9 @@ def load_parts(out: Path) -> pd.DataFrame:
 
 
 def gather(out: Path) -> pd.DataFrame:
+    """Join the parts of a finished sweep into results.parquet (and daily.parquet when
+    daily series were kept), sorted by run id; returns the results.
+    """
     frame = load_parts(out).sort_values("run_id").reset_index(drop=True)
     _write_atomically(frame, out / RESULTS)
     daily_parts = sorted((out / DAILY).glob("*.parquet"))

@@ -188,6 +188,7 @@ class InProcess(Executor):
 
     @property
     def default_window(self) -> int:
+        """One: each result is yielded as soon as its job is done."""
         return 1  # each result is yielded as soon as its job is done
 
     def _submit(self, fn: Callable[[Any], Any], job: Any) -> Future:

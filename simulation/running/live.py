@@ -111,10 +111,12 @@ class Side:
 
     @property
     def latest(self) -> dict[str, Any]:
+        """The latest daily snapshot, or an empty one before the first step."""
         return self.history[-1] if self.history else snapshot_empty()
 
 
 def snapshot_empty() -> dict[str, Any]:
+    """A snapshot of day 0: zero counts, NaN for the rates nothing has been measured for yet."""
     return {
         "new_work_delivered": 0,
         "day": 0,
@@ -152,10 +154,12 @@ class Workshop:
 
     @property
     def day(self) -> int:
+        """Working days stepped so far (by the side that has run longest)."""
         return max(side.model.steps for side in self.sides)
 
     @property
     def finished(self) -> bool:
+        """True once every side has reached its horizon."""
         return not any(side.model.running for side in self.sides)
 
     def step(self, days: int = 1) -> None:
@@ -176,6 +180,7 @@ class Workshop:
         return pd.concat(frames, ignore_index=True)
 
     def units(self) -> dict[str, pd.DataFrame]:
+        """Every side's items per unit now, by side name (see :func:`unit_snapshot`)."""
         return {side.name: unit_snapshot(side.model) for side in self.sides}
 
     def differences(self) -> list[dict[str, Any]]:

@@ -41,32 +41,39 @@ class Sweep:
 
     @property
     def experiment(self) -> dict[str, Any]:
+        """The experiment as the manifest recorded it; empty when it did not."""
         return self.manifest.get("experiment") or {}
 
     @property
     def name(self) -> str:
+        """The experiment's name, or the directory's when the manifest has none."""
         return str(self.experiment.get("name") or self.path.name)
 
     @property
     def status(self) -> str:
+        """The status in the manifest ("running", "complete", "interrupted", ...) or "unknown"."""
         return str(self.manifest.get("status", "unknown"))
 
     @property
     def runs_total(self) -> int:
+        """Runs the sweep plans; the rows read when the manifest does not say."""
         return int(self.manifest.get("runs_total") or len(self.results))
 
     @property
     def runs_done(self) -> int:
+        """Runs written so far (ok or error)."""
         return len(self.results)
 
     @property
     def errors(self) -> int:
+        """Runs that raised an error."""
         if self.results.empty or "status" not in self.results:
             return 0
         return int((self.results["status"] == "error").sum())
 
     @property
     def complete(self) -> bool:
+        """True when the results are gathered and every planned run is in them."""
         return (self.path / RESULTS).exists() and self.runs_done >= self.runs_total
 
     @property
@@ -151,6 +158,7 @@ def kpi_columns(results: pd.DataFrame, parameters: Sequence[str] = ()) -> list[s
 
 
 def kpi_title(kpi: str) -> str:
+    """A KPI as the Results page names it: catalog label and unit, or its key in words."""
     entry = find_kpi(kpi)
     label, unit = (entry.label, entry.unit) if entry else (kpi.replace("_", " ").capitalize(), "")
     return f"{label} ({unit})" if unit else label
@@ -217,6 +225,7 @@ def best_configuration(table: pd.DataFrame, kpi: str) -> dict[str, Any] | None:
 
 
 def value_text(value: Any) -> str:
+    """A parameter value for a label: floats to four significant digits, NaN as n/a."""
     if isinstance(value, float):
         return "n/a" if math.isnan(value) else f"{value:.4g}"
     return str(value)
