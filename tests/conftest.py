@@ -211,8 +211,9 @@ def in_process(monkeypatch):
 
 def experiment_data(**fields) -> dict:
     """A small experiment: 4 points (BRMs x shared language) of the aligned scenario,
-    3 replicates of 40 days each; ``fields`` replace any field."""
-    return {
+    3 replicates of 40 days each; ``fields`` replace any field, and a field given as
+    None is left out (``parameters=None`` for a list design's ``points``)."""
+    data = {
         "name": "small",
         "base": str(SCENARIOS / "aligned.yaml"),
         "design": "grid",
@@ -221,6 +222,7 @@ def experiment_data(**fields) -> dict:
         "days": 40,
         **fields,
     }
+    return {key: value for key, value in data.items() if value is not None}
 
 
 def experiment_file(folder: Path, **fields) -> Path:

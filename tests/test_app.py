@@ -22,14 +22,20 @@ from streamlit.testing.v1 import AppTest
 
 from simulation.analysis.sweep_stats import configuration_table
 from simulation.analysis.transition_outcomes import decision_summary, phase_summary
-from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.scenario import Scenario, ScenarioError, with_overrides
 from simulation.presentation import charts
-from simulation.running.batch import load_results, sweep
-from simulation.running.executors import InProcess
+from simulation.running.batch import load_results
 from simulation.running.runs import run_digest
 from simulation.running.sweep_results import filter_runs, kpi_columns, open_sweep
-from tests.conftest import READY_MADE_NAMES, ROOT, marks_of, open_app, open_results, ready_made
+from tests.conftest import (
+    READY_MADE_NAMES,
+    ROOT,
+    marks_of,
+    open_app,
+    open_results,
+    ready_made,
+    swept,
+)
 
 pytestmark = pytest.mark.usefixtures("in_process")
 
@@ -520,25 +526,18 @@ def test_a_bad_change_shows_an_error_naming_the_field(edit, expected):
 # --------------------------------------------------------------------------- Results
 
 
-def make_sweep(out, replicates: int = 2, **extra):
-    plan = plan_from_data(
-        {
-            "name": "BRMs by structure (test)",
-            "base": str(ROOT / "scenarios" / "aligned.yaml"),
-            "design": "grid",
-            "parameters": {"structure": ["aligned", "converged"], "brms.count": [0, 3]},
-            "replicates": replicates,
-            "days": 40,
-            **extra,
-        }
-    )
-    sweep(plan, out, executor=InProcess(), chunk_size=2)
-    return out
+#: 4 points x 2 replicates of 40 days, in chunks of 2 runs.
+BRMS_BY_STRUCTURE = {
+    "name": "BRMs by structure (test)",
+    "parameters": {"structure": ["aligned", "converged"], "brms.count": [0, 3]},
+    "replicates": 2,
+    "chunk_size": 2,
+}
 
 
 @pytest.fixture(scope="module")
 def small_sweep(tmp_path_factory):
-    return make_sweep(tmp_path_factory.mktemp("sweeps") / "brms")
+    return swept(tmp_path_factory.mktemp("sweeps") / "brms", **BRMS_BY_STRUCTURE)
 
 
 def test_results_page_explores_a_sweep(small_sweep, monkeypatch):
@@ -592,7 +591,7 @@ def test_results_page_explores_a_sweep(small_sweep, monkeypatch):
 
 
 def test_results_page_shows_an_unfinished_sweep(tmp_path, monkeypatch):
-    out = make_sweep(tmp_path / "unfinished")
+    out = swept(tmp_path / "unfinished", **BRMS_BY_STRUCTURE)
     (out / "results.parquet").unlink()
     sorted((out / "parts").glob("*.parquet"))[-1].unlink()  # the last chunk: 2 runs
     at = open_results(monkeypatch, out.parent, str(out))

@@ -28,11 +28,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.scenario import with_overrides
-from simulation.running.batch import sweep
-from simulation.running.executors import InProcess
-from tests.conftest import ALIAS_BOMB, ROOT, app_server, open_app, open_results, ready_made
+from tests.conftest import (
+    ALIAS_BOMB,
+    ROOT,
+    app_server,
+    open_app,
+    open_results,
+    ready_made,
+    swept,
+)
 from ui import common
 
 #: What a visitor must never read in an error box.
@@ -278,17 +283,7 @@ def folders(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("results-root")
     root, outside = base / "results", base / "elsewhere"
     for out in (root / "brm", outside / "secret-sweep"):
-        plan = plan_from_data(
-            {
-                "name": f"Sweep {out.name}",
-                "base": str(ROOT / "scenarios" / "aligned.yaml"),
-                "design": "grid",
-                "parameters": {"brms.count": [0, 3]},
-                "replicates": 1,
-                "days": 40,
-            }
-        )
-        sweep(plan, out, executor=InProcess())
+        swept(out, name=f"Sweep {out.name}", parameters={"brms.count": [0, 3]}, replicates=1)
     (root / "not-a-sweep").mkdir()
     (root / "link-out").symlink_to(outside / "secret-sweep")
     return root, outside

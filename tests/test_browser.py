@@ -29,10 +29,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from simulation.inputs.experiment import plan_from_data
-from simulation.running.batch import sweep
-from simulation.running.executors import InProcess
-from tests.conftest import ROOT, app_server
+from tests.conftest import ROOT, app_server, swept
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 WIDTH, HEIGHT = 1500, 1100
@@ -52,19 +49,12 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory) -> Path:
     """A small finished sweep in a results folder of its own (36 short runs)."""
-    out = tmp_path_factory.mktemp("results") / "brms-by-structure"
-    plan = plan_from_data(
-        {
-            "name": "BRMs by structure (browser test)",
-            "base": str(ROOT / "scenarios" / "aligned.yaml"),
-            "design": "grid",
-            "parameters": {"structure": ["aligned", "converged"], "brms.count": [0, 1, 2, 3, 4, 6]},
-            "replicates": 3,
-            "days": 150,
-        }
+    return swept(
+        tmp_path_factory.mktemp("results") / "brms-by-structure",
+        name="BRMs by structure (browser test)",
+        parameters={"structure": ["aligned", "converged"], "brms.count": [0, 1, 2, 3, 4, 6]},
+        days=150,
     )
-    sweep(plan, out, executor=InProcess())
-    return out
 
 
 @pytest.fixture(scope="module")

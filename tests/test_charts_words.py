@@ -30,7 +30,6 @@ from simulation.analysis.sweep_stats import (
     identical_configurations,
     sensitivity,
 )
-from simulation.inputs.experiment import plan_from_data
 from simulation.inputs.levers import (
     apply_levers,
     changed_name,
@@ -41,11 +40,19 @@ from simulation.inputs.levers import (
 from simulation.inputs.scenario import with_overrides
 from simulation.presentation import charts
 from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, line_plan, sweep_charts
-from simulation.running.batch import load_results, sweep
-from simulation.running.executors import InProcess
+from simulation.running.batch import load_results
 from simulation.running.live import Workshop
 from simulation.running.sweep_results import default_colour, line_parameters
-from tests.conftest import ROOT, cli, layers_of, mark_type, open_app, ready_made, short_runs
+from tests.conftest import (
+    SCENARIOS,
+    cli,
+    layers_of,
+    mark_type,
+    open_app,
+    ready_made,
+    short_runs,
+    swept,
+)
 
 #: A scenario name that is HTML: if it reaches a page unescaped, it runs.
 EVIL = "<img src=x onerror=alert(1)>"
@@ -438,36 +445,27 @@ def structure_demand(tmp_path_factory):
         for s, levers in STRUCTURE_LEVERS.items()
         for d in (0.8, 1.0, 1.2)
     ]
-    plan = plan_from_data(
-        {
-            "name": "Structure x demand (test)",
-            "base": str(ROOT / "scenarios" / "aligned.yaml"),
-            "design": "list",
-            "points": points,
-            "replicates": 2,
-            "days": 40,
-        }
+    return swept(
+        tmp_path_factory.mktemp("sweeps") / "structure_demand",
+        chunk_size=6,
+        name="Structure x demand (test)",
+        design="list",
+        points=points,
+        parameters=None,
+        replicates=2,
     )
-    out = tmp_path_factory.mktemp("sweeps") / "structure_demand"
-    sweep(plan, out, executor=InProcess(), chunk_size=6)
-    return out
 
 
 @pytest.fixture(scope="module")
 def team_sizes(tmp_path_factory):
-    plan = plan_from_data(
-        {
-            "name": "Team size (test)",
-            "base": str(ROOT / "scenarios" / "converged.yaml"),
-            "design": "grid",
-            "parameters": {"team_size": [9, 10, 12]},
-            "replicates": 2,
-            "days": 40,
-        }
+    return swept(
+        tmp_path_factory.mktemp("sweeps") / "team_size",
+        chunk_size=6,
+        name="Team size (test)",
+        base=str(SCENARIOS / "converged.yaml"),
+        parameters={"team_size": [9, 10, 12]},
+        replicates=2,
     )
-    out = tmp_path_factory.mktemp("sweeps") / "team_size"
-    sweep(plan, out, executor=InProcess(), chunk_size=6)
-    return out
 
 
 PARAMETERS = ["structure", "demand_scale", *STRUCTURE_LEVERS["siloed"]]
