@@ -287,6 +287,18 @@ def hold_dir(tmp_path):
     (folder / "release").touch()
 
 
+class CountingJobs:
+    """Jobs 0..n-1 that count how many were taken: what an executor submitted so far."""
+
+    def __init__(self, n: int):
+        self.n, self.taken = n, 0
+
+    def __iter__(self):
+        for index in range(self.n):
+            self.taken = index + 1
+            yield index
+
+
 # --------------------------------------------------------------------------- the app server
 
 

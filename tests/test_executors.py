@@ -15,7 +15,7 @@ from simulation.running import executors
 from simulation.running.executors import InProcess, LocalProcesses, executor_for
 from simulation.running.processes import available_cores
 from simulation.running.runs import run_replicates
-from tests.conftest import SCENARIOS, cli, ready_made, short
+from tests.conftest import SCENARIOS, CountingJobs, cli, ready_made, short
 
 TWO_CORES = pytest.mark.skipif(available_cores() < 2, reason="needs two cores")
 
@@ -43,18 +43,6 @@ def dies_once(job: tuple[str, int]) -> int:
     return x
 
 
-class Counted:
-    """Jobs 0..n-1 that count how many were taken from them."""
-
-    def __init__(self, n: int):
-        self.n, self.taken = n, 0
-
-    def __iter__(self):
-        for index in range(self.n):
-            self.taken = index + 1
-            yield index
-
-
 @pytest.fixture(params=["in-process", "processes"])
 def executor(request):
     with InProcess() if request.param == "in-process" else LocalProcesses(2) as chosen:
@@ -75,7 +63,7 @@ def test_a_job_that_raises_raises_from_the_iterator_and_the_executor_goes_on(exe
 
 @pytest.mark.parametrize("ordered", [True, False], ids=["map", "as_completed"])
 def test_no_more_jobs_are_taken_than_the_window(ordered):
-    jobs, window = Counted(100), 5
+    jobs, window = CountingJobs(100), 5
     running = InProcess()
     results = (
         running.map(square, jobs, window=window)
@@ -90,7 +78,7 @@ def test_no_more_jobs_are_taken_than_the_window(ordered):
 
 
 def test_a_caller_that_stops_reading_takes_no_more_jobs():
-    jobs = Counted(100)
+    jobs = CountingJobs(100)
     results = InProcess().map(square, jobs)
     assert [next(results), next(results)] == [0, 1]
     results.close()

@@ -23,7 +23,7 @@ from simulation import cli as command_line
 from simulation.inputs.experiment import load_experiment
 from simulation.inputs.scenario import ScenarioError
 from simulation.running import batch, executors, processes
-from tests.conftest import ROOT, SCENARIOS, Hold, cli, parts_written
+from tests.conftest import ROOT, SCENARIOS, CountingJobs, Hold, cli, parts_written
 from tests.conftest import experiment_file as small_experiment
 
 HAS_PIDFD = hasattr(os, "pidfd_open") and Path("/proc/self/stat").exists()
@@ -439,18 +439,6 @@ def test_ctrl_c_in_a_terminal_is_quiet(executor, tmp_path, hold_dir):
 
 
 # --------------------------------------------------------------------------- windows
-
-
-class CountingJobs:
-    """Jobs that count how many were taken: what an executor submitted so far."""
-
-    def __init__(self, n: int):
-        self.n, self.taken = n, 0
-
-    def __iter__(self):
-        for index in range(self.n):
-            self.taken = index + 1
-            yield index
 
 
 def test_local_processes_submit_a_few_jobs_per_worker_and_keep_the_order():
