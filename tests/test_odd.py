@@ -158,6 +158,12 @@ def test_every_mechanism_module_and_catalog_section_is_named_under_submodels():
     assert not missing, f"not named under '7 Submodels' in docs/odd.md: {missing}"
 
 
+def test_no_code_span_runs_over_a_line_end():
+    """Citations are read line by line: a span broken over two lines would be misread."""
+    odd = [n for n, line in enumerate(odd_text().splitlines(), 1) if line.count("`") % 2]
+    assert not odd, f"docs/odd.md lines with an unclosed backtick: {odd}"
+
+
 def test_every_dotted_name_cited_is_a_parameter_path_of_the_catalog():
     unknown = unknown_paths(odd_text())
     assert not unknown, f"docs/odd.md cites parameters the catalog does not have: {unknown}"
