@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import ROOT, app_server, swept
@@ -204,7 +205,18 @@ def run_and_time(page) -> tuple[float, str]:
     started = time.perf_counter()
     page.get_by_role("button", name="Run comparison").click()
     changed = f"() => {{ const c = ({RUN_CAPTION})(); return c && c !== {before!r}; }}"
-    page.wait_for_function(changed, timeout=PATIENCE_MS)
+    try:
+        page.wait_for_function(changed, timeout=PATIENCE_MS)
+    except PlaywrightTimeout:
+        # say where it stuck: a click never taken, or a run that stopped part-way
+        shoot(page, "compare-stuck")
+        progress = page.locator('[data-testid="stProgress"]').all_inner_texts()
+        running = page.locator('[data-testid="stStatusWidget"]').all_inner_texts()
+        pytest.fail(
+            f"no new results {PATIENCE_MS / 1000:.0f} s after Run comparison; "
+            f"progress bar: {progress or 'none'}; status: {running or 'idle'}; "
+            "screenshot: tests/artifacts/compare-stuck.png"
+        )
     charts_drawn(page, 6)
     finished(page)
     return time.perf_counter() - started, page.evaluate(RUN_CAPTION)
