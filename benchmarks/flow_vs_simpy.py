@@ -7,9 +7,9 @@ and in an equivalent SimPy model, in the same process, and prints wall time (bes
 3), items per second, the Converge/SimPy ratio (target <= 1.0) and both mean lead
 times beside the Erlang-C value as a sanity check that both simulate the same system.
 Both lead times use the KPI's estimator (items delivered between the warm-up and the
-horizon), and the warm-up spans four relaxation times of a station (theory.py), so that
+horizon), and the warm-up spans eight relaxation times of a station (theory.py), so that
 ``--load 0.94`` checks heavy-load accuracy too (issue 10): at that load a station needs
-~50 days here to forget that it started empty.
+~50 days here (its relaxation time) to forget that it started empty.
 
     .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile] [--load 0.94]
 """
@@ -53,7 +53,7 @@ def stations(load: float = LOAD) -> list[tuple[float, int]]:
 
 
 def warmup_days(load: float = LOAD) -> int:
-    """Days before lead times count: four relaxation times of a station (theory.py)."""
+    """Days before lead times count: eight relaxation times of a station (theory.py)."""
     return math.ceil(chain_warmup_days(ARRIVAL_RATE, stations(load)))
 
 

@@ -76,7 +76,7 @@ def test_relaxation_time_grows_like_one_over_the_square_of_spare_capacity():
     assert relaxation_time(1.62, 1.0, 2) == pytest.approx(50.0)
     assert relaxation_time(1.0, 1.0, 1) == float("inf")
     # the warm-up a chain needs is set by its most loaded station
-    assert chain_warmup_days(0.81, [(1.0, 1), (0.5, 1)]) == pytest.approx(400.0)
+    assert chain_warmup_days(0.81, [(1.0, 1), (0.5, 1)]) == pytest.approx(800.0)
 
 
 @pytest.mark.slow
