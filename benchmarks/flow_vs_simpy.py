@@ -11,7 +11,7 @@ horizon), and the warm-up spans eight relaxation times of a station (theory.py),
 ``--load 0.94`` checks heavy-load accuracy too (issue 10): at that load a station needs
 ~50 days here (its relaxation time) to forget that it started empty.
 
-    .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile] [--load 0.94]
+    .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile] [--load 0.94] [--paired]
 """
 
 from __future__ import annotations
@@ -139,6 +139,41 @@ def run_simpy(days: int, load: float = LOAD) -> SimpyResult:
     return result
 
 
+def paired_difference(scenario: dict[str, Any], load: float) -> tuple[int, float]:
+    """Converge and SimPy on paired streams: SimPy gets the very items Converge admitted
+    (arrival times and efforts). Items both delivered, and the largest difference in an
+    item's lead time (days): zero unless the engines queue differently (issue 10)."""
+    model = OrgModel(scenario)
+    admitted: list[Any] = []
+    admit = model.demand.admit
+
+    def record_and_admit(item: Any) -> None:
+        admitted.append(item)
+        admit(item)
+
+    model.demand.admit = record_and_admit
+    model.run_model()
+    env = simpy.Environment()
+    stations = [simpy.Resource(env, capacity=c) for c in SERVERS]
+    simpy_lead: dict[int, float] = {}
+
+    def item(work: Any) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(work.arrival - env.now)
+        for station, effort in zip(stations, work.stage_efforts, strict=True):
+            with station.request() as request:
+                yield request
+                yield env.timeout(effort)
+        simpy_lead[work.id] = env.now - work.arrival
+
+    for work in admitted:
+        env.process(item(work))
+    env.run(until=scenario["horizon_days"])
+    items = model.records().items.set_index("item")["lead_time"]
+    both = items.index.intersection(list(simpy_lead))
+    gap = max((abs(items[i] - simpy_lead[i]) for i in both), default=0.0)
+    return len(both), gap
+
+
 # --------------------------------------------------------------------------- mesa floor
 
 
@@ -212,6 +247,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (best is kept)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one Converge run")
     parser.add_argument("--load", type=float, default=LOAD, help="utilisation of every station")
+    parser.add_argument(
+        "--paired", action="store_true", help="also feed SimPy Converge's items, compare each"
+    )
     args = parser.parse_args()
     if not 0 < args.load < 1:
         parser.error(f"--load: {args.load} must be between 0 and 1 (exclusive)")
@@ -296,6 +334,11 @@ def main() -> None:
         f"{'ratio Converge/SimPy, incl. records+KPIs':<42}{end_to_end / p.wall:5.2f}"
         "   (information)"
     )
+
+    if args.paired:
+        rule("Paired streams: SimPy fed Converge's items")
+        both, gap = paired_difference(scenario, args.load)
+        print(f"items delivered by both: {both:,}; largest lead-time difference {gap:.2e} days")
 
     if args.profile:
         rule("Where Converge's time goes (cProfile of one build + run)")
