@@ -6,8 +6,12 @@ Poisson arrivals through four stations (c = 1, 2, 3, 1 at 80% load each) in Conv
 and in an equivalent SimPy model, in the same process, and prints wall time (best of
 3), items per second, the Converge/SimPy ratio (target <= 1.0) and both mean lead
 times beside the Erlang-C value as a sanity check that both simulate the same system.
+Both lead times use the KPI's estimator (items delivered between the warm-up and the
+horizon), and the warm-up spans eight relaxation times of a station (theory.py), so that
+``--load 0.94`` checks heavy-load accuracy too (issue 10): at that load a station needs
+~50 days here (its relaxation time) to forget that it started empty.
 
-    .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile]
+    .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile] [--load 0.94] [--paired]
 """
 
 from __future__ import annotations
@@ -28,48 +32,51 @@ from _common import add_repo_to_path, describe_machine, gc_time, profile_call, r
 add_repo_to_path()
 
 from simulation.analysis.metrics import compute_kpis  # noqa: E402
+from simulation.analysis.theory import chain_lead_time, chain_warmup_days  # noqa: E402
 from simulation.inputs.scenario import Mechanisms  # noqa: E402
 from simulation.model.org_model import OrgModel  # noqa: E402
 
 ARRIVAL_RATE = 20.0  # items per day: a high rate keeps the number of daily steps small
 SERVERS = (1, 2, 3, 1)  # people per station (one discipline = one department = one station)
-LOAD = 0.8  # utilisation of every station
-WARMUP_DAYS = 10  # lead-time statistics use items arriving after this
+LOAD = 0.8  # utilisation of every station (--load)
 SEED = 1
 
 
-def service_means() -> list[float]:
-    """Mean service time per station (days) that gives ``LOAD`` at ``ARRIVAL_RATE``."""
-    return [c * LOAD / ARRIVAL_RATE for c in SERVERS]
+def service_means(load: float = LOAD) -> list[float]:
+    """Mean service time per station (days) that gives ``load`` at ``ARRIVAL_RATE``."""
+    return [c * load / ARRIVAL_RATE for c in SERVERS]
 
 
-def erlang_c_lead_time(rate: float, servers: tuple[int, ...], means: list[float]) -> float:
-    """Mean sojourn time of a chain of M/M/c stations: sum of C(c,a)/(c*mu-lambda) + 1/mu."""
-    total = 0.0
-    for c, mean in zip(servers, means, strict=True):
-        mu = 1.0 / mean
-        a = rate / mu
-        tail = a**c / math.factorial(c) * c / (c - a)
-        wait_probability = tail / (sum(a**k / math.factorial(k) for k in range(c)) + tail)
-        total += wait_probability / (c * mu - rate) + mean
-    return total
+def stations(load: float = LOAD) -> list[tuple[float, int]]:
+    """The chain as theory.py takes it: (mean service time, servers) per station."""
+    return list(zip(service_means(load), SERVERS, strict=True))
+
+
+def warmup_days(load: float = LOAD) -> int:
+    """Days before lead times count: eight relaxation times of a station (theory.py)."""
+    return math.ceil(chain_warmup_days(ARRIVAL_RATE, stations(load)))
+
+
+def theory_lead_time(load: float = LOAD) -> float:
+    """Jackson-network mean lead time of the chain (sum of the M/M/c sojourn times)."""
+    return chain_lead_time(ARRIVAL_RATE, stations(load))
 
 
 # --------------------------------------------------------------------------- Converge
 
 
-def converge_scenario(days: int) -> dict[str, Any]:
+def converge_scenario(days: int, load: float = LOAD) -> dict[str, Any]:
     """The pure-flow chain as a scenario dict: siloed, fifo, every mechanism off."""
-    stations = [f"station{i + 1}" for i in range(len(SERVERS))]
+    names = [f"station{i + 1}" for i in range(len(SERVERS))]
     return {
         "name": "Benchmark: pure flow, 4 stations",
         "structure": "siloed",
         "seed": SEED,
         "horizon_days": days,
-        "warmup_days": WARMUP_DAYS,
+        "warmup_days": warmup_days(load),
         "disciplines": [
             {"name": name, "side": "business" if i < 2 else "it", "headcount": c}
-            for i, (name, c) in enumerate(zip(stations, SERVERS, strict=True))
+            for i, (name, c) in enumerate(zip(names, SERVERS, strict=True))
         ],
         "work_types": [
             {
@@ -77,7 +84,7 @@ def converge_scenario(days: int) -> dict[str, Any]:
                 "arrival_rate": ARRIVAL_RATE,
                 "route": [
                     {"discipline": name, "effort": {"distribution": "exponential", "mean": m}}
-                    for name, m in zip(stations, service_means(), strict=True)
+                    for name, m in zip(names, service_means(load), strict=True)
                 ],
             }
         ],
@@ -104,12 +111,12 @@ class SimpyResult:
     lead_times: list[float]
 
 
-def run_simpy(days: int) -> SimpyResult:
+def run_simpy(days: int, load: float = LOAD) -> SimpyResult:
     """The same chain in SimPy: one Resource per station, one process per item."""
     rng = np.random.default_rng(SEED)
     env = simpy.Environment()
     stations = [simpy.Resource(env, capacity=c) for c in SERVERS]
-    means = service_means()
+    means = service_means(load)
     result = SimpyResult([], [])
 
     def item(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
@@ -130,6 +137,41 @@ def run_simpy(days: int) -> SimpyResult:
     env.process(source(env))
     env.run(until=days)
     return result
+
+
+def paired_difference(scenario: dict[str, Any], load: float) -> tuple[int, float]:
+    """Converge and SimPy on paired streams: SimPy gets the very items Converge admitted
+    (arrival times and efforts). Items both delivered, and the largest difference in an
+    item's lead time (days): zero unless the engines queue differently (issue 10)."""
+    model = OrgModel(scenario)
+    admitted: list[Any] = []
+    admit = model.demand.admit
+
+    def record_and_admit(item: Any) -> None:
+        admitted.append(item)
+        admit(item)
+
+    model.demand.admit = record_and_admit
+    model.run_model()
+    env = simpy.Environment()
+    stations = [simpy.Resource(env, capacity=c) for c in SERVERS]
+    simpy_lead: dict[int, float] = {}
+
+    def item(work: Any) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(work.arrival - env.now)
+        for station, effort in zip(stations, work.stage_efforts, strict=True):
+            with station.request() as request:
+                yield request
+                yield env.timeout(effort)
+        simpy_lead[work.id] = env.now - work.arrival
+
+    for work in admitted:
+        env.process(item(work))
+    env.run(until=scenario["horizon_days"])
+    items = model.records().items.set_index("item")["lead_time"]
+    both = items.index.intersection(list(simpy_lead))
+    gap = max((abs(items[i] - simpy_lead[i]) for i in both), default=0.0)
+    return len(both), gap
 
 
 # --------------------------------------------------------------------------- mesa floor
@@ -204,20 +246,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 items instead of 50,000")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (best is kept)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one Converge run")
+    parser.add_argument("--load", type=float, default=LOAD, help="utilisation of every station")
+    parser.add_argument(
+        "--paired", action="store_true", help="also feed SimPy Converge's items, compare each"
+    )
     args = parser.parse_args()
+    if not 0 < args.load < 1:
+        parser.error(f"--load: {args.load} must be between 0 and 1 (exclusive)")
 
     items = 10_000 if args.quick else 50_000
     days = round(items / ARRIVAL_RATE)
-    means = service_means()
-    theory = erlang_c_lead_time(ARRIVAL_RATE, SERVERS, means)
-    scenario = converge_scenario(days)
+    means = service_means(args.load)
+    theory = theory_lead_time(args.load)
+    warmup = warmup_days(args.load)
+    if warmup >= days:
+        parser.error(f"--load: {args.load} needs a {warmup}-day warm-up, longer than the run")
+    scenario = converge_scenario(days, args.load)
 
     rule("Pure flow: Converge vs SimPy")
     describe_machine()
     print(
         f"arrival rate {ARRIVAL_RATE:g}/day, {days} days (~{items:,} arrivals), "
         f"stations c = {SERVERS}, mean service {[round(m, 3) for m in means]} days, "
-        f"load {LOAD:.0%} each; best of {args.repeats}"
+        f"load {args.load:.0%} each, warm-up {warmup} days; best of {args.repeats}"
     )
 
     # Interleave the repetitions so that background load hits both sides alike.
@@ -228,14 +279,15 @@ def main() -> None:
         converge_events = events_scheduled(model)
         records = timed(records_phase, model.records)
         timed(kpis, lambda r=records: compute_kpis(r))
-        sim = timed(simpy_phase, lambda: run_simpy(days))
+        sim = timed(simpy_phase, lambda: run_simpy(days, args.load))
         floor_events = timed(floor, lambda n=converge_events - days: run_mesa_floor(n, days))
 
     items_frame = records.items
     converge_done = model.recorder.completed
-    converge_lead = items_frame.loc[items_frame["arrival"] >= WARMUP_DAYS, "lead_time"].mean()
-    arrivals = np.asarray(sim.arrivals)
-    simpy_lead = float(np.asarray(sim.lead_times)[arrivals >= WARMUP_DAYS].mean())
+    # the KPI's estimator on both sides: items delivered in [warm-up, horizon)
+    converge_lead = items_frame.loc[items_frame["done"] >= warmup, "lead_time"].mean()
+    lead_times = np.asarray(sim.lead_times)
+    simpy_lead = float(lead_times[np.asarray(sim.arrivals) + lead_times >= warmup].mean())
     simpy_done = len(sim.lead_times)
 
     c, p = converge, simpy_phase
@@ -282,6 +334,11 @@ def main() -> None:
         f"{'ratio Converge/SimPy, incl. records+KPIs':<42}{end_to_end / p.wall:5.2f}"
         "   (information)"
     )
+
+    if args.paired:
+        rule("Paired streams: SimPy fed Converge's items")
+        both, gap = paired_difference(scenario, args.load)
+        print(f"items delivered by both: {both:,}; largest lead-time difference {gap:.2e} days")
 
     if args.profile:
         rule("Where Converge's time goes (cProfile of one build + run)")

@@ -3,12 +3,20 @@ and reproducibility."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from simulation.analysis.metrics import mean_ci
-from simulation.analysis.theory import chain_lead_time, erlang_c, mmc_sojourn
+from simulation.analysis.theory import (
+    chain_lead_time,
+    chain_warmup_days,
+    erlang_c,
+    mmc_sojourn,
+    relaxation_time,
+)
 from simulation.inputs.scenario import Mechanisms, Scenario, parse_scenario
 from simulation.running.runs import run_scenario
 from tests.conftest import READY_MADE_NAMES, ready_made
@@ -22,14 +30,19 @@ def chain(
     days: int,
     distribution: str = "exponential",
 ) -> Scenario:
-    """Every mechanism off, one route through ``stations`` of (mean effort, servers)."""
+    """Every mechanism off, one route through ``stations`` of (mean effort, servers).
+
+    The warm-up spans the relaxation of the most loaded station (theory.py), so that the
+    start from empty does not bias heavy-load lead times low, but at most half the run.
+    """
     names = [f"s{i}" for i in range(len(stations))]
+    warmup = min(math.ceil(chain_warmup_days(arrival_rate, stations)), days // 2)
     return parse_scenario(
         {
             "name": "chain",
             "structure": "siloed",
             "horizon_days": days,
-            "warmup_days": min(200, days // 10),
+            "warmup_days": warmup,
             "disciplines": [
                 {"name": n, "side": "it", "headcount": c}
                 for n, (_, c) in zip(names, stations, strict=True)
@@ -54,6 +67,16 @@ def test_erlang_c_matches_known_values():
     assert erlang_c(1, 0.8) == pytest.approx(0.8)  # M/M/1: P(wait) = rho
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
     assert mmc_sojourn(0.8, 1.0, 1) == pytest.approx(5.0)  # M/M/1 at 80%: W = 1 / (mu - lambda) = 5
+
+
+def test_relaxation_time_grows_like_one_over_the_square_of_spare_capacity():
+    # M/M/1: 1 / (mu (1 - sqrt(rho))^2); at 81% load, 1 / (1 - 0.9)^2 = 100 services
+    assert relaxation_time(0.81, 1.0, 1) == pytest.approx(100.0)
+    # c servers queue like one at rate c * mu
+    assert relaxation_time(1.62, 1.0, 2) == pytest.approx(50.0)
+    assert relaxation_time(1.0, 1.0, 1) == float("inf")
+    # the warm-up a chain needs is set by its most loaded station
+    assert chain_warmup_days(0.81, [(1.0, 1), (0.5, 1)]) == pytest.approx(800.0)
 
 
 @pytest.mark.slow
