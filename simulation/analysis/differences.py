@@ -20,6 +20,7 @@ from simulation.inputs.scenario import Scenario
 
 ONLY_STRUCTURE = "Only the structure differs."
 BESIDES = "Besides the structure, these differ:"
+SAME_STRUCTURE = "The structure is the same."
 NOTHING = "Nothing differs between these scenarios."
 
 
@@ -42,7 +43,8 @@ def resolved_fields(scenario: Scenario) -> dict[str, Any]:
     """Every field of ``scenario`` at its dotted path, as the run sees it.
 
     Lists of named entries (disciplines, work types, teams) are keyed by name, so two
-    scenarios line up by discipline rather than by position; other lists stay whole.
+    scenarios line up by discipline rather than by position; other lists (scheduled
+    changes, the levers of a PDCA policy) stay whole.
     The prioritisation is the one in effect (the structure's default when unset).
     """
     data = scenario.model_dump(mode="json")
@@ -100,7 +102,8 @@ def ways_of_working_differ(scenarios: Sequence[Scenario]) -> bool:
 def difference_note(names: Sequence[str], scenarios: Sequence[Scenario]) -> list[str]:
     """What ``compare`` prints: "Only the structure differs.", or "Besides the
     structure, these differ:" and one line per field, "dimension: field: value (name),
-    value (name)". Structure-defining differences are not listed (they are the point).
+    value (name)" (after "The structure is the same." when it is). Structure-defining
+    fields are not listed: they are what the comparison is about.
     """
     found = differences(scenarios)
     if not found:
@@ -108,7 +111,9 @@ def difference_note(names: Sequence[str], scenarios: Sequence[Scenario]) -> list
     others = [d for d in found if d.dimension != STRUCTURE]
     if not others:
         return [ONLY_STRUCTURE]
-    return [BESIDES] + [f"  {d.dimension}: {d.field}: {_per_scenario(d, names)}" for d in others]
+    same = [] if len(others) < len(found) else [SAME_STRUCTURE]
+    lines = [f"  {d.dimension}: {d.field}: {_per_scenario(d, names)}" for d in others]
+    return [*same, BESIDES, *lines]
 
 
 def _per_scenario(found: Difference, names: Sequence[str]) -> str:
@@ -117,7 +122,20 @@ def _per_scenario(found: Difference, names: Sequence[str]) -> str:
     )
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    """A value in one short piece: long lists (a schedule of changes) are cut."""
-    text = "absent" if value is None else str(value)
+def _short(value: Any, limit: int = 90) -> str:
+    """A value in one short piece: a schedule of changes by day and label, a PDCA
+    policy's levers by path, anything else cut at ``limit`` characters."""
+    if value is None:
+        return "absent"
+    if isinstance(value, list) and not value:
+        return "none"
+    if isinstance(value, list) and all(isinstance(i, dict) for i in value):
+        value = "; ".join(_entry(item) for item in value)
+    text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _entry(item: dict[str, Any]) -> str:
+    if "day" in item:
+        return f"day {item['day']} {item.get('label') or ''}".strip()
+    return str(item.get("path", item))
