@@ -27,7 +27,7 @@ from simulation.catalog.levers import (
 )
 from simulation.inputs.scenario import Scenario, with_overrides
 from simulation.running.runs import run_replicates
-from tests.conftest import READY_MADE_NAMES, SCENARIOS, cli, ready_made, short
+from tests.conftest import READY_MADE_NAMES, SCENARIOS, cli, open_app, ready_made, short
 
 STRUCTURES = ("siloed", "aligned", "converged")
 MATURE = tuple(f"{name}_mature" for name in STRUCTURES)
@@ -189,3 +189,20 @@ def test_ways_of_working_have_their_own_effect_within_a_structure(lead_times, st
     mean, low, high = _difference(lead_times, structure, f"{structure}_mature")
     assert not math.isnan(low)
     assert high < 0, (mean, low, high)  # mature ways of working are faster, CI excludes 0
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def test_compare_page_holds_ways_of_working_equal_and_says_what_else_differs():
+    at = open_app(s="siloed,converged_mature", r="1", seed="7")
+    assert not at.exception and not at.error
+    said = " ".join(m.value for m in at.markdown)
+    assert BESIDES in said and "levers.shared_language: 0.2 (Siloed departments)" in said
+    assert "not the structure's alone" in said
+    at.selectbox(key="cmp_ways").select("mature").run()
+    next(b for b in at.button if b.label == "Run comparison").click().run()
+    assert not at.exception and not at.error
+    said = " ".join(m.value for m in at.markdown)
+    assert ONLY_STRUCTURE in said and "this is the structure's effect" in said
+    assert "Siloed departments · mature ways" in said  # the changed one says so

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulation.catalog.levers import DIMENSIONS, LABEL, STRUCTURE, WAYS, dimension
-from simulation.inputs.scenario import Scenario
+from simulation.inputs.scenario import Scenario, with_overrides
 
 ONLY_STRUCTURE = "Only the structure differs."
 BESIDES = "Besides the structure, these differ:"
@@ -97,6 +97,20 @@ def structure_differs(scenarios: Sequence[Scenario]) -> bool:
 def ways_of_working_differ(scenarios: Sequence[Scenario]) -> bool:
     """Whether any way of working differs."""
     return any(d.dimension == WAYS for d in differences(scenarios))
+
+
+def ways_of_working(scenario: Scenario) -> dict[str, Any]:
+    """The ways of working of ``scenario``: dotted path -> value."""
+    return {
+        path: value for path, value in resolved_fields(scenario).items() if dimension(path) == WAYS
+    }
+
+
+def with_ways_of_working(scenario: Scenario, ways: dict[str, Any]) -> Scenario:
+    """``scenario`` with the ways of working ``ways`` (dotted path -> value), the
+    structure and everything else untouched: to hold ways of working equal."""
+    wanted = {path: value for path, value in ways.items() if dimension(path) == WAYS}
+    return with_overrides(scenario, wanted)
 
 
 def difference_note(names: Sequence[str], scenarios: Sequence[Scenario]) -> list[str]:

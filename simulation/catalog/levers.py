@@ -366,6 +366,31 @@ def dimension(path: str) -> str:
     return MODEL  # a field added to the schema and not yet listed: never "structure"
 
 
+#: Ready-made levels of the ways of working, to hold them equal across organisations
+#: (Compare's "Ways of working" choice): "basic" is siloed.yaml's (the schema's
+#: defaults), "mature" the old converged.yaml's (shared language 0.5, transparency 0.6).
+WAYS_LEVELS: dict[str, dict[str, object]] = {
+    "basic": {
+        "levers.shared_language": 0.2,
+        "levers.transparency": 0.2,
+        "levers.cross_skill": 0.0,
+        "levers.rotation_share": 0.0,
+        "levers.culture_events_per_quarter": 0.0,
+        "levers.glossary": False,
+        "levers.change_management": 0.0,
+    },
+    "mature": {
+        "levers.shared_language": 0.5,
+        "levers.transparency": 0.6,
+        "levers.cross_skill": 0.0,
+        "levers.rotation_share": 0.0,
+        "levers.culture_events_per_quarter": 0.0,
+        "levers.glossary": False,
+        "levers.change_management": 0.0,
+    },
+}
+
+
 def ways_of_working_levers() -> list[Lever]:
     """The levers that are ways of working, in order."""
     return [entry for entry in LEVERS if entry.dimension == WAYS]
