@@ -201,10 +201,15 @@ def _attribution(name: str, base_name: str, scenario: Scenario, base: Scenario) 
     listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
     if STRUCTURE not in kinds:
         return f" The structure is the same; only the {listed} differ, so this is their effect."
+    advice = (
+        " Compare them at the same ways of working to separate the two (the ready-made "
+        "mature scenarios, or the same ways of working for all)."
+        if WAYS in kinds
+        else " Hold the rest equal to see the structure's own effect."
+    )
     return (
         f" {name} and {base_name} differ in {listed}: this is their combined effect, not the "
-        "structure's alone. Compare them at the same ways of working to separate the two "
-        "(the ready-made *_mature* scenarios, or the same ways of working for all)."
+        f"structure's alone.{advice}"
     )
 
 
