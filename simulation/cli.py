@@ -435,6 +435,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _compare(args, scenarios, names, total, staged, executor) -> None:
+    from simulation.analysis.differences import difference_note
     from simulation.analysis.metrics import delivery_note, mode, summarise
     from simulation.running.runs import run_replicates
 
@@ -459,6 +460,8 @@ def _compare(args, scenarios, names, total, staged, executor) -> None:
     for name, rs in zip(names, runs, strict=True):
         if all(delivery_note(r) for r in rs):
             print(f"Note: {name}: {delivery_note(rs[0])}")
+    # issue 10: a gap is the structure's only when nothing else differs
+    print("\n" + "\n".join(difference_note(names, scenarios)))
     if staged is not None:
         import pandas as pd
 

@@ -118,7 +118,9 @@ def test_compare_runs_and_shows_kpis_summary_and_charts():
     # a shorter lead time is good news (green); less throughput is not (red)
     assert colour(lead_cards[2]) == "GREEN"
     throughput = [m for m in at.metric if m.label == "Throughput"][2]
-    assert colour(throughput) == ("RED" if throughput.proto.delta.startswith("-") else "GREEN")
+    delta = throughput.proto.delta
+    expected = "GRAY" if delta == "no change" else "RED" if delta.startswith("-") else "GREEN"
+    assert colour(throughput) == expected
 
     # the plain-language summary names the organisations and the paired CI
     summary = " ".join(m.value for m in at.markdown)

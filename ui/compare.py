@@ -21,6 +21,7 @@ from simulation.analysis.comparison import (
     summary_sentences,
     unique_names,
 )
+from simulation.analysis.differences import difference_note, ways_of_working, with_ways_of_working
 from simulation.analysis.digest import RunDigest
 from simulation.analysis.metrics import delivery_note, mode
 from simulation.analysis.transition_outcomes import (
@@ -29,8 +30,9 @@ from simulation.analysis.transition_outcomes import (
     sentences,
 )
 from simulation.catalog.kpis import TRANSITION
-from simulation.catalog.levers import HEADCOUNT_PREFIX, STRUCTURES, Lever, groups
+from simulation.catalog.levers import HEADCOUNT_PREFIX, STRUCTURES, WAYS_LEVELS, Lever, groups
 from simulation.inputs.levers import (
+    MAX_NAME,
     change_phrase,
     lever_values,
     levers_for,
@@ -41,6 +43,15 @@ from ui import common, figures, runner
 
 MAX_SCENARIOS = 4
 RESULT = "cmp_result"
+#: Compare's "Ways of working" choice (issue 10): each organisation's own, or the same
+#: for all so that only the structures differ; value -> (what the choice reads, what a
+#: changed organisation's name gets).
+WAYS_CHOICES = {
+    "own": ("As each organisation's file says", ""),
+    "baseline": ("Same for all: the baseline's", "baseline's ways of working"),
+    "basic": ("Same for all: basic (shared language 0.2, transparency 0.2)", "basic ways"),
+    "mature": ("Same for all: mature (shared language 0.5, transparency 0.6)", "mature ways"),
+}
 
 common.page_header(
     "Compare organisation designs",
@@ -261,6 +272,40 @@ def levers_panel(keys: list[str]) -> None:
     )
 
 
+def equal_ways_of_working(
+    scenarios: list[Scenario], texts: list[str], choice: str
+) -> tuple[list[Scenario], list[str]]:
+    """The organisations with the ways of working ``choice`` (:data:`WAYS_CHOICES`)
+    applied to every one, and their YAML; an organisation whose ways of working change
+    says so in its name."""
+    if choice not in WAYS_CHOICES or choice == "own" or not scenarios:
+        return scenarios, texts
+    ways = ways_of_working(scenarios[0]) if choice == "baseline" else WAYS_LEVELS[choice]
+    suffix = f" · {WAYS_CHOICES[choice][1]}"
+    out_scenarios, out_texts = [], []
+    for scenario, text in zip(scenarios, texts, strict=True):
+        changed = with_ways_of_working(scenario, ways)
+        if ways_of_working(changed) == ways_of_working(scenario):
+            out_scenarios.append(scenario)
+            out_texts.append(text)
+            continue
+        name = scenario.name[: MAX_NAME - len(suffix)] + suffix
+        changed = changed.model_copy(update={"name": name})
+        out_scenarios.append(changed)
+        out_texts.append(changed.to_yaml())
+    return out_scenarios, out_texts
+
+
+def difference_markdown(names: list[str], scenarios: list[Scenario]) -> str:
+    """What else differs besides the structure, as Markdown (``names`` Markdown-safe)."""
+    first, *rest = difference_note(names, scenarios)
+    if not rest:
+        return first
+    if not rest[0].startswith(" "):  # "The structure is the same." comes first
+        first, rest = f"{first} {rest[0]}", rest[1:]
+    return first + "\n" + "\n".join(f"- {line.strip()}" for line in rest)
+
+
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
@@ -294,6 +339,16 @@ with st.sidebar:
             key="cmp_select",
             on_change=on_select,
         )
+    st.selectbox(
+        "Ways of working",
+        list(WAYS_CHOICES),
+        format_func=lambda choice: WAYS_CHOICES[choice][0],
+        key="cmp_ways",
+        help="Shared language, transparency, cross-skill, rotation, culture events, "
+        "glossary and change management. The same for all shows what the structures "
+        "alone do; compare an organisation with itself under another choice for the "
+        "effect of the ways of working.",
+    )
     st.subheader("Runs", anchor=False)
     first_seed = lib[keys[0]].scenario.seed if keys else 1
     if "cmp_seed" not in st.session_state:
@@ -343,6 +398,7 @@ for problem in problems:
     st.error(problem, icon=":material/error:")
 if problems:
     st.stop()
+scenarios, texts = equal_ways_of_working(scenarios, texts, st.session_state.get("cmp_ways", "own"))
 
 names = unique_names([s.name for s in scenarios])
 structures = [s.structure for s in scenarios]
@@ -430,7 +486,11 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
 with st.container(border=True):
     st.markdown("#### What the numbers say")
     shown = [common.plain(name) for name in names]  # Markdown-safe
-    st.markdown("\n".join(f"- {line}" for line in summary_sentences(shown, kpis)))
+    current = result["signature"] == signature  # the organisations in the sidebar ran
+    said = summary_sentences(shown, kpis, scenarios if current else None)
+    st.markdown("\n".join(f"- {line}" for line in said))
+    if current and len(scenarios) > 1:
+        st.markdown(difference_markdown(shown, scenarios))
     for name, runs in zip(shown, kpis, strict=True):
         if runs and all(delivery_note(k) for k in runs):
             st.info(f"{name}: {delivery_note(runs[0])}", icon=":material/info:")

@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.differences import Difference, differences
 from simulation.analysis.metrics import mean_ci, mode, summarise
 from simulation.catalog import kpis as catalog
+from simulation.catalog.levers import LEVERS, STRUCTURE, WAYS
+from simulation.inputs.scenario import Scenario
 
 Runs = Sequence[Sequence[dict[str, Any]]]  # runs[scenario][replicate] -> KPI dict
 
@@ -164,15 +167,58 @@ def card(
 # --------------------------------------------------------------------------- summary
 
 
-def summary_sentences(names: Sequence[str], runs: Runs) -> list[str]:
-    """Plain-language findings, each scenario against the first, from the numbers alone."""
+def summary_sentences(
+    names: Sequence[str], runs: Runs, scenarios: Sequence[Scenario] | None = None
+) -> list[str]:
+    """Plain-language findings, each scenario against the first.
+
+    With ``scenarios`` (in the order of ``names``) each finding also says whose effect
+    the difference is: the structure's only when nothing else differs (issue 10: a gap
+    between organisations that also differ in ways of working is not the structure's).
+    """
     if not names:
         return []
     base_name, base = names[0], runs[0]
     lines = [_profile(base_name, base, baseline=True)]
-    for name, other in zip(names[1:], runs[1:], strict=True):
-        lines.append(_versus(name, other, base_name, base))
+    for i, (name, other) in enumerate(zip(names[1:], runs[1:], strict=True), start=1):
+        text = _versus(name, other, base_name, base)
+        if scenarios is not None:
+            text += _attribution(name, base_name, scenarios[i], scenarios[0])
+        lines.append(text)
     return lines
+
+
+def _attribution(name: str, base_name: str, scenario: Scenario, base: Scenario) -> str:
+    """Whose effect the difference between two scenarios is, as one or two sentences."""
+    found = differences([base, scenario])
+    kinds = list(dict.fromkeys(d.dimension for d in found))
+    if not kinds:
+        return ""
+    if kinds == [STRUCTURE]:
+        return " Only the structure differs, so this is the structure's effect."
+    ways = _ways_phrase([d for d in found if d.dimension == WAYS])
+    named = [f"{kind} ({ways})" if kind == WAYS and ways else kind for kind in kinds]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    if STRUCTURE not in kinds:
+        return f" The structure is the same; only the {listed} differ, so this is their effect."
+    advice = (
+        " Compare them at the same ways of working to separate the two (the ready-made "
+        "mature scenarios, or the same ways of working for all)."
+        if WAYS in kinds
+        else " Hold the rest equal to see the structure's own effect."
+    )
+    return (
+        f" {name} and {base_name} differ in {listed}: this is their combined effect, not the "
+        f"structure's alone.{advice}"
+    )
+
+
+def _ways_phrase(found: Sequence[Difference]) -> str:
+    """'shared language 0.2 vs 0.5, transparency 0.2 vs 0.6' (base first)."""
+    labels = {entry.path: entry.label.lower() for entry in LEVERS}
+    return ", ".join(
+        f"{labels.get(d.field, d.field)} {d.values[0]} vs {d.values[1]}" for d in found
+    )
 
 
 def _profile(name: str, runs: Sequence[dict[str, Any]], baseline: bool = False) -> str:

@@ -24,6 +24,47 @@ ORGANISATION = "Organisation"
 WAYS_OF_WORKING = "Ways of working"
 DEMAND = "Demand"
 
+# What a scenario field is, so that a comparison can say what else differs besides the
+# structure (simulation.analysis.differences). Issue 10: the ready-made siloed and
+# converged scenarios also differed in shared language, transparency and priorities, and
+# the whole gap was read as the structure's. A structure is what the organisation chart
+# and its standing roles are: the kind of units, team size, the BRMs and, because one
+# shared priority across units is what "aligned" means, the prioritisation. Ways of
+# working are habits and programmes any structure can have: shared language,
+# transparency, cross-skilling, rotation, culture events, a glossary and change
+# management.
+STRUCTURE = "structure"
+WAYS = "ways of working"
+STAFFING = "staffing"
+DEMAND_DIMENSION = "demand"
+RUN = "run settings"
+MODEL = "model parameters"
+SCHEDULE = "changes over time"
+LABEL = "name"
+#: The dimensions, in the order a comparison lists its differences.
+DIMENSIONS = (STRUCTURE, WAYS, STAFFING, DEMAND_DIMENSION, SCHEDULE, MODEL, RUN, LABEL)
+
+#: The dimension of every scenario field no lever sets, by its dotted path (a field
+#: under a path listed here takes that path's dimension).
+FIELD_DIMENSIONS: dict[str, str] = {
+    "structure": STRUCTURE,
+    "team_size": STRUCTURE,
+    "teams": STRUCTURE,  # the custom structure's team list
+    "brms": STRUCTURE,  # how many BRMs and how long mediation takes: the aligned role
+    "disciplines": STAFFING,
+    "work_types": DEMAND_DIMENSION,
+    "demand_scale": DEMAND_DIMENSION,
+    "changes": SCHEDULE,
+    "pdca": SCHEDULE,
+    "mechanisms": MODEL,
+    "levers": WAYS,  # a lever field without an entry below is a way of working
+    "seed": RUN,
+    "horizon_days": RUN,
+    "warmup_days": RUN,
+    "name": LABEL,
+    "description": LABEL,
+}
+
 
 @dataclass(frozen=True)
 class Lever:
@@ -50,6 +91,8 @@ class Lever:
         change_field: The field of a scheduled change that sets it ("brms",
             "levers.transparency"); None when a change cannot.
         pdca_step: The step a PDCA policy starts from; None when a policy may not step it.
+        dimension: What it is (:data:`DIMENSIONS`): part of the structure, a way of
+            working, staffing or demand.
     """
 
     key: str
@@ -68,6 +111,7 @@ class Lever:
     short: str = ""
     change_field: str | None = None
     pdca_step: float | None = None
+    dimension: str = WAYS
 
     @property
     def title(self) -> str:
@@ -101,6 +145,7 @@ LEVERS: tuple[Lever, ...] = (
         help="siloed: a department per discipline with local FIFO priorities; aligned: the "
         "same departments with one shared priority; converged: cross-functional teams.",
         change_field="structure",
+        dimension=STRUCTURE,
     ),
     Lever(
         "team_size",
@@ -115,6 +160,7 @@ LEVERS: tuple[Lever, ...] = (
         help="People per cross-functional team (converged structure).",
         change_field="team_size",
         pdca_step=-1,
+        dimension=STRUCTURE,
     ),
     Lever(
         "brms",
@@ -130,6 +176,7 @@ LEVERS: tuple[Lever, ...] = (
         short="BRMs",
         change_field="brms",
         pdca_step=2,
+        dimension=STRUCTURE,
     ),
     Lever(
         "priorities",
@@ -142,6 +189,7 @@ LEVERS: tuple[Lever, ...] = (
         help="fifo: each unit serves its own queue first come, first served; value: one "
         "shared value-based priority (WSJF-like) across units.",
         change_field="levers.prioritisation",
+        dimension=STRUCTURE,
     ),
     Lever(
         "shared_language",
@@ -227,6 +275,7 @@ LEVERS: tuple[Lever, ...] = (
         0.05,
         group=DEMAND,
         help="Scales the arrival rate of every work type (1 = as in the scenario).",
+        dimension=DEMAND_DIMENSION,
     ),
 )
 
@@ -246,6 +295,7 @@ HEADCOUNT = Lever(
     structures=("siloed", "aligned", "converged"),
     cost=f"disciplines.{DISCIPLINE}.cost_per_day",
     help=f"People whose main discipline is {DISCIPLINE}.",
+    dimension=STAFFING,
 )
 
 
@@ -267,6 +317,7 @@ def headcount_lever(discipline: str) -> Lever:
         structures=HEADCOUNT.structures,
         cost=named(HEADCOUNT.cost or ""),
         help=named(HEADCOUNT.help),
+        dimension=HEADCOUNT.dimension,
     )
 
 
@@ -298,3 +349,48 @@ def change_levers() -> list[Lever]:
 def pdca_steps() -> dict[str, float]:
     """Scenario path -> default step, of every lever a PDCA policy may step."""
     return {entry.path: entry.pdca_step for entry in LEVERS if entry.pdca_step is not None}
+
+
+def dimension(path: str) -> str:
+    """The dimension of the scenario field at dotted ``path`` ("levers.transparency",
+    "disciplines.dev.headcount"): its lever's, else the longest listed path it is under.
+    """
+    for entry in LEVERS:
+        if entry.path == path:
+            return entry.dimension
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:end])
+        if prefix in FIELD_DIMENSIONS:
+            return FIELD_DIMENSIONS[prefix]
+    return MODEL  # a field added to the schema and not yet listed: never "structure"
+
+
+#: Ready-made levels of the ways of working, to hold them equal across organisations
+#: (Compare's "Ways of working" choice): "basic" is siloed.yaml's (the schema's
+#: defaults), "mature" the old converged.yaml's (shared language 0.5, transparency 0.6).
+WAYS_LEVELS: dict[str, dict[str, object]] = {
+    "basic": {
+        "levers.shared_language": 0.2,
+        "levers.transparency": 0.2,
+        "levers.cross_skill": 0.0,
+        "levers.rotation_share": 0.0,
+        "levers.culture_events_per_quarter": 0.0,
+        "levers.glossary": False,
+        "levers.change_management": 0.0,
+    },
+    "mature": {
+        "levers.shared_language": 0.5,
+        "levers.transparency": 0.6,
+        "levers.cross_skill": 0.0,
+        "levers.rotation_share": 0.0,
+        "levers.culture_events_per_quarter": 0.0,
+        "levers.glossary": False,
+        "levers.change_management": 0.0,
+    },
+}
+
+
+def ways_of_working_levers() -> list[Lever]:
+    """The levers that are ways of working, in order."""
+    return [entry for entry in LEVERS if entry.dimension == WAYS]
