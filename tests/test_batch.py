@@ -49,9 +49,15 @@ def test_the_four_ready_made_experiments_cover_the_issue():
     assert {s.structure for s in plans["team_size"].scenarios} == {"converged"}
     demand = plans["structure_demand"]
     assert {"structure", "demand_scale"} <= set(demand.parameter_names)
-    # each structure keeps its own levers, so siloed and aligned really differ
+    # each structure sets what defines it, so siloed and aligned really differ
     kinds = {(s.structure, s.prioritisation, s.brms.count) for s in demand.scenarios}
     assert kinds == {("siloed", "fifo", 0), ("aligned", "value", 3), ("converged", "value", 0)}
+    # ... and nothing else: the ways of working are the same at every point
+    ways = {
+        (s.levers.shared_language, s.levers.transparency, s.levers.culture_events_per_quarter)
+        for s in demand.scenarios
+    }
+    assert len(ways) == 1
 
 
 def test_designs_expand_as_documented():
