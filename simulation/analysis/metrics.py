@@ -15,12 +15,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.analysis.steady_state import steady_state
 from simulation.model.records import RunRecords
 
 DAYS_PER_WEEK = 5
 DAYS_PER_MONTH = 21
 
 TIERS = ["elite", "high", "medium", "low"]
+DORA_TIER_KEYS = (
+    "tier_lead_time",
+    "tier_deployment_frequency",
+    "tier_change_failure",
+    "tier_time_to_restore",
+)
 
 
 def compute_kpis(records: RunRecords) -> dict[str, Any]:
@@ -65,6 +72,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k.update(dora_tiers(k, it_units=_deploying_units(records)))
     if not len(done):  # no deliveries: no tier, not "low"
         k.update(dict.fromkeys(["tier_deployment_frequency", "dora_tier"], "n/a"))
+    # Whether it kept up: lead times count only the items that got through, so an
+    # overloaded organisation gets no DORA tier (steady_state.overload_note says why).
+    k.update(steady_state(records).kpis())
+    if k["overloaded"]:
+        k.update(dict.fromkeys([*DORA_TIER_KEYS, "dora_tier"], "n/a"))
 
     # customers
     daily = records.daily
