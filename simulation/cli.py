@@ -345,6 +345,7 @@ def _progress(**options: Any):
 
 def _print_run(scenario, result) -> None:
     from simulation.analysis.metrics import delivery_note
+    from simulation.analysis.steady_state import overload_note
 
     kpis = result.kpis
     print(
@@ -353,12 +354,13 @@ def _print_run(scenario, result) -> None:
     )
     print(kpi_table([kpis], [scenario.name]))
     print(
-        f"\nDORA tier: {kpis['dora_tier']}   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
+        f"\nDORA tier: {kpis['dora_tier']}{' (overloaded)' if kpis.get('overloaded') else ''}"
+        f"   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
         f"({_percent(kpis.get('bottleneck_utilisation', math.nan))} busy)"
     )
-    note = delivery_note(kpis)
-    if note:
-        print(f"\nNote: {note}")
+    for note in (overload_note(kpis), delivery_note(kpis)):
+        if note:
+            print(f"\nNote: {note}")
     print_transition(result)
 
 
@@ -436,6 +438,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _compare(args, scenarios, names, total, staged, executor) -> None:
     from simulation.analysis.metrics import delivery_note, mode, summarise
+    from simulation.analysis.steady_state import replicates_overload_note
     from simulation.running.runs import run_replicates
 
     with _progress(total=total, desc="runs", unit="run", leave=False) as bar:
@@ -459,6 +462,8 @@ def _compare(args, scenarios, names, total, staged, executor) -> None:
     for name, rs in zip(names, runs, strict=True):
         if all(delivery_note(r) for r in rs):
             print(f"Note: {name}: {delivery_note(rs[0])}")
+        if overloaded := replicates_overload_note(rs):
+            print(f"Note: {name}: {overloaded}")
     if staged is not None:
         import pandas as pd
 
@@ -542,6 +547,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from simulation.analysis.sweep_stats import (
         configuration_table,
         format_sensitivity,
+        overloaded_notes,
         parameter_columns,
         sensitivity,
     )
@@ -581,6 +587,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(_grid(rows, header))
     if len(kpis) > len(shown):
         print(f"(all {len(kpis)} KPIs with intervals: {args.directory / 'configurations.csv'})")
+    for note in overloaded_notes(results, parameters):
+        print(f"Note: {note}")
     table.to_csv(args.directory / "configurations.csv", index=False)
     src = sensitivity(results, parameters, kpis)
     print(

@@ -245,3 +245,16 @@ def warmup_note(kpis: dict[str, Any], warmup_days: int) -> str | None:
         f"the warm-up of {warmup_days} days looks too short: work in progress settles "
         f"after about {suggested:.0f} days (MSER-5)"
     )
+
+
+def replicates_overload_note(runs: list[dict[str, Any]]) -> str | None:
+    """The overload line for replicates of one configuration: said when any of them is
+    overloaded, with how many when not all are, and the mean growth of those that are."""
+    flagged = [r for r in runs if r.get("overloaded")]
+    if not flagged:
+        return None
+    growth = float(np.mean([r.get("wip_growth_per_week", math.nan) for r in flagged]))
+    note = overload_note({"overloaded": 1, "wip_growth_per_week": growth})
+    if len(flagged) < len(runs):
+        note = f"in {len(flagged)} of {len(runs)} replicates, {note}"
+    return note
