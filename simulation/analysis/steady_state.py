@@ -17,11 +17,13 @@ The rules and their thresholds (reasoned estimates, not sourced values):
   ``r`` (clipped to 0..0.9), the usual effective-sample-size correction; the 95%
   interval then uses Student t with ``n - 2`` degrees of freedom.
 * Overloaded: the slope's interval lies above zero AND deliveries fall clearly short of
-  arrivals in the KPI window (fewer than :data:`DELIVERY_SHORTFALL` of them). Both are
-  needed: a scenario still filling after a short warm-up has a positive slope but
-  delivers nearly all that arrives; a noisy stable one can deliver 5% less than arrives
-  in one window by chance but shows no trend. At the ready-made scenarios' defaults
-  deliveries are within ~5% of arrivals; at ten times the demand, a third of them.
+  arrivals (fewer than :data:`DELIVERY_SHORTFALL` of them) both in the KPI window and
+  in its second half. All are needed: a noisy stable run can deliver 5% less than
+  arrives in one window by chance but shows no trend; a queue still filling after a
+  short warm-up (siloed over 80 days) grows and falls short over the window, but
+  catches up in its second half, while an overloaded one falls short throughout. At
+  the ready-made scenarios' defaults deliveries are within ~5% of arrivals; at ten
+  times the demand, a third of them.
 * Warm-up: MSER-5 (White 1997; Hoad, Robinson and Davies 2010): the daily WIP in
   batches of 5 days, truncated where the squared standard error of the mean of the rest
   is smallest, searched over the first half of the run (beyond it the rule is
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from simulation.model.records import RunRecords
@@ -117,14 +120,9 @@ def steady_state(records: RunRecords) -> SteadyState:
     window = records.horizon - records.warmup
     delivered = int((records.items["done"] >= records.warmup).sum())
     arrivals = records.arrivals_in_window
-    slope, low, high = wip_trend(records)
+    slope, low, high = wip_trend(records.daily, records.warmup)
     ages = open_ages(records)
-    overloaded = (
-        not math.isnan(low)
-        and low > 0
-        and arrivals > 0
-        and delivered < DELIVERY_SHORTFALL * arrivals
-    )
+    overloaded = not records.daily.empty and is_overloaded(records.daily, records.warmup, low)
     p50, p85 = np.percentile(ages, [50, 85]) if len(ages) else (math.nan, math.nan)
     return SteadyState(
         arrivals_per_week=arrivals / window * DAYS_PER_WEEK,
@@ -151,14 +149,42 @@ def _daily_wip(records: RunRecords) -> np.ndarray:
     return daily["wip"].to_numpy(dtype=float)
 
 
-def wip_trend(records: RunRecords) -> tuple[float, float, float]:
+def is_overloaded(daily: pd.DataFrame, warmup: int, growth_ci_low: float) -> bool:
+    """The rule (module docstring): WIP grows, its interval above zero, and deliveries
+    fall short of :data:`DELIVERY_SHORTFALL` of arrivals over the KPI window and over
+    its second half (a queue still filling after a short warm-up catches up there)."""
+    if math.isnan(growth_ci_low) or growth_ci_low <= 0:
+        return False
+    end = int(daily["day"].iloc[-1])
+    return all(
+        arrived > 0 and delivered < DELIVERY_SHORTFALL * arrived
+        for arrived, delivered in (
+            _flow(daily, warmup, end),
+            _flow(daily, (warmup + end) // 2, end),
+        )
+    )
+
+
+def _flow(daily: pd.DataFrame, start: int, end: int) -> tuple[int, int]:
+    """Items arrived and delivered after day ``start`` up to day ``end``, from the
+    cumulative ``arrivals`` and ``delivered`` columns."""
+    counts = daily.set_index("day")[["arrivals", "delivered"]]
+    before = (
+        counts.loc[start] if start in counts.index else pd.Series({"arrivals": 0, "delivered": 0})
+    )
+    after = counts.loc[end]
+    return int(after["arrivals"] - before["arrivals"]), int(
+        after["delivered"] - before["delivered"]
+    )
+
+
+def wip_trend(daily: pd.DataFrame, warmup: int) -> tuple[float, float, float]:
     """Slope of weekly mean WIP after the warm-up, items a week, with its 95% interval
     (autocorrelation-corrected, see the module's docstring); NaN bounds with fewer than
     :data:`MIN_WEEKS` whole weeks."""
-    daily = records.daily
     if daily.empty:
         return math.nan, math.nan, math.nan
-    wip = daily.loc[daily["day"] > records.warmup, "wip"].to_numpy(dtype=float)
+    wip = daily.loc[daily["day"] > warmup, "wip"].to_numpy(dtype=float)
     weeks = len(wip) // DAYS_PER_WEEK
     if weeks < 2:
         return math.nan, math.nan, math.nan
@@ -219,6 +245,18 @@ def open_ages(records: RunRecords) -> np.ndarray:
     delivered = np.bincount(np.clip(delivered_day, 0, None), minlength=days.max() + 1)[days]
     still_open = np.clip(arrived - delivered, 0, None)
     return np.repeat(records.horizon - (days - 0.5), still_open)
+
+
+def live_overload_note(daily: pd.DataFrame, warmup: int) -> str | None:
+    """The overload line for a run still going, from its daily series so far (with the
+    cumulative ``arrivals`` and ``delivered`` columns); None until the verdict is clear:
+    at least :data:`MIN_WEEKS` weeks after the warm-up and the rule met."""
+    if daily.empty or int(daily["day"].iloc[-1]) < warmup + MIN_WEEKS * DAYS_PER_WEEK:
+        return None
+    slope, low, _ = wip_trend(daily, warmup)
+    if not is_overloaded(daily, warmup, low):
+        return None
+    return overload_note({"overloaded": 1, "wip_growth_per_week": slope})
 
 
 # --------------------------------------------------------------------------- sentences
