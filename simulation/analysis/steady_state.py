@@ -259,6 +259,27 @@ def live_overload_note(daily: pd.DataFrame, warmup: int) -> str | None:
     return overload_note({"overloaded": 1, "wip_growth_per_week": slope})
 
 
+def littles_law_in_window(records: RunRecords) -> float:
+    """Little's law with the window's edges counted: the time every item spent in the
+    system inside the KPI window, over the window's length.
+
+    ``littles_law_wip`` (throughput x mean lead time of the items delivered in the
+    window) counts whole lead times, so work that entered before the window opens or is
+    still open when it closes tips it when WIP differs between the window's two ends:
+    a queue still filling, or a transition that halves WIP on purpose. This form is
+    exact for any window (the sample-path form of the law, Stidham 1974), up to the
+    half-day to which the open items' arrivals are known (:func:`open_ages`): it checks
+    that the model's WIP and its items' times agree.
+    """
+    window = records.horizon - records.warmup
+    items = records.items
+    done = items[items["done"] >= records.warmup]
+    inside = (done["done"] - done["arrival"].clip(lower=records.warmup)).sum()
+    open_since = records.horizon - open_ages(records)
+    inside += (records.horizon - np.maximum(open_since, records.warmup)).sum()
+    return float(inside) / window if window > 0 else math.nan
+
+
 # --------------------------------------------------------------------------- sentences
 
 
