@@ -85,7 +85,8 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("wip_mean", "Work in progress", "items", False, SPEED),
     Kpi("flow_efficiency", "Flow efficiency", PERCENT, True, SPEED, change="difference"),
     Kpi("arrivals_per_week", "Arrivals", "items/week", None, SPEED),
-    Kpi("wip_growth_per_week", "Growth of open work", "items/week", False, SPEED),
+    Kpi("wip_growth_per_week", "Growth of open work", "items/week", False, SPEED,
+        change="difference"),
     # -- DORA
     Kpi("change_lead_time_days", "Lead time for changes (DORA)", "days", False, DORA),
     Kpi("deployments_per_week", "Deployments", "per week", True, DORA),
