@@ -345,6 +345,7 @@ def _progress(**options: Any):
 
 def _print_run(scenario, result) -> None:
     from simulation.analysis.metrics import delivery_note
+    from simulation.analysis.steady_state import overload_note
 
     kpis = result.kpis
     print(
@@ -353,12 +354,13 @@ def _print_run(scenario, result) -> None:
     )
     print(kpi_table([kpis], [scenario.name]))
     print(
-        f"\nDORA tier: {kpis['dora_tier']}   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
+        f"\nDORA tier: {kpis['dora_tier']}{' (overloaded)' if kpis.get('overloaded') else ''}"
+        f"   Bottleneck: {kpis.get('bottleneck', 'n/a')} "
         f"({_percent(kpis.get('bottleneck_utilisation', math.nan))} busy)"
     )
-    note = delivery_note(kpis)
-    if note:
-        print(f"\nNote: {note}")
+    for note in (overload_note(kpis), delivery_note(kpis)):
+        if note:
+            print(f"\nNote: {note}")
     print_transition(result)
 
 
@@ -437,6 +439,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _compare(args, scenarios, names, total, staged, executor) -> None:
     from simulation.analysis.differences import difference_note
     from simulation.analysis.metrics import delivery_note, mode, summarise
+    from simulation.analysis.steady_state import replicates_overload_note
     from simulation.running.runs import run_replicates
 
     with _progress(total=total, desc="runs", unit="run", leave=False) as bar:
@@ -460,6 +463,8 @@ def _compare(args, scenarios, names, total, staged, executor) -> None:
     for name, rs in zip(names, runs, strict=True):
         if all(delivery_note(r) for r in rs):
             print(f"Note: {name}: {delivery_note(rs[0])}")
+        if overloaded := replicates_overload_note(rs):
+            print(f"Note: {name}: {overloaded}")
     # issue 10: a gap is the structure's only when nothing else differs
     print("\n" + "\n".join(difference_note(names, scenarios)))
     if staged is not None:
@@ -545,6 +550,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from simulation.analysis.sweep_stats import (
         configuration_table,
         format_sensitivity,
+        overloaded_notes,
         parameter_columns,
         sensitivity,
     )
@@ -584,6 +590,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(_grid(rows, header))
     if len(kpis) > len(shown):
         print(f"(all {len(kpis)} KPIs with intervals: {args.directory / 'configurations.csv'})")
+    for note in overloaded_notes(results, parameters):
+        print(f"Note: {note}")
     table.to_csv(args.directory / "configurations.csv", index=False)
     src = sensitivity(results, parameters, kpis)
     print(

@@ -489,9 +489,11 @@ def test_transition_page_a_pdca_policy_and_send_to_compare():
     assert not at.exception and not at.error
     design = at.session_state["tr_result"]["digests"][0]
     assert all(not d.decisions.empty for d in design)
-    # after the 20-day warm-up, a trial every 30 days, each judged when the next begins
-    assert design[0].changes["day"].min() == 50.0
-    assert design[0].decisions["day"].min() == 80.0
+    # after the warm-up, a trial every 30 days, each judged when the next begins
+    warmup = ready_made("siloed").warmup_days
+    trials = design[0].changes[design[0].changes["source"] == "pdca"]
+    assert trials["day"].min() == warmup + 30
+    assert design[0].decisions["day"].min() == warmup + 60
     decisions = frame_with(at, "Kept in")
     assert "Your path" in set(decisions["Path"])
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from simulation.analysis.metrics import mean_ci
+from simulation.analysis.steady_state import littles_law_in_window
 from simulation.analysis.theory import (
     chain_lead_time,
     chain_warmup_days,
@@ -139,14 +140,30 @@ def test_critical_path_holds_with_several_work_types():
     assert np.allclose(items["lead_time"], expected, atol=1e-9)
 
 
+#: Ready-made scenarios that reorganise on purpose during the KPI window: their WIP
+#: halves (siloed to converged), so the whole-lead-time form of Little's law is tipped
+#: by the window's edges (about 2% on average); only the form that counts the edges is
+#: checked for them.
+REORGANISING = {"transition_big_bang", "transition_stepwise"}
+
+
 @pytest.mark.parametrize("name", READY_MADE_NAMES)
 def test_littles_law_holds_on_every_ready_made_scenario(name):
-    """Little's law is a long-run identity: the window's edges (items already in the
-    system when it opens, or still in it when it closes) shrink as it lengthens, so
-    each scenario runs at least 600 days here."""
+    """Little's law at each scenario's default horizon, five seeds. The form with the
+    window's edges counted is exact (up to half a day per open item) on every run; the
+    form the KPIs report (throughput x mean lead time) holds within 3% on average (95%
+    CI) where WIP is the same at both ends of the window: a warm-up too short for the
+    queues to fill (siloed at 20 days) breaks it."""
     scenario = ready_made(name)
-    kpis = run_scenario(scenario, seed=11, days=max(600, scenario.horizon_days)).kpis
-    assert kpis["wip_mean"] == pytest.approx(kpis["littles_law_wip"], rel=0.05)
+    gaps = []
+    for seed in range(1, 6):
+        result = run_scenario(scenario, seed=seed)
+        wip = result.kpis["wip_mean"]
+        assert littles_law_in_window(result.records) == pytest.approx(wip, rel=0.03)
+        gaps.append(result.kpis["littles_law_wip"] / wip - 1)
+    if name not in REORGANISING:
+        _, low, high = mean_ci(np.array(gaps))
+        assert low > -0.03 and high < 0.03, f"gap 95% CI [{low:+.3f}, {high:+.3f}]"
 
 
 def test_same_seed_same_results_different_seed_different_results():

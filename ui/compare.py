@@ -24,6 +24,7 @@ from simulation.analysis.comparison import (
 from simulation.analysis.differences import difference_note, ways_of_working, with_ways_of_working
 from simulation.analysis.digest import RunDigest
 from simulation.analysis.metrics import delivery_note, mode
+from simulation.analysis.steady_state import replicates_overload_note
 from simulation.analysis.transition_outcomes import (
     any_transition,
     kpi_table,
@@ -468,12 +469,18 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
             + "</div>",
             unsafe_allow_html=True,
         )
+        overloaded = replicates_overload_note(kpis[i])
+        if overloaded:
+            st.warning(f"{common.plain(name)}: {overloaded}", icon=":material/warning:")
         keys = card_kpis()
         for pair in (keys[j : j + 2] for j in range(0, len(keys), 2)):
             for cell, key in zip(st.columns(2, gap="small"), pair, strict=False):
                 c = card(key, kpis[0] if i else None, kpis[i])
                 if i == 0:  # a grey "baseline" keeps every column's cards the same height
                     c.update(delta="baseline", delta_color="off", delta_arrow="off")
+                if overloaded and key.startswith("lead_time"):  # survivors only
+                    c["label"] = f"{c['label']} (delivered only)"
+                    c["help"] = f"{c['help'] or ''} Of delivered items only: {overloaded}."
                 cell.metric(
                     c["label"],
                     c["value"],

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from html import escape
 
+import pandas as pd
 import streamlit as st
 
 from simulation.analysis.comparison import unique_names
+from simulation.analysis.steady_state import live_overload_note
 from simulation.inputs.scenario import ScenarioError
 from simulation.presentation import charts
 from simulation.running.live import LEAD_TIME_WINDOW, Workshop
@@ -239,6 +241,9 @@ def live_view() -> None:
                 f"{escape(side.name)}</div>" + big_numbers(side.latest),
                 unsafe_allow_html=True,
             )
+            overloaded = live_overload_note(pd.DataFrame(side.history), side.model.warmup)
+            if overloaded:  # its lead time counts only what got through
+                st.warning(overloaded, icon=":material/warning:")
             st.altair_chart(
                 charts.workshop_units_chart(units[side.name], x_max, rows=rows), width="stretch"
             )

@@ -15,12 +15,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.analysis.steady_state import steady_state
 from simulation.model.records import RunRecords
 
 DAYS_PER_WEEK = 5
 DAYS_PER_MONTH = 21
 
 TIERS = ["elite", "high", "medium", "low"]
+DORA_TIER_KEYS = (
+    "tier_lead_time",
+    "tier_deployment_frequency",
+    "tier_change_failure",
+    "tier_time_to_restore",
+)
 
 
 def compute_kpis(records: RunRecords) -> dict[str, Any]:
@@ -65,6 +72,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k.update(dora_tiers(k, it_units=_deploying_units(records)))
     if not len(done):  # no deliveries: no tier, not "low"
         k.update(dict.fromkeys(["tier_deployment_frequency", "dora_tier"], "n/a"))
+    # Whether it kept up: lead times count only the items that got through, so an
+    # overloaded organisation gets no DORA tier (steady_state.overload_note says why).
+    k.update(steady_state(records).kpis())
+    if k["overloaded"]:
+        k.update(dict.fromkeys([*DORA_TIER_KEYS, "dora_tier"], "n/a"))
 
     # customers
     daily = records.daily
@@ -146,6 +158,14 @@ def rolling_lead_time(
         return np.where(count > 0, (sums[hi] - sums[lo]) / np.maximum(count, 1), np.nan)
 
 
+def before_start(warmup: float, day: float) -> float:
+    """Where the level before a change on ``day`` is measured from: the 40 days before
+    it, never the warm-up's ramp; but at least the 20 days before it, even inside the
+    warm-up, when the change comes sooner after the warm-up (a 60-day warm-up and a
+    change on day 60 would otherwise leave nothing to measure)."""
+    return min(max(warmup, day - 2 * ROLLING_DAYS), day - ROLLING_DAYS)
+
+
 def change_periods(records: RunRecords) -> list[tuple[pd.Series, float, float]]:
     """Each scheduled change with the day it took effect and the day its period ends
     (the next scheduled change, or the horizon). PDCA trials are not periods."""
@@ -165,10 +185,7 @@ def transition_table(records: RunRecords) -> pd.DataFrame:
     for change, day, end in change_periods(records):
         days = np.arange(day + 1, end + 1)
         curve = rolling_lead_time(records.items, days)
-        # the level before: deliveries in the 40 days before, never the warm-up's ramp
-        before = window_kpis(records, max(records.warmup, day - 2 * ROLLING_DAYS), day)[
-            "lead_time_mean"
-        ]
+        before = window_kpis(records, before_start(records.warmup, day), day)["lead_time_mean"]
         recovered = np.nonzero(curve <= before)[0] if not math.isnan(before) else []
         peak = int(np.nanargmax(curve)) if np.isfinite(curve).any() else 0
         after_peak = [r for r in recovered if r >= peak]

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.metrics import mean_ci
+from simulation.analysis.steady_state import replicates_overload_note
 
 #: Columns of a results table that are bookkeeping, not KPIs.
 BOOKKEEPING = {"run_id", "point", "replicate", "seed", "status", "error", "elapsed_s", "days"}
@@ -287,3 +288,20 @@ def _signed(value: float, column: str) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
     return f"{value:.2f}" if column == "r2" else f"{value:+.2f}"
+
+
+def overloaded_notes(results: pd.DataFrame, parameters: list[str]) -> list[str]:
+    """A line per configuration in which any run was overloaded (demand beyond
+    capacity, :mod:`simulation.analysis.steady_state`): its lead times are of the
+    delivered items only. None for results written before the verdict existed."""
+    ok = results[results["status"] == "ok"]
+    if "overloaded" not in ok or ok.empty:
+        return []
+    notes = []
+    for values, group in ok.groupby(parameters or (lambda _: 0), sort=True, dropna=False):
+        note = replicates_overload_note(group.to_dict("records"))
+        if note:
+            key = values if isinstance(values, tuple) else (values,)
+            where = ", ".join(f"{p} {_value(v)}" for p, v in zip(parameters, key, strict=False))
+            notes.append(f"{where or 'all runs'}: {note}")
+    return notes
