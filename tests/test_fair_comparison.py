@@ -19,6 +19,7 @@ from simulation.analysis.differences import (
 from simulation.catalog.levers import (
     FIELD_DIMENSIONS,
     LEVERS,
+    MEASUREMENT,
     STAFFING,
     STRUCTURE,
     WAYS,
@@ -60,12 +61,15 @@ def test_every_field_of_every_ready_made_scenario_has_a_listed_dimension(name):
 @pytest.mark.parametrize("group", [STRUCTURES, MATURE])
 def test_ready_made_structures_differ_only_in_their_structure(group):
     found = differences([ready_made(name) for name in group])
-    assert found and {d.dimension for d in found} == {STRUCTURE}
+    # besides the structure, at most when measurement starts (siloed fills up later)
+    assert found and {d.dimension for d in found} - {MEASUREMENT} == {STRUCTURE}
+    assert {d.field for d in found if d.dimension == MEASUREMENT} <= {"warmup_days"}
 
 
 @pytest.mark.parametrize("name", STRUCTURES)
 def test_mature_variants_differ_only_in_ways_of_working(name):
     found = differences([ready_made(name), ready_made(f"{name}_mature")])
+    found = [d for d in found if d.dimension != MEASUREMENT]
     assert {d.field for d in found} == {"levers.shared_language", "levers.transparency"}
     assert {d.dimension for d in found} == {WAYS}
 
@@ -116,9 +120,13 @@ def test_the_note_lists_ways_of_working_per_scenario():
     assert note[0] == BESIDES
     assert "  ways of working: levers.shared_language: 0.2 (Silo), 0.5 (Teams)" in note
     assert "  ways of working: levers.transparency: 0.2 (Silo), 0.6 (Teams)" in note
-    assert len(note) == 3  # the structure's own fields are not listed
+    # the structure's own fields are not listed; when measurement starts is, apart
+    assert len([line for line in note if "own warm-up" not in line]) == 3
     fair = difference_note(names, [ready_made("siloed"), ready_made("converged")])
-    assert fair == [ONLY_STRUCTURE]
+    assert fair == [
+        ONLY_STRUCTURE,
+        "  each measured after its own warm-up: warmup_days: 60 (Silo), 20 (Teams)",
+    ]
 
 
 # --------------------------------------------------------------------------- the summary

@@ -19,7 +19,7 @@ import pandas as pd
 from simulation.analysis.differences import Difference, differences
 from simulation.analysis.metrics import mean_ci, mode, summarise
 from simulation.catalog import kpis as catalog
-from simulation.catalog.levers import LEVERS, STRUCTURE, WAYS
+from simulation.catalog.levers import LEVERS, MEASUREMENT, STRUCTURE, WAYS
 from simulation.inputs.scenario import Scenario
 
 Runs = Sequence[Sequence[dict[str, Any]]]  # runs[scenario][replicate] -> KPI dict
@@ -190,7 +190,8 @@ def summary_sentences(
 
 def _attribution(name: str, base_name: str, scenario: Scenario, base: Scenario) -> str:
     """Whose effect the difference between two scenarios is, as one or two sentences."""
-    found = differences([base, scenario])
+    # when measurement starts is not a difference in kind (each is measured once loaded)
+    found = [d for d in differences([base, scenario]) if d.dimension != MEASUREMENT]
     kinds = list(dict.fromkeys(d.dimension for d in found))
     if not kinds:
         return ""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simulation.catalog.levers import DIMENSIONS, LABEL, STRUCTURE, WAYS, dimension
+from simulation.catalog.levers import DIMENSIONS, LABEL, MEASUREMENT, STRUCTURE, WAYS, dimension
 from simulation.inputs.scenario import Scenario, with_overrides
 
 ONLY_STRUCTURE = "Only the structure differs."
@@ -85,8 +85,9 @@ def differences(scenarios: Sequence[Scenario]) -> list[Difference]:
 
 
 def besides_structure(scenarios: Sequence[Scenario]) -> list[Difference]:
-    """The differences that are not part of the structure."""
-    return [d for d in differences(scenarios) if d.dimension != STRUCTURE]
+    """The differences that are not part of the structure (nor of when measurement
+    starts: each organisation is measured after its own warm-up)."""
+    return [d for d in differences(scenarios) if d.dimension not in (STRUCTURE, MEASUREMENT)]
 
 
 def structure_differs(scenarios: Sequence[Scenario]) -> bool:
@@ -122,12 +123,17 @@ def difference_note(names: Sequence[str], scenarios: Sequence[Scenario]) -> list
     found = differences(scenarios)
     if not found:
         return [NOTHING]
-    others = [d for d in found if d.dimension != STRUCTURE]
+    windows = [
+        f"  each measured after its own warm-up: {d.field}: {_per_scenario(d, names)}"
+        for d in found
+        if d.dimension == MEASUREMENT
+    ]
+    others = [d for d in found if d.dimension not in (STRUCTURE, MEASUREMENT)]
     if not others:
-        return [ONLY_STRUCTURE]
-    same = [] if len(others) < len(found) else [SAME_STRUCTURE]
+        return [ONLY_STRUCTURE if len(windows) < len(found) else NOTHING, *windows]
+    same = [] if any(d.dimension == STRUCTURE for d in found) else [SAME_STRUCTURE]
     lines = [f"  {d.dimension}: {d.field}: {_per_scenario(d, names)}" for d in others]
-    return [*same, BESIDES, *lines]
+    return [*same, BESIDES, *lines, *windows]
 
 
 def _per_scenario(found: Difference, names: Sequence[str]) -> str:

@@ -38,11 +38,15 @@ WAYS = "ways of working"
 STAFFING = "staffing"
 DEMAND_DIMENSION = "demand"
 RUN = "run settings"
+#: When measurement starts: each organisation is measured once its queues have filled
+#: (a siloed one fills later), so a different warm-up changes the window, not the
+#: organisation; comparisons name it but do not count it as a difference in kind.
+MEASUREMENT = "measurement"
 MODEL = "model parameters"
 SCHEDULE = "changes over time"
 LABEL = "name"
 #: The dimensions, in the order a comparison lists its differences.
-DIMENSIONS = (STRUCTURE, WAYS, STAFFING, DEMAND_DIMENSION, SCHEDULE, MODEL, RUN, LABEL)
+DIMENSIONS = (STRUCTURE, WAYS, STAFFING, DEMAND_DIMENSION, SCHEDULE, MODEL, RUN, MEASUREMENT, LABEL)
 
 #: The dimension of every scenario field no lever sets, by its dotted path (a field
 #: under a path listed here takes that path's dimension).
@@ -60,7 +64,7 @@ FIELD_DIMENSIONS: dict[str, str] = {
     "levers": WAYS,  # a lever field without an entry below is a way of working
     "seed": RUN,
     "horizon_days": RUN,
-    "warmup_days": RUN,
+    "warmup_days": MEASUREMENT,
     "name": LABEL,
     "description": LABEL,
 }
