@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare scenarios over replicates",
         description="Run each scenario with the same seeds and print the KPIs side by side "
-        "as mean with 95%% confidence interval, and the change against the first.",
+        "as mean with 95% confidence interval, and the change against the first.",
     )
     compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario files")
     compare.add_argument(
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze",
         help="summarise a sweep: KPIs per configuration, sensitivity, charts",
-        description="Print each configuration's KPIs as mean [95%% CI], a sensitivity table "
+        description="Print each configuration's KPIs as mean [95% CI], a sensitivity table "
         "(standardised regression coefficients), and write charts to DIR/charts.",
     )
     analyze.add_argument("directory", type=Path, help="the --out directory of a sweep")

@@ -120,9 +120,11 @@ def test_missing_file_and_bad_arguments_exit_2(tmp_path):
 
 
 def test_every_command_has_help():
-    for command in ("run", "compare", "validate", "schema", "sweep", "analyze"):
+    for command in ("run", "compare", "validate", "schema", "sweep", "analyze", "parameters"):
         done = cli(command, "--help")
         assert done.returncode == 0 and "usage:" in done.stdout
+        # argparse %-formats help strings but prints descriptions as written
+        assert "%%" not in done.stdout, command
 
 
 def test_python_dash_m_simulation_prints_and_exits_as_the_function_does(tmp_path):
