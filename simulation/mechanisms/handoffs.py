@@ -242,7 +242,8 @@ class Handoffs(Mechanism):
     def _expected_brm_wait(self, item: WorkItem) -> float:
         """Days ``item`` would wait for a BRM: the handoffs ahead of it in the queue,
         plus itself, served by the BRMs at work (each frees at rate 1 / mediation_days,
-        mediations being exponential)."""
+        mediations being exponential). For a standard item it is a floor: incidents
+        that come later go first, which the sender cannot know."""
         if self.idle_brms:
             return 0.0
         serving = sum(1 for brm in self.brms if not brm.retiring)
