@@ -221,7 +221,8 @@ with controls:
             value=base.brms.count,
             step=1,
             key="dz_brms",
-            help="BRMs mediate every handoff across the business-IT boundary.",
+            help="BRMs mediate handoffs across the business-IT boundary; a handoff goes "
+            "direct when the wait for a BRM would cost more than mediation saves.",
         )
     )
 

@@ -122,6 +122,8 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     if k["brm_utilisation"] > k.get("bottleneck_utilisation", 0.0):
         k["bottleneck"], k["bottleneck_utilisation"] = "BRMs", k["brm_utilisation"]
     k["brm_mediations"] = int(records.brm["mediations"])
+    # went direct rather than wait for a BRM (brms.bypass), over the run like mediations
+    k["brm_bypassed"] = int(records.extra.get("brm_bypassed", 0))
     k.update({key: value for key, value in records.network.items()})
     k["shared_language_end"] = records.extra.get("shared_language_end", math.nan)
     k.update(transition_kpis(records))

@@ -165,6 +165,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("bottleneck_utilisation", "Bottleneck utilisation", PERCENT, None,
         change="difference"),
     Kpi("brm_mediations", "BRM mediations", "mediations", None),
+    Kpi("brm_bypassed", "Business-IT handoffs that bypassed the BRMs", "handoffs", None),
     Kpi("ties", "Social ties", "ties", None),
     Kpi("modularity_by_unit", "Network modularity (units)", "", None, change="difference"),
     Kpi("shared_language_end", "Shared language at the end", "0-1", True,

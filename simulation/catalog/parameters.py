@@ -290,6 +290,42 @@ _BRMS: tuple[Parameter, ...] = (
         source="reasoned estimate: a translator catches about half of what each side "
         "misreads in the other's request.",
     ),
+    Parameter(
+        path="brms.bypass",
+        default=True,
+        unit=SWITCH,
+        kind="setting",
+        mechanism="brms",
+        description="A business-IT handoff goes direct when the expected wait for a BRM is "
+        "longer than the mediation is expected to save (false: every one waits).",
+        source="reasoned estimate: nobody waits a week for a translator to save a day; "
+        "the sender sees the BRMs' queue and goes direct (issue 10: one BRM must never "
+        "be worse than none).",
+    ),
+    Parameter(
+        path="brms.bypass_wait_share",
+        default=0.3,
+        low=0.1,
+        high=1.0,
+        unit=SHARE,
+        mechanism="brms",
+        description="Share of a mediation's expected saving a sender will spend waiting "
+        "for a BRM before going direct (brms.bypass).",
+        source="reasoned estimate: senders who wait whenever it pays them fill the queue "
+        "until the wait eats the saving (Naor 1969, self-optimising queue joiners: 1); "
+        "a queue kept to about a third of the saving keeps most of it.",
+    ),
+    Parameter(
+        path="brms.incidents_first",
+        default=True,
+        unit=SWITCH,
+        kind="setting",
+        mechanism="brms",
+        description="BRMs mediate expedite items (incidents) before the others waiting "
+        "(false: arrival order only).",
+        source="reasoned estimate: an expedite class of service jumps every queue "
+        "(Anderson 2010, Kanban), the BRMs' too.",
+    ),
 )
 
 _DEMAND: tuple[Parameter, ...] = (

@@ -141,6 +141,22 @@ class BRMs(Strict):
         0.5,
         description="Share of misunderstandings a BRM prevents (the BRM factor of mechanism 3).",
     )
+    bypass: bool = Field(
+        True,
+        description="A business-IT handoff goes direct, unmediated, when the expected wait "
+        "for a BRM is longer than the mediation is expected to save. False: every one "
+        "waits for a BRM.",
+    )
+    bypass_wait_share: Probability = Field(
+        0.3,
+        description="Share of a mediation's expected saving a sender will spend waiting "
+        "for a BRM before going direct (brms.bypass).",
+    )
+    incidents_first: bool = Field(
+        True,
+        description="BRMs mediate expedite items (incidents) before the others waiting. "
+        "False: in arrival order only.",
+    )
 
 
 # --------------------------------------------------------------------------- work

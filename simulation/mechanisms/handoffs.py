@@ -10,8 +10,32 @@ A boundary has a kind:
 
 Latency is exponential with a mean per kind, shortened by transparency (cross-unit
 kinds), by a tie between the sender and the receiving unit, and by a BRM. A
-``business_it`` handoff waits for a free BRM when there are any (so too few BRMs are a
-queue of their own), is mediated, then travels with the shortened delay.
+``business_it`` handoff waits for a free BRM when there are any, is mediated, then
+travels with the shortened delay. The BRMs serve one queue, expedite items (incidents)
+first and then in arrival order (``brms.incidents_first``).
+
+Bypass (``brms.bypass``): the sender of a business-IT handoff goes direct, unmediated
+(the full delay and chance of misunderstanding, no gain in shared language), when the
+expected wait for a BRM is longer than a share ``brms.bypass_wait_share`` (0.3) of what
+the mediation is expected to save. Both are what a sender can see or know from
+experience:
+
+- expected wait: none with a BRM free; else ``(ahead + 1) x brms.mediation_days / busy
+  BRMs``, with ``ahead`` the handoffs queued before this one (mediations are
+  exponential, so each busy BRM frees at rate 1 / mediation_days whatever they started);
+- expected saving: the direct handoff's mean delay minus the mediated one's and the
+  mediation's mean, plus the misunderstandings the BRM prevents times what a detected
+  one costs: a round trip across the boundary (two direct delays) and the rework and
+  wasted effort.
+
+Without it, too few BRMs are a queue that every business-IT handoff waits in, and one
+BRM is far worse than none (issue 10); with it, a BRM is only used when worth the wait.
+Why only a share of the saving: senders who join whenever it pays them fill the queue
+until the wait eats the whole saving (Naor 1969, self-optimising queue joiners), so
+one busy BRM saves almost nothing; a queue kept short (the BRM takes a handoff only if
+it can start within about a third of what it saves) keeps most of the saving with the
+work. At 1 (the self-interested rule) one BRM is still no worse than none, but the
+first BRM adds less than the second.
 
 A forward handoff is misunderstood with probability
 ``p_base(kind) * (1 - shared_language) * (1 - brm_effect) * (1 - tie_effect) *
@@ -21,13 +45,19 @@ task and sends the item back upstream for rework, then forward again (a new hand
 which can be misunderstood again). One not detected stays latent and escapes as a
 production defect when the item is delivered.
 
-Default: both on, with the means and probabilities in ``mechanisms.handoff`` and
-``mechanisms.rework``. Off switches: ``mechanisms.handoff.enabled: false`` (work
-moves instantly) and ``mechanisms.rework.enabled: false`` (nothing is misunderstood).
+Default: all on, with the means and probabilities in ``mechanisms.handoff``,
+``mechanisms.rework`` and ``brms``. Off switches: ``mechanisms.handoff.enabled: false``
+(work moves instantly), ``mechanisms.rework.enabled: false`` (nothing is
+misunderstood), ``brms.bypass: false`` (every business-IT handoff waits for a BRM) and
+``brms.incidents_first: false`` (BRMs serve in arrival order); with both BRM switches
+off the BRMs work as before issue 10.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -104,8 +134,13 @@ class Handoffs(Mechanism):
         self.record_handoff = record_handoff
         self.record_mediation = record_mediation
         self.misunderstandings_found = 0
+        self.brm_bypassed = 0
         self.idle_brms: deque[BRM] = deque(brms)
-        self.brm_queue: deque[WorkItem] = deque()
+        # A heap of (class, arrival number, item): expedite (class 0) first when
+        # incidents go first, then arrival order; the number keeps it deterministic.
+        self.brm_queue: list[tuple[int, int, WorkItem]] = []
+        self._arrival_numbers = itertools.count()
+        self._expedite_waiting = 0
         self.mean_days = {
             TEAM: self.latency.within_team_days,
             CROSS_UNIT: self.latency.cross_unit_days,
@@ -122,8 +157,12 @@ class Handoffs(Mechanism):
         self.transparency = after.transparency
 
     def summary(self) -> dict[str, int]:
-        """Misunderstandings detected (each sent an item back for rework)."""
-        return {"misunderstandings_found": self.misunderstandings_found}
+        """Misunderstandings detected (each sent an item back for rework) and
+        business-IT handoffs that went direct rather than wait for a BRM."""
+        return {
+            "misunderstandings_found": self.misunderstandings_found,
+            "brm_bypassed": self.brm_bypassed,
+        }
 
     def boundary(self, sender: Staff, target: Unit, discipline: str) -> str | None:
         """The kind of boundary a task of ``discipline`` in ``target`` crosses, if any."""
@@ -144,6 +183,9 @@ class Handoffs(Mechanism):
             return
         tie = self.network.knows_someone_in(sender, target)
         mediated = kind == BUSINESS_IT and len(self.brms) > 0
+        if mediated and self.brm_params.bypass:
+            mediated = not self._goes_direct(item, sender, finished, upcoming, tie)
+            self.brm_bypassed += not mediated
         if upcoming.kind == VALUE and self.rework.enabled:
             self._maybe_misunderstood(item, sender, finished, upcoming, kind, tie, mediated)
         delay = self._mean_delay(kind, tie, mediated)
@@ -188,11 +230,63 @@ class Handoffs(Mechanism):
 
     # -- BRMs
 
+    def _goes_direct(
+        self, item: WorkItem, sender: Staff, finished: Task, upcoming: Task, tie: bool
+    ) -> bool:
+        """Whether the expected wait for a BRM is longer than the share of the
+        mediation's expected saving a sender will spend waiting
+        (``brms.bypass_wait_share``)."""
+        saving = self._expected_saving(item, sender, finished, upcoming, tie)
+        return self._expected_brm_wait(item) > self.brm_params.bypass_wait_share * saving
+
+    def _expected_brm_wait(self, item: WorkItem) -> float:
+        """Days ``item`` would wait for a BRM: the handoffs ahead of it in the queue,
+        plus itself, served by the BRMs at work (each frees at rate 1 / mediation_days,
+        mediations being exponential). For a standard item it is a floor: incidents
+        that come later go first, which the sender cannot know."""
+        if self.idle_brms:
+            return 0.0
+        serving = sum(1 for brm in self.brms if not brm.retiring)
+        if serving == 0:
+            return math.inf
+        first = self.brm_params.incidents_first and item.rank == 0
+        ahead = self._expedite_waiting if first else len(self.brm_queue)
+        return (ahead + 1) * self.brm_params.mediation_days / serving
+
+    def _expected_saving(
+        self, item: WorkItem, sender: Staff, finished: Task, upcoming: Task, tie: bool
+    ) -> float:
+        """Days a mediation is expected to save: a shorter delay, less the mediation
+        itself, and the misunderstandings it prevents, each costing a round trip across
+        the boundary plus the rework and the wasted effort."""
+        direct = self._mean_delay(BUSINESS_IT, tie, mediated=False)
+        mediated = self._mean_delay(BUSINESS_IT, tie, mediated=True)
+        saving = direct - mediated - self.brm_params.mediation_days
+        if upcoming.kind == VALUE and self.rework.enabled:
+            prevented = self._p_misunderstood(
+                BUSINESS_IT, tie, False, sender, upcoming
+            ) - self._p_misunderstood(BUSINESS_IT, tie, True, sender, upcoming)
+            r = self.rework
+            effort = (
+                r.rework_share * item.stage_efforts[finished.stage]
+                + r.wasted_share * upcoming.effort
+            )
+            saving += prevented * r.detection * (2 * direct + effort)
+        return saving
+
     def _to_brm(self, item: WorkItem) -> None:
         if self.idle_brms:
             self._mediate(self.idle_brms.popleft(), item)
-        else:
-            self.brm_queue.append(item)
+            return
+        expedite = self.brm_params.incidents_first and item.rank == 0
+        self._expedite_waiting += expedite
+        heapq.heappush(self.brm_queue, (0 if expedite else 1, next(self._arrival_numbers), item))
+
+    def _next_waiting(self) -> WorkItem:
+        """The first handoff in the BRMs' queue, taken out of it."""
+        cls, _, item = heapq.heappop(self.brm_queue)
+        self._expedite_waiting -= cls == 0
+        return item
 
     def _mediate(self, brm: BRM, item: WorkItem) -> None:
         brm.take(item, self.clock.now)
@@ -214,7 +308,7 @@ class Handoffs(Mechanism):
     def brm_available(self, brm: BRM) -> None:
         """``brm`` is free (or new): they take the next waiting handoff, or wait."""
         if self.brm_queue:
-            self._mediate(brm, self.brm_queue.popleft())
+            self._mediate(brm, self._next_waiting())
         else:
             self.idle_brms.append(brm)
 
@@ -227,7 +321,7 @@ class Handoffs(Mechanism):
             brm.remove()
         if not self.brms or all(b.retiring for b in self.brms):
             while self.brm_queue:
-                waiting = self.brm_queue.popleft()
+                waiting = self._next_waiting()
                 self._travel(waiting, waiting.pending_delay)
 
     # -- misunderstanding
@@ -243,12 +337,7 @@ class Handoffs(Mechanism):
         mediated: bool,
     ) -> None:
         r = self.rework
-        p = self.p_base[kind] * (1.0 - self.language.level)
-        if mediated:
-            p *= 1.0 - self.brm_params.rework_effect
-        if tie:
-            p *= 1.0 - r.tie_effect
-        p *= 1.0 - sender.skill(upcoming.discipline)
+        p = self._p_misunderstood(kind, tie, mediated, sender, upcoming)
         rng = self.rng
         if p <= 0 or rng.random() >= p:
             return
@@ -261,3 +350,14 @@ class Handoffs(Mechanism):
             self.misunderstandings_found += 1
         else:
             item.latent_defects += 1
+
+    def _p_misunderstood(
+        self, kind: str, tie: bool, mediated: bool, sender: Staff, upcoming: Task
+    ) -> float:
+        """The chance a handoff of ``kind`` to ``upcoming`` is misunderstood."""
+        p = self.p_base[kind] * (1.0 - self.language.level)
+        if mediated:
+            p *= 1.0 - self.brm_params.rework_effect
+        if tie:
+            p *= 1.0 - self.rework.tie_effect
+        return p * (1.0 - sender.skill(upcoming.discipline))
