@@ -30,8 +30,10 @@ The rules and their thresholds (reasoned estimates, not sourced values):
   unreliable). It is reported (``warmup_suggested_days``), not applied: the KPI window
   stays the scenario's. On one run of these queues it is noisy (5 to 160 days across
   seeds of the same scenario: slow WIP swings look like a warm-up), so no front warns
-  on it. The mean WIP of ten seeds shows siloed still filling until about day 60
-  (48 at day 20, 79 at day 60, 86 at day 80), hence siloed.yaml's 60-day warm-up.
+  on one run's figure; :mod:`simulation.analysis.warmup` applies it to the mean WIP of
+  a comparison's replicates and says when the warm-up is too short. The mean WIP of ten
+  seeds shows siloed still filling until about day 60 (48 at day 20, 79 at day 60, 86
+  at day 80), hence siloed.yaml's 60-day warm-up.
 * Age of open work: the records keep the items delivered, and the daily count of
   arrivals; the open items of each day's arrivals are the arrivals less the deliveries
   among them, each aged from the middle of its arrival day (to within half a day).
