@@ -365,6 +365,9 @@ def app_server(log_path: Path, env: dict[str, str]) -> Iterator[int]:
 
 
 def _wait_until_it_answers(port: int, process: subprocess.Popen, log_path: Path) -> None:
+    # Streamlit gives no signal of readiness but its health endpoint (and a log line
+    # whose wording is not an interface): ask it every 0.2 s, within a bound on failing
+    # to start, and stop at once if the server exits.
     deadline = time.monotonic() + 300  # a bound on failing to start, never a measurement
     while True:
         try:
