@@ -440,10 +440,11 @@ def _compare(args, scenarios, names, total, staged, executor) -> None:
     from simulation.analysis.differences import difference_note
     from simulation.analysis.metrics import delivery_note, mode, summarise
     from simulation.analysis.steady_state import replicates_overload_note
-    from simulation.running.runs import run_replicates
+    from simulation.analysis.warmup import replicates_warmup_note, wip_table
+    from simulation.running.runs import run_replicates_with_wip
 
     with _progress(total=total, desc="runs", unit="run", leave=False) as bar:
-        runs = run_replicates(
+        runs, wip = run_replicates_with_wip(
             scenarios,
             args.replicates,
             seed=args.seed,
@@ -460,11 +461,14 @@ def _compare(args, scenarios, names, total, staged, executor) -> None:
         f"{n}: {mode([r['dora_tier'] for r in rs])}" for n, rs in zip(names, runs, strict=True)
     )
     print(f"\nDORA tier (most common): {tiers}")
-    for name, rs in zip(names, runs, strict=True):
+    for name, scenario, rs, ws in zip(names, scenarios, runs, wip, strict=True):
         if all(delivery_note(r) for r in rs):
             print(f"Note: {name}: {delivery_note(rs[0])}")
         if overloaded := replicates_overload_note(rs):
             print(f"Note: {name}: {overloaded}")
+        # issue 10: a warm-up too short for the mean WIP of the replicates is said
+        if warm := replicates_warmup_note(wip_table(ws), scenario.warmup_days, rs):
+            print(f"Note: {name}: {warm}")
     # issue 10: a gap is the structure's only when nothing else differs
     print("\n" + "\n".join(difference_note(names, scenarios)))
     if staged is not None:

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import io
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -249,12 +250,31 @@ def parts_written(out: Path) -> list[str]:
 
 class Hold:
     """The sweep's test hook (batch.TEST_HOLD): chosen chunks announce that they started
-    and wait for release, so a test acts while a sweep is provably mid-way."""
+    and wait for release, so a test acts while a sweep is provably mid-way.
+
+    A chunk announces itself with a file (``<run id>.started``, its pid) and a line on
+    the FIFO ``announce``: :meth:`started` blocks on the FIFO (select) and wakes when a
+    line arrives, then looks for the file, which is what counts (a line written before
+    the test listened, or lost, costs at most one ``WAKE_SECONDS`` wait). The held
+    workers still look for ``release`` every 10 ms (batch.hold_for_test): a release
+    must reach workers that reach the hook after it, and a file that exists does; a
+    FIFO's end-of-file does not (a reader that opens after the last writer closed
+    waits for the next one)."""
+
+    #: The longest :meth:`started` sleeps without news: it then checks that the sweep is
+    #: still running (a sweep that died writes nothing) and the file, and waits again.
+    WAKE_SECONDS = 1.0
 
     def __init__(self, folder: Path, *run_ids: str):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "hold").write_text("\n".join(run_ids) + "\n")
         self.folder = folder
+        fifo = folder / "announce"
+        os.mkfifo(fifo)
+        # the reading end, and a writing end of our own: while one writer is open a
+        # reader blocks for data instead of seeing end-of-file whenever a worker closes
+        self._news = os.fdopen(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0)
+        self._own_writer = os.fdopen(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK), "wb", 0)
 
     @property
     def env(self) -> dict[str, str]:
@@ -270,11 +290,16 @@ class Hold:
         while not path.exists():
             assert still_running(), f"the sweep ended without reaching {run_id}"
             assert time.monotonic() < deadline, f"the sweep never reached {run_id}"
-            time.sleep(0.02)
+            news, _, _ = select.select([self._news], [], [], self.WAKE_SECONDS)
+            if news:
+                self._news.read(4096)  # the lines only wake us; the file says who
         return int(path.read_text())
 
     def release(self) -> None:
+        """Let every held chunk go on (and stop listening for news)."""
         (self.folder / "release").touch()
+        self._news.close()
+        self._own_writer.close()
 
 
 @pytest.fixture
@@ -340,6 +365,9 @@ def app_server(log_path: Path, env: dict[str, str]) -> Iterator[int]:
 
 
 def _wait_until_it_answers(port: int, process: subprocess.Popen, log_path: Path) -> None:
+    # Streamlit gives no signal of readiness but its health endpoint (and a log line
+    # whose wording is not an interface): ask it every 0.2 s, within a bound on failing
+    # to start, and stop at once if the server exits.
     deadline = time.monotonic() + 300  # a bound on failing to start, never a measurement
     while True:
         try:

@@ -399,6 +399,54 @@ def test_workshop_restart_and_speed():
     assert at.session_state["workshop"].day == 0
 
 
+OVERLOAD = "demand exceeds capacity: open work grows by"
+
+
+def play_workshop(at: AppTest, days: int) -> AppTest:
+    """The Workshop page over ``days`` working days, played at 10 days a tick: each
+    AppTest run is one tick of the timer a browser would fire."""
+    at.switch_page("ui/workshop.py").run()
+    at.slider(key="ws_days").set_value(days).run()
+    at.get("segmented_control")[0].set_value("20 days/s").run()
+    next(b for b in at.button if b.label == "Play").click().run()
+    while not at.session_state["workshop"].finished:
+        at.run()
+    assert not at.exception
+    return at
+
+
+def side_warnings(at: AppTest) -> list[list[str]]:
+    """The warnings under each organisation's title, in the order of the sides."""
+    names = [side.name for side in at.session_state["workshop"].sides]
+    found = {}
+    for column in at.columns:
+        titles = [
+            n
+            for n in names
+            if any("cv-side-title" in m.value and f">{n}<" in m.value for m in column.markdown)
+        ]
+        if len(titles) == 1:
+            found[titles[0]] = [w.value for w in column.warning]
+    assert sorted(found) == sorted(names)
+    return [found[n] for n in names]
+
+
+def test_workshop_warns_of_the_overloaded_organisation_only():
+    from ui.common import pack
+
+    # siloed at three times its demand (the lever's top) beside converged teams as they are
+    at = open_app(s="siloed", r="1", seed="1401", lv=pack({"0": {"demand": 3.0}}))
+    overloaded, fine = side_warnings(play_workshop(at, 100))
+    assert [w for w in overloaded if w.startswith(OVERLOAD)]
+    assert not any(OVERLOAD in w for w in fine)
+
+
+def test_workshop_gives_no_overload_warning_at_the_default_demand():
+    at = open_app(s="siloed", r="1", seed="1402")
+    warnings = side_warnings(play_workshop(at, 100))
+    assert len(warnings) == 2 and not any(OVERLOAD in w for ws in warnings for w in ws)
+
+
 # --------------------------------------------------------------------------- Transition
 
 

@@ -30,6 +30,7 @@ from simulation.analysis.transition_outcomes import (
     kpi_table,
     sentences,
 )
+from simulation.analysis.warmup import replicates_warmup_note, wip_table
 from simulation.catalog.kpis import TRANSITION
 from simulation.catalog.levers import HEADCOUNT_PREFIX, STRUCTURES, WAYS_LEVELS, Lever, groups
 from simulation.inputs.levers import (
@@ -307,6 +308,13 @@ def difference_markdown(names: list[str], scenarios: list[Scenario]) -> str:
     return first + "\n" + "\n".join(f"- {line.strip()}" for line in rest)
 
 
+def warmup_warning(runs: list[RunDigest]) -> str | None:
+    """The warm-up line (issue 10) for one organisation's replicates: MSER-5 on their
+    mean daily WIP, against the warm-up they ran with."""
+    wip = wip_table([d.daily["wip"].to_numpy() for d in runs if "wip" in d.daily])
+    return replicates_warmup_note(wip, runs[0].warmup, [d.kpis for d in runs]) if runs else None
+
+
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
@@ -472,6 +480,9 @@ for i, column in enumerate(st.columns(len(names), gap="medium")):
         overloaded = replicates_overload_note(kpis[i])
         if overloaded:
             st.warning(f"{common.plain(name)}: {overloaded}", icon=":material/warning:")
+        warm = warmup_warning(digests[i])
+        if warm:
+            st.warning(f"{common.plain(name)}: {warm}", icon=":material/warning:")
         keys = card_kpis()
         for pair in (keys[j : j + 2] for j in range(0, len(keys), 2)):
             for cell, key in zip(st.columns(2, gap="small"), pair, strict=False):

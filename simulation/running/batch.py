@@ -63,7 +63,9 @@ DAILY = "daily"
 #: ``DIR/hold`` (one per line) creates ``DIR/<run id>.started`` holding the pid of the
 #: process running it, then waits until ``DIR/release`` exists; only the first time (a
 #: chunk sent again after a lost worker goes straight on). Tests use it to act while a
-#: sweep is provably mid-way, instead of guessing with sleeps.
+#: sweep is provably mid-way, instead of guessing with sleeps. Where ``DIR/announce``
+#: is a FIFO a test reads, the run id is also written to it: the test wakes at once
+#: instead of looking for the file again (the file stays what counts).
 TEST_HOLD = "CONVERGE_TEST_HOLD"
 
 
@@ -124,8 +126,24 @@ def hold_for_test(folder: Path, run_id: str) -> None:
         return
     finally:
         announcement.unlink()
+    _wake_test(folder / "announce", run_id)
     while not (folder / "release").exists():  # waits for the test, not for a time
         time.sleep(0.01)
+
+
+def _wake_test(fifo: Path, run_id: str) -> None:
+    """Write ``run_id`` to the test's FIFO, if there is one with a reader; never
+    blocks (a test that is not listening sees the ``.started`` file all the same)."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no FIFO, or nobody reading it
+        return
+    try:
+        os.write(fd, f"{run_id}\n".encode())  # one short write: atomic on a pipe
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _one_line(exc: BaseException) -> str:

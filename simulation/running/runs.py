@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simulation.analysis.digest import RunDigest, digest
 from simulation.analysis.metrics import compute_kpis
 from simulation.inputs.scenario import Scenario
@@ -59,6 +61,16 @@ def replicate_kpis(job: tuple[Scenario, int, int | None]) -> dict[str, Any]:
     return run_scenario(scenario, seed=seed, days=days).kpis
 
 
+def replicate_kpis_and_wip(job: tuple[Scenario, int, int | None]) -> tuple[dict, np.ndarray]:
+    """One replicate's KPIs and daily WIP (day 1 first, a kilobyte a year): what a
+    comparison needs to check the warm-up (:mod:`simulation.analysis.warmup`)."""
+    scenario, seed, days = job
+    result = run_scenario(scenario, seed=seed, days=days)
+    daily = result.records.daily
+    wip = daily["wip"].to_numpy(dtype=np.float32) if "wip" in daily else np.empty(0, np.float32)
+    return result.kpis, wip
+
+
 def run_replicates(
     scenarios: list[Scenario],
     replicates: int,
@@ -72,11 +84,32 @@ def run_replicates(
     Replicate ``r`` runs with seed ``seed + r`` (default: the first scenario's seed) in
     every scenario, on ``executor`` (default: this process); ``on_done(done, total)``
     reports progress."""
+    return _map_replicates(replicate_kpis, scenarios, replicates, seed, days, executor, on_done)
+
+
+def run_replicates_with_wip(
+    scenarios: list[Scenario],
+    replicates: int,
+    seed: int | None = None,
+    days: int | None = None,
+    executor: Executor | None = None,
+    on_done: Callable[[int, int], None] | None = None,
+) -> tuple[list[list[dict[str, Any]]], list[list[np.ndarray]]]:
+    """:func:`run_replicates`, and each run's daily WIP beside its KPIs:
+    ``(kpis[scenario][replicate], wip[scenario][replicate])``."""
+    pairs = _map_replicates(
+        replicate_kpis_and_wip, scenarios, replicates, seed, days, executor, on_done
+    )
+    return [[k for k, _ in rs] for rs in pairs], [[w for _, w in rs] for rs in pairs]
+
+
+def _map_replicates(work, scenarios, replicates, seed, days, executor, on_done) -> list[list]:
+    """``work`` on every (scenario, seed, days) job, grouped by scenario."""
     scenarios = [as_scenario(s) for s in scenarios]
     base = seed if seed is not None else scenarios[0].seed
     jobs = [(s, replicate_seed(base, r), days) for s in scenarios for r in range(replicates)]
     flat = []
-    for result in (executor or InProcess()).map(replicate_kpis, jobs):
+    for result in (executor or InProcess()).map(work, jobs):
         flat.append(result)
         if on_done:
             on_done(len(flat), len(jobs))
