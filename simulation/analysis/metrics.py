@@ -16,7 +16,9 @@ import pandas as pd
 from scipy import stats
 
 from simulation.analysis.steady_state import steady_state
-from simulation.model.records import RunRecords
+from simulation.inputs.scenario import CustomerExperience
+from simulation.mechanisms.cx import cx_mix
+from simulation.model.records import RunRecords, new_work_mask
 
 DAYS_PER_WEEK = 5
 DAYS_PER_MONTH = 21
@@ -39,7 +41,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     window = records.horizon - records.warmup
     items = records.items
     done = items[items["done"] >= records.warmup]
-    lead = done["lead_time"].to_numpy()
+    # The headline is new work: expedite incidents and failure demand (incidents raised
+    # by escaped defects) are short tickets that would pull the mean down whenever
+    # there are more of them; they are reported beside it (time to restore, failure
+    # demand, incidents per week).
+    new = done[new_work_mask(done)]
     k: dict[str, Any] = {
         "scenario": records.scenario_name,
         "structure": records.structure,
@@ -47,17 +53,18 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
         "days": records.horizon,
         "delivered": len(done),
     }
-    k.update(_percentiles(lead, "lead_time"))
+    k.update(_percentiles(new["lead_time"].to_numpy(), "lead_time"))
+    k["lead_time_all_mean"] = float(done["lead_time"].mean()) if len(done) else math.nan
     k["throughput_per_day"] = len(done) / window
     k["throughput_per_week"] = k["throughput_per_day"] * DAYS_PER_WEEK
-    # Failure demand (incidents raised by escaped defects) is work, but not new value:
-    # a manager's "throughput" is the new work.
     failure = int(done["raised_by_defect"].sum())
-    k["new_work_per_week"] = (len(done) - failure) / window * DAYS_PER_WEEK
+    k["new_work_per_week"] = len(new) / window * DAYS_PER_WEEK
+    k["incidents_per_week"] = (len(done) - len(new)) / window * DAYS_PER_WEEK
     k["failure_demand_per_week"] = failure / window * DAYS_PER_WEEK
     k["wip_mean"] = records.wip_mean
-    k["flow_efficiency"] = _ratio(done["touch_time"].sum(), done["lead_time"].sum())
-    k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_mean"]
+    k["flow_efficiency"] = _ratio(new["touch_time"].sum(), new["lead_time"].sum())
+    # Little's law relates WIP of every item to the lead time of every item.
+    k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_all_mean"]
 
     # DORA
     deployed = done[done["deployable"]]
@@ -81,8 +88,7 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     # customers
     daily = records.daily
     in_window = daily[daily["day"] > records.warmup]
-    cx = in_window["cx_index"].dropna()
-    k["cx_index"] = float(cx.mean()) if len(cx) else math.nan
+    k.update(cx_kpis(done, records))
     k["cx_trend_per_month"] = _slope(in_window["day"], in_window["cx_index"]) * DAYS_PER_MONTH
 
     # quality and waste
@@ -128,6 +134,19 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     return k
 
 
+def cx_kpis(done: pd.DataFrame, records: RunRecords) -> dict[str, float]:
+    """The CX of new work and of incidents (mean scores of the items ``done``), and the
+    headline index that mixes them with the scenario's weights (mechanisms/cx.py)."""
+    new = new_work_mask(done)
+    parts = {
+        "cx_new_work": _mean(done.loc[new, "cx_score"]),
+        "cx_incidents": _mean(done.loc[~new, "cx_score"]),
+    }
+    weight = records.extra.get("cx_incident_weight", CustomerExperience().incident_weight)
+    parts["cx_index"] = cx_mix(parts["cx_new_work"], parts["cx_incidents"], weight)
+    return parts
+
+
 def delivery_note(kpis: dict[str, Any]) -> str | None:
     """One line for a run, or runs, that delivered nothing in the KPI window."""
     if kpis.get("delivered", 1):
@@ -147,8 +166,9 @@ ROLLING_DAYS = 20
 def rolling_lead_time(
     items: pd.DataFrame, days: np.ndarray, width: float = ROLLING_DAYS
 ) -> np.ndarray:
-    """Mean lead time of the items delivered in the ``width`` days before each day."""
-    ordered = items.sort_values("done")
+    """Mean lead time of the new work (:func:`new_work_mask`) delivered in the
+    ``width`` days before each day: the headline lead time, over time."""
+    ordered = items[new_work_mask(items)].sort_values("done")
     done = ordered["done"].to_numpy()
     sums = np.concatenate([[0.0], np.cumsum(ordered["lead_time"].to_numpy())])
     hi = np.searchsorted(done, days, side="left")
@@ -211,16 +231,17 @@ PHASE_DAYS = 40
 
 
 def window_kpis(records: RunRecords, start: float, end: float) -> dict[str, float]:
-    """Lead time, throughput of new work, CX and change failure rate of the items
+    """Lead time and throughput of new work, CX and change failure rate of the items
     delivered in [start, end)."""
     items = records.items
     done = items[(items["done"] >= start) & (items["done"] < end)]
+    new = done[new_work_mask(done)]
     days = max(end - start, 1e-9)
     deployed = done[done["deployable"]]
     return {
-        "lead_time_mean": float(done["lead_time"].mean()) if len(done) else math.nan,
-        "new_work_per_week": float((~done["raised_by_defect"]).sum()) / days * DAYS_PER_WEEK,
-        "cx_index": float(done["cx_score"].mean()) if done["cx_score"].notna().any() else math.nan,
+        "lead_time_mean": float(new["lead_time"].mean()) if len(new) else math.nan,
+        "new_work_per_week": len(new) / days * DAYS_PER_WEEK,
+        "cx_index": cx_kpis(done, records)["cx_index"],
         "change_failure_rate": _ratio((deployed["latent_defects"] > 0).sum(), len(deployed)),
         "delivered": len(done),
     }
@@ -425,6 +446,11 @@ def _percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
         f"{prefix}_p85": float(p85),
         f"{prefix}_p95": float(p95),
     }
+
+
+def _mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else math.nan
 
 
 def _ratio(a: float, b: float) -> float:

@@ -1006,6 +1006,20 @@ _CX: tuple[Parameter, ...] = (
         description="Trailing window of the CX index.",
         source="reasoned estimate: customers remember the last month or so.",
     ),
+    Parameter(
+        path="mechanisms.cx.incident_weight",
+        default=0.25,
+        low=0.1,
+        high=0.5,
+        unit=SHARE,
+        mechanism="cx",
+        description="Weight of incidents' CX (time to restore against its expectation) in "
+        "the headline CX index; new work's CX has the rest.",
+        source="reasoned estimate: customers judge a supplier mostly by what they asked for "
+        "and got, partly by how fast it restores service; a quarter is about the share of "
+        "incidents among the arrivals of the ready-made demand (0.8 of 3.2 a day), so the "
+        "index weighs them as the demand does, not by how many failure demand adds.",
+    ),
 )
 
 _VALUE: tuple[Parameter, ...] = (

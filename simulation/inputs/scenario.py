@@ -431,6 +431,11 @@ class CustomerExperience(Mechanism):
     )
     defect_penalty: Probability = Field(0.5, description="Share of the score lost to a defect.")
     window_days: PositiveDays = Field(30.0, description="Trailing window of the CX index.")
+    incident_weight: Probability = Field(
+        0.25,
+        description="Weight of incidents' CX in the headline CX index; new work has the "
+        "rest (mechanisms/cx.py).",
+    )
 
 
 class Value(Mechanism):

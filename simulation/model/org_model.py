@@ -446,13 +446,14 @@ class OrgModel(mesa.Model):
 
     @property
     def new_work_today(self) -> int:
-        """Items delivered today that are not incidents from escaped defects."""
+        """New work delivered today: not incidents, not failure demand (records.new_work_mask)."""
         return self.recorder.new_work_today
 
     @property
     def lead_time_today(self) -> float:
-        """Mean lead time of today's deliveries (NaN if none)."""
-        done = self.recorder.completed_today
+        """Mean lead time of today's deliveries of new work (NaN if none): the
+        headline lead time's daily series (incidents have their own, time to restore)."""
+        done = self.recorder.new_work_lead_today
         return sum(done) / len(done) if done else math.nan
 
     @property
