@@ -10,7 +10,7 @@ import pytest
 from simulation.analysis.metrics import mean_ci
 from simulation.inputs.scenario import with_overrides
 from simulation.running.runs import run_scenario
-from tests.conftest import ready_made
+from tests.conftest import SCENARIOS, cli, ready_made
 
 SEEDS = range(1, 11)
 
@@ -75,3 +75,45 @@ def test_cx_index_is_new_work_alone_at_incident_weight_zero():
     scenario = with_overrides(ready_made("aligned"), {"mechanisms__cx__incident_weight": 0.0})
     k = run_scenario(scenario, seed=1).kpis
     assert k["cx_index"] == pytest.approx(k["cx_new_work"])
+
+
+# --------------------------------------------------------------------------- short windows
+
+
+def _zero_demand(tmp_path) -> str:
+    path = tmp_path / "nothing.yaml"
+    text = (SCENARIOS / "converged.yaml").read_text()
+    path.write_text(text.replace("\nseed: 1\n", "\nseed: 1\ndemand_scale: 0\n"))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "days", "says"),
+    [
+        ("converged.yaml", "2", "too short for a DORA tier"),
+        ("converged.yaml", "15", "too short for a DORA tier"),
+        ("siloed.yaml", "1", "Nothing was delivered after the warm-up in 1 day:"),
+        ("zero demand", "1", "Nothing was delivered"),
+        ("zero demand", "2", "Nothing was delivered"),
+        ("zero demand", "40", "Nothing was delivered"),
+    ],
+)
+def test_a_window_too_short_or_empty_gets_a_note_and_no_tier(tmp_path, scenario, days, says):
+    """Through the command line: a message, never a tier or a traceback. A 2-day run of
+    converged teams reported DORA elite from one day of a few short tickets."""
+    path = _zero_demand(tmp_path) if scenario == "zero demand" else str(SCENARIOS / scenario)
+    result = cli("run", path, "--days", days)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "DORA tier: n/a" in result.stdout
+    notes = [line for line in result.stdout.splitlines() if line.startswith("Note: ")]
+    assert len(notes) == 1 and says in notes[0], notes
+    for tier in ("elite", "high", "medium", "low"):
+        assert tier not in result.stdout.split("DORA tier:")[1].split("\n")[0]
+
+
+def test_a_long_enough_window_gets_its_tier_and_no_note():
+    """The rule does not take the tier from a run that delivered enough."""
+    result = cli("run", str(SCENARIOS / "converged.yaml"), "--days", "60")
+    assert "DORA tier: n/a" not in result.stdout
+    assert "Note: " not in result.stdout

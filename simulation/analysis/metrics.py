@@ -24,6 +24,12 @@ DAYS_PER_WEEK = 5
 DAYS_PER_MONTH = 21
 
 TIERS = ["elite", "high", "medium", "low"]
+#: Working days of KPI window a DORA tier needs: a month, the span of DORA's coarsest
+#: band (deployment frequency "monthly"); a shorter window cannot tell the tiers apart.
+MIN_TIER_DAYS = DAYS_PER_MONTH - 1
+#: Deliveries a DORA tier needs: a median of fewer items (a few short tickets in a
+#: nearly empty organisation) says nothing of how it delivers.
+MIN_TIER_DELIVERIES = 20
 DORA_TIER_KEYS = (
     "tier_lead_time",
     "tier_deployment_frequency",
@@ -77,8 +83,10 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
         float(incidents["lead_time"].median()) if len(incidents) else math.nan
     )
     k.update(dora_tiers(k, it_units=_deploying_units(records)))
-    if not len(done):  # no deliveries: no tier, not "low"
-        k.update(dict.fromkeys(["tier_deployment_frequency", "dora_tier"], "n/a"))
+    k["window_days"] = window
+    if window < MIN_TIER_DAYS or len(done) < MIN_TIER_DELIVERIES:
+        # too short or too empty to tell: no tier, not "elite" (delivery_note says why)
+        k.update(dict.fromkeys([*DORA_TIER_KEYS, "dora_tier"], "n/a"))
     # Whether it kept up: lead times count only the items that got through, so an
     # overloaded organisation gets no DORA tier (steady_state.overload_note says why).
     k.update(steady_state(records).kpis())
@@ -148,13 +156,27 @@ def cx_kpis(done: pd.DataFrame, records: RunRecords) -> dict[str, float]:
 
 
 def delivery_note(kpis: dict[str, Any]) -> str | None:
-    """One line for a run, or runs, that delivered nothing in the KPI window."""
-    if kpis.get("delivered", 1):
-        return None
-    return (
-        f"Nothing was delivered after the warm-up in {kpis.get('days', '?')} days: lead "
-        "times, quality and DORA figures are n/a. Run longer, or check the demand."
-    )
+    """One line for a run, or runs, that delivered nothing in the KPI window, or too
+    little, or over too short a window, for a DORA tier (None for one that did)."""
+    delivered = kpis.get("delivered", MIN_TIER_DELIVERIES)
+    window = kpis.get("window_days", MIN_TIER_DAYS)
+    if not delivered:
+        return (
+            f"Nothing was delivered after the warm-up in {_days(kpis.get('days', math.nan))}: lead "
+            "times, quality and DORA figures are n/a. Run longer, or check the demand."
+        )
+    if window < MIN_TIER_DAYS:
+        return (
+            f"The KPI window (after the warm-up) is {_days(window)}, too short for a DORA "
+            f"tier (at least {MIN_TIER_DAYS}): tiers are n/a. Run longer."
+        )
+    if delivered < MIN_TIER_DELIVERIES:
+        return (
+            f"Only {delivered} items were delivered after the warm-up, too few for a DORA "
+            f"tier (at least {MIN_TIER_DELIVERIES}): tiers are n/a. Run longer, or check "
+            "the demand."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- transitions
@@ -446,6 +468,10 @@ def _percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
         f"{prefix}_p85": float(p85),
         f"{prefix}_p95": float(p95),
     }
+
+
+def _days(n: float) -> str:
+    return f"{n:g} day" if n == 1 else f"{n:g} days"
 
 
 def _mean(values: pd.Series) -> float:

@@ -73,12 +73,12 @@ KPIS: tuple[Kpi, ...] = (
     # -- delivery speed
     # Lead time and throughput of new work: not expedite incidents, not failure demand
     # (records.new_work_mask); incidents have their own figures beside them.
-    Kpi("lead_time_mean", "Lead time of new work, mean", "days", False, SPEED,
+    Kpi("lead_time_mean", "Lead time, mean (new work)", "days", False, SPEED,
         card="Lead time", sweep=True, pdca_target=True),
-    Kpi("lead_time_p50", "Lead time of new work, median", "days", False, SPEED),
-    Kpi("lead_time_p85", "Lead time of new work, 85th pct", "days", False, SPEED,
+    Kpi("lead_time_p50", "Lead time, median (new work)", "days", False, SPEED),
+    Kpi("lead_time_p85", "Lead time, 85th pct (new work)", "days", False, SPEED,
         sweep=True, pdca_target=True),
-    Kpi("lead_time_p95", "Lead time of new work, 95th pct", "days", False, SPEED),
+    Kpi("lead_time_p95", "Lead time, 95th pct (new work)", "days", False, SPEED),
     Kpi("open_age_p50", "Age of open work, median", "days", False, SPEED),
     Kpi("open_age_p85", "Age of open work, 85th pct", "days", False, SPEED),
     Kpi("throughput_per_week", "Throughput, all items", "items/week", True, SPEED),
@@ -146,6 +146,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("pdca_kept", "PDCA changes kept", "changes", True, TRANSITION),
     # -- in every record, CSV and JSON, not in the tables
     Kpi("delivered", "Items delivered after the warm-up", "items", True),
+    Kpi("window_days", "Days measured (after the warm-up)", "days", None),
     Kpi("throughput_per_day", "Throughput, all items", "items/day", True),
     Kpi("lead_time_all_mean", "Lead time, all items (incidents included), mean", "days",
         False),
