@@ -117,3 +117,51 @@ def test_a_long_enough_window_gets_its_tier_and_no_note():
     result = cli("run", str(SCENARIOS / "converged.yaml"), "--days", "60")
     assert "DORA tier: n/a" not in result.stdout
     assert "Note: " not in result.stdout
+
+
+# --------------------------------------------------------------------------- releases
+
+
+def test_departments_release_on_a_weekly_train_and_teams_when_ready():
+    """Deployment frequency counts releases, not items: siloed departments batch a
+    week's changes into one train (at midday of every fifth day); converged teams deploy each
+    item when its IT work is done, without waiting."""
+    siloed = run_scenario(ready_made("siloed"), seed=1)
+    trains = siloed.records.extra["deployments"]
+    assert all(at % 5 == 4.5 and unit == "release train" for at, unit, _ in trains)
+    k = siloed.kpis
+    assert k["items_per_deployment"] > 3
+    window = siloed.records.horizon - siloed.records.warmup
+    assert k["deployments_per_week"] <= 1.0 + 5 / window  # a train on both window ends
+    assert 0 < k["release_wait_days"] <= 5
+    assert k["deployments_per_week"] < k["new_work_per_week"] / 3
+
+    converged = run_scenario(ready_made("converged"), seed=1).kpis
+    assert converged["items_per_deployment"] == 1
+    assert converged["release_wait_days"] == 0
+    assert converged["deployments_per_week"] > 5 * k["deployments_per_week"]
+
+
+def test_releases_off_count_items_as_before_and_teams_never_wait():
+    """Off, every deployable item delivered is a deployment (the old count); continuous
+    releases hold nothing, so converged teams' flow is the same on or off."""
+    scenario = ready_made("converged")
+    off = run_scenario(with_overrides(scenario, {"mechanisms__releases__enabled": False}), seed=2)
+    on = run_scenario(scenario, seed=2)
+    items = off.records.items
+    deployed = items[(items["done"] >= off.records.warmup) & items["deployable"]]
+    window = off.records.horizon - off.records.warmup
+    assert "deployments" not in off.records.extra
+    assert off.kpis["deployments_per_week"] == pytest.approx(len(deployed) / window * 5)
+    for key in ("lead_time_mean", "new_work_per_week", "change_failure_rate", "cx_index"):
+        assert on.kpis[key] == off.kpis[key]
+
+
+def test_the_wait_for_a_release_adds_to_departments_lead_time():
+    """The weekly train adds to siloed lead time, honestly (paired seeds, 95% CI)."""
+    _, low, _ = paired_gap(
+        with_overrides(ready_made("siloed"), {"mechanisms__releases__enabled": False}),
+        {"mechanisms__releases__enabled": True},
+        "lead_time_mean",
+    )
+    assert low > 0

@@ -74,7 +74,8 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
 
     # DORA
     deployed = done[done["deployable"]]
-    k["deployments_per_week"] = len(deployed) / window * DAYS_PER_WEEK
+    releases, deploying_units = release_kpis(records, deployed)
+    k.update(releases)
     change_lead = (deployed["done"] - deployed["first_it_start"]).dropna().to_numpy()
     k["change_lead_time_days"] = float(np.median(change_lead)) if len(change_lead) else math.nan
     k["change_failure_rate"] = _ratio((deployed["latent_defects"] > 0).sum(), len(deployed))
@@ -82,7 +83,7 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k["time_to_restore_days"] = (
         float(incidents["lead_time"].median()) if len(incidents) else math.nan
     )
-    k.update(dora_tiers(k, it_units=_deploying_units(records)))
+    k.update(dora_tiers(k, it_units=deploying_units))
     k["window_days"] = window
     if window < MIN_TIER_DAYS or len(done) < MIN_TIER_DELIVERIES:
         # too short or too empty to tell: no tier, not "elite" (delivery_note says why)
@@ -140,6 +141,27 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k["shared_language_end"] = records.extra.get("shared_language_end", math.nan)
     k.update(transition_kpis(records))
     return k
+
+
+def release_kpis(records: RunRecords, deployed: pd.DataFrame) -> tuple[dict[str, float], int]:
+    """Deployments per week in the KPI window, items per deployment and the days work
+    waited for its release (mechanisms/releases.py), and the units that deployed (for
+    the DORA tier, per unit). With releases off, every deployable item delivered is a
+    deployment, of every unit it went through."""
+    window = records.horizon - records.warmup
+    deployments = records.extra.get("deployments")
+    if deployments is None:  # releases off
+        return {"deployments_per_week": len(deployed) / window * DAYS_PER_WEEK}, (
+            _deploying_units(records)
+        )
+    in_window = [d for d in deployments if d[0] >= records.warmup]
+    waits = [w for at, w in records.extra.get("release_waits", []) if at >= records.warmup]
+    k = {
+        "deployments_per_week": len(in_window) / window * DAYS_PER_WEEK,
+        "items_per_deployment": _ratio(sum(d[2] for d in in_window), len(in_window)),
+        "release_wait_days": float(np.mean(waits)) if waits else math.nan,
+    }
+    return k, max(1, len({d[1] for d in in_window}))
 
 
 def cx_kpis(done: pd.DataFrame, records: RunRecords) -> dict[str, float]:

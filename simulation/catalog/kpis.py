@@ -93,7 +93,10 @@ KPIS: tuple[Kpi, ...] = (
         change="difference"),
     # -- DORA
     Kpi("change_lead_time_days", "Lead time for changes (DORA)", "days", False, DORA),
-    Kpi("deployments_per_week", "Deployments", "per week", True, DORA),
+    # releases, not items (mechanisms/releases.py)
+    Kpi("deployments_per_week", "Deployments (releases)", "per week", True, DORA),
+    Kpi("items_per_deployment", "Items per deployment", "items", None, DORA),
+    Kpi("release_wait_days", "Wait for a release", "days", False, DORA),
     Kpi("change_failure_rate", "Change failure rate", PERCENT, False, DORA,
         card="Change failures", sweep=True, pdca_target=True, change="difference"),
     Kpi("time_to_restore_days", "Time to restore", "days", False, DORA),

@@ -1323,6 +1323,37 @@ _PDCA: tuple[Parameter, ...] = (
 )
 
 #: Every field of the scenario schema, grouped by mechanism in the order of the schema.
+_RELEASES: tuple[Parameter, ...] = (
+    _switch("releases", "waiting for a release (off: every item deploys when its IT work is done)"),
+    Parameter(
+        path="mechanisms.releases.department_interval_days",
+        default=5.0,
+        low=1.0,
+        high=21.0,
+        unit="days",
+        mechanism="releases",
+        description="Days between release trains where IT works in departments: a "
+        "change-approval board releases the changes it approved together (0 = continuous).",
+        source="reasoned estimate: a weekly change-approval board, the common cadence of "
+        "ITIL change management; Forsgren, Humble & Kim (2018, Accelerate) found external "
+        "change approval associated with lower delivery performance and no lower change "
+        "failure rate; 1 to 21 spans a daily to a monthly release.",
+    ),
+    Parameter(
+        path="mechanisms.releases.team_interval_days",
+        default=0.0,
+        low=0.0,
+        high=5.0,
+        unit="days",
+        mechanism="releases",
+        description="Days between releases where the organisation is formed of teams "
+        "(0 = each team deploys its work when it is ready).",
+        source="reasoned estimate: teams that own their service deploy on demand, as the "
+        "DORA State of DevOps reports' elite performers do; up to 5 for teams that still "
+        "release weekly.",
+    ),
+)
+
 PARAMETERS: tuple[Parameter, ...] = (
     *_RUN,
     *_ORGANISATION,
@@ -1341,6 +1372,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     *_VALUE,
     *_CHANGE,
     *_TURNOVER,
+    *_RELEASES,
     *_CHANGES,
     *_PDCA,
 )
