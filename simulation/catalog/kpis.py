@@ -84,7 +84,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("throughput_per_week", "Throughput, all items", "items/week", True, SPEED),
     Kpi("new_work_per_week", "Throughput, new work", "items/week", True, SPEED,
         card="Throughput", sweep=True, pdca_target=True),
-    Kpi("incidents_per_week", "Incidents (defect-raised included)", "items/week",
+    Kpi("incidents_per_week", "Incidents, all kinds", "items/week",
         None, SPEED),
     Kpi("wip_mean", "Work in progress", "items", False, SPEED),
     Kpi("flow_efficiency", "Flow efficiency", PERCENT, True, SPEED, change="difference"),
@@ -102,7 +102,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("time_to_restore_days", "Time to restore", "days", False, DORA),
     # -- customers
     # the headline index mixes its two parts with fixed weights (mechanisms/cx.py)
-    Kpi("cx_index", "CX index (new work and incidents, weighted)", "0-100", True, CUSTOMERS,
+    Kpi("cx_index", "CX index (weighted)", "0-100", True, CUSTOMERS,
         card="CX index", sweep=True, pdca_target=True, change="difference"),
     Kpi("cx_new_work", "CX of new work", "0-100", True, CUSTOMERS, change="difference"),
     Kpi("cx_incidents", "CX of incidents", "0-100", True, CUSTOMERS, change="difference"),
