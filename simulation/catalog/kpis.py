@@ -102,7 +102,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("time_to_restore_days", "Time to restore", "days", False, DORA),
     # -- customers
     # the headline index mixes its two parts with fixed weights (mechanisms/cx.py)
-    Kpi("cx_index", "CX index (weighted)", "0-100", True, CUSTOMERS,
+    Kpi("cx_index", "CX index", "0-100", True, CUSTOMERS,
         card="CX index", sweep=True, pdca_target=True, change="difference"),
     Kpi("cx_new_work", "CX of new work", "0-100", True, CUSTOMERS, change="difference"),
     Kpi("cx_incidents", "CX of incidents", "0-100", True, CUSTOMERS, change="difference"),
