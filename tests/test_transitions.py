@@ -140,8 +140,13 @@ def pdca_on(base, lever: dict, days: int = 200):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_pdca_keeps_a_lever_that_clearly_helps(seed):
+    # Releases off: the weekly release train adds a wait of up to five days to every
+    # item, noise that hides the BRMs' gain from a short trial on some seeds; this
+    # tests the policy's decision, not how departments release.
     scenario = pdca_on(
-        with_overrides(ready_made("aligned"), {"brms.count": 1}),
+        with_overrides(
+            ready_made("aligned"), {"brms.count": 1, "mechanisms.releases.enabled": False}
+        ),
         {"path": "brms.count", "step": 3, "max": 8},
     )
     decisions = run_scenario(scenario, seed=seed).records.decisions

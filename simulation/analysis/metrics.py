@@ -16,12 +16,20 @@ import pandas as pd
 from scipy import stats
 
 from simulation.analysis.steady_state import steady_state
-from simulation.model.records import RunRecords
+from simulation.inputs.scenario import CustomerExperience
+from simulation.mechanisms.cx import cx_mix
+from simulation.model.records import RunRecords, new_work_mask
 
 DAYS_PER_WEEK = 5
 DAYS_PER_MONTH = 21
 
 TIERS = ["elite", "high", "medium", "low"]
+#: Working days of KPI window a DORA tier needs: a month, the span of DORA's coarsest
+#: band (deployment frequency "monthly"); a shorter window cannot tell the tiers apart.
+MIN_TIER_DAYS = DAYS_PER_MONTH - 1
+#: Deliveries a DORA tier needs: a median of fewer items (a few short tickets in a
+#: nearly empty organisation) says nothing of how it delivers.
+MIN_TIER_DELIVERIES = 20
 DORA_TIER_KEYS = (
     "tier_lead_time",
     "tier_deployment_frequency",
@@ -39,7 +47,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     window = records.horizon - records.warmup
     items = records.items
     done = items[items["done"] >= records.warmup]
-    lead = done["lead_time"].to_numpy()
+    # The headline is new work: expedite incidents and failure demand (incidents raised
+    # by escaped defects) are short tickets that would pull the mean down whenever
+    # there are more of them; they are reported beside it (time to restore, failure
+    # demand, incidents per week).
+    new = done[new_work_mask(done)]
     k: dict[str, Any] = {
         "scenario": records.scenario_name,
         "structure": records.structure,
@@ -47,21 +59,23 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
         "days": records.horizon,
         "delivered": len(done),
     }
-    k.update(_percentiles(lead, "lead_time"))
+    k.update(_percentiles(new["lead_time"].to_numpy(), "lead_time"))
+    k["lead_time_all_mean"] = float(done["lead_time"].mean()) if len(done) else math.nan
     k["throughput_per_day"] = len(done) / window
     k["throughput_per_week"] = k["throughput_per_day"] * DAYS_PER_WEEK
-    # Failure demand (incidents raised by escaped defects) is work, but not new value:
-    # a manager's "throughput" is the new work.
     failure = int(done["raised_by_defect"].sum())
-    k["new_work_per_week"] = (len(done) - failure) / window * DAYS_PER_WEEK
+    k["new_work_per_week"] = len(new) / window * DAYS_PER_WEEK
+    k["incidents_per_week"] = (len(done) - len(new)) / window * DAYS_PER_WEEK
     k["failure_demand_per_week"] = failure / window * DAYS_PER_WEEK
     k["wip_mean"] = records.wip_mean
-    k["flow_efficiency"] = _ratio(done["touch_time"].sum(), done["lead_time"].sum())
-    k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_mean"]
+    k["flow_efficiency"] = _ratio(new["touch_time"].sum(), new["lead_time"].sum())
+    # Little's law relates WIP of every item to the lead time of every item.
+    k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_all_mean"]
 
     # DORA
     deployed = done[done["deployable"]]
-    k["deployments_per_week"] = len(deployed) / window * DAYS_PER_WEEK
+    releases, deploying_units = release_kpis(records, deployed)
+    k.update(releases)
     change_lead = (deployed["done"] - deployed["first_it_start"]).dropna().to_numpy()
     k["change_lead_time_days"] = float(np.median(change_lead)) if len(change_lead) else math.nan
     k["change_failure_rate"] = _ratio((deployed["latent_defects"] > 0).sum(), len(deployed))
@@ -69,9 +83,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     k["time_to_restore_days"] = (
         float(incidents["lead_time"].median()) if len(incidents) else math.nan
     )
-    k.update(dora_tiers(k, it_units=_deploying_units(records)))
-    if not len(done):  # no deliveries: no tier, not "low"
-        k.update(dict.fromkeys(["tier_deployment_frequency", "dora_tier"], "n/a"))
+    k.update(dora_tiers(k, it_units=deploying_units))
+    k["window_days"] = window
+    if window < MIN_TIER_DAYS or len(done) < MIN_TIER_DELIVERIES:
+        # too short or too empty to tell: no tier, not "elite" (delivery_note says why)
+        k.update(dict.fromkeys([*DORA_TIER_KEYS, "dora_tier"], "n/a"))
     # Whether it kept up: lead times count only the items that got through, so an
     # overloaded organisation gets no DORA tier (steady_state.overload_note says why).
     k.update(steady_state(records).kpis())
@@ -81,8 +97,7 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     # customers
     daily = records.daily
     in_window = daily[daily["day"] > records.warmup]
-    cx = in_window["cx_index"].dropna()
-    k["cx_index"] = float(cx.mean()) if len(cx) else math.nan
+    k.update(cx_kpis(done, records))
     k["cx_trend_per_month"] = _slope(in_window["day"], in_window["cx_index"]) * DAYS_PER_MONTH
 
     # quality and waste
@@ -130,14 +145,62 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     return k
 
 
+def release_kpis(records: RunRecords, deployed: pd.DataFrame) -> tuple[dict[str, float], int]:
+    """Deployments per week in the KPI window, items per deployment and the days work
+    waited for its release (mechanisms/releases.py), and the units that deployed (for
+    the DORA tier, per unit). With releases off, every deployable item delivered is a
+    deployment, of every unit it went through."""
+    window = records.horizon - records.warmup
+    deployments = records.extra.get("deployments")
+    if deployments is None:  # releases off
+        return {"deployments_per_week": len(deployed) / window * DAYS_PER_WEEK}, (
+            _deploying_units(records)
+        )
+    in_window = [d for d in deployments if d[0] >= records.warmup]
+    waits = [w for at, w in records.extra.get("release_waits", []) if at >= records.warmup]
+    k = {
+        "deployments_per_week": len(in_window) / window * DAYS_PER_WEEK,
+        "items_per_deployment": _ratio(sum(d[2] for d in in_window), len(in_window)),
+        "release_wait_days": float(np.mean(waits)) if waits else math.nan,
+    }
+    return k, max(1, len({d[1] for d in in_window}))
+
+
+def cx_kpis(done: pd.DataFrame, records: RunRecords) -> dict[str, float]:
+    """The CX of new work and of incidents (mean scores of the items ``done``), and the
+    headline index that mixes them with the scenario's weights (mechanisms/cx.py)."""
+    new = new_work_mask(done)
+    parts = {
+        "cx_new_work": _mean(done.loc[new, "cx_score"]),
+        "cx_incidents": _mean(done.loc[~new, "cx_score"]),
+    }
+    weight = records.extra.get("cx_incident_weight", CustomerExperience().incident_weight)
+    parts["cx_index"] = cx_mix(parts["cx_new_work"], parts["cx_incidents"], weight)
+    return parts
+
+
 def delivery_note(kpis: dict[str, Any]) -> str | None:
-    """One line for a run, or runs, that delivered nothing in the KPI window."""
-    if kpis.get("delivered", 1):
-        return None
-    return (
-        f"Nothing was delivered after the warm-up in {kpis.get('days', '?')} days: lead "
-        "times, quality and DORA figures are n/a. Run longer, or check the demand."
-    )
+    """One line for a run, or runs, that delivered nothing in the KPI window, or too
+    little, or over too short a window, for a DORA tier (None for one that did)."""
+    delivered = kpis.get("delivered", MIN_TIER_DELIVERIES)
+    window = kpis.get("window_days", MIN_TIER_DAYS)
+    if not delivered:
+        return (
+            f"Nothing was delivered after the warm-up in {_days(kpis.get('days', math.nan))}: lead "
+            "times, quality and DORA figures are n/a. Run longer, or check the demand."
+        )
+    if window < MIN_TIER_DAYS:
+        return (
+            f"The KPI window (after the warm-up) is {_days(window)}, too short for a DORA "
+            f"tier (at least {MIN_TIER_DAYS}): tiers are n/a. Run longer."
+        )
+    if delivered < MIN_TIER_DELIVERIES:
+        return (
+            f"Only {delivered} items were delivered after the warm-up, too few for a DORA "
+            f"tier (at least {MIN_TIER_DELIVERIES}): tiers are n/a. Run longer, or check "
+            "the demand."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- transitions
@@ -149,8 +212,9 @@ ROLLING_DAYS = 20
 def rolling_lead_time(
     items: pd.DataFrame, days: np.ndarray, width: float = ROLLING_DAYS
 ) -> np.ndarray:
-    """Mean lead time of the items delivered in the ``width`` days before each day."""
-    ordered = items.sort_values("done")
+    """Mean lead time of the new work (:func:`new_work_mask`) delivered in the
+    ``width`` days before each day: the headline lead time, over time."""
+    ordered = items[new_work_mask(items)].sort_values("done")
     done = ordered["done"].to_numpy()
     sums = np.concatenate([[0.0], np.cumsum(ordered["lead_time"].to_numpy())])
     hi = np.searchsorted(done, days, side="left")
@@ -213,16 +277,17 @@ PHASE_DAYS = 40
 
 
 def window_kpis(records: RunRecords, start: float, end: float) -> dict[str, float]:
-    """Lead time, throughput of new work, CX and change failure rate of the items
+    """Lead time and throughput of new work, CX and change failure rate of the items
     delivered in [start, end)."""
     items = records.items
     done = items[(items["done"] >= start) & (items["done"] < end)]
+    new = done[new_work_mask(done)]
     days = max(end - start, 1e-9)
     deployed = done[done["deployable"]]
     return {
-        "lead_time_mean": float(done["lead_time"].mean()) if len(done) else math.nan,
-        "new_work_per_week": float((~done["raised_by_defect"]).sum()) / days * DAYS_PER_WEEK,
-        "cx_index": float(done["cx_score"].mean()) if done["cx_score"].notna().any() else math.nan,
+        "lead_time_mean": float(new["lead_time"].mean()) if len(new) else math.nan,
+        "new_work_per_week": len(new) / days * DAYS_PER_WEEK,
+        "cx_index": cx_kpis(done, records)["cx_index"],
         "change_failure_rate": _ratio((deployed["latent_defects"] > 0).sum(), len(deployed)),
         "delivered": len(done),
     }
@@ -427,6 +492,15 @@ def _percentiles(values: np.ndarray, prefix: str) -> dict[str, float]:
         f"{prefix}_p85": float(p85),
         f"{prefix}_p95": float(p95),
     }
+
+
+def _days(n: float) -> str:
+    return f"{n:g} day" if n == 1 else f"{n:g} days"
+
+
+def _mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else math.nan
 
 
 def _ratio(a: float, b: float) -> float:

@@ -71,17 +71,21 @@ RUN_FIELDS = ("scenario", "structure", "seed", "days")
 
 KPIS: tuple[Kpi, ...] = (
     # -- delivery speed
-    Kpi("lead_time_mean", "Lead time, mean", "days", False, SPEED, card="Lead time",
+    # Lead time and throughput of new work: not expedite incidents, not failure demand
+    # (records.new_work_mask); incidents have their own figures beside them.
+    Kpi("lead_time_mean", "Lead time, mean (new work)", "days", False, SPEED,
+        card="Lead time", sweep=True, pdca_target=True),
+    Kpi("lead_time_p50", "Lead time, median (new work)", "days", False, SPEED),
+    Kpi("lead_time_p85", "Lead time, 85th pct (new work)", "days", False, SPEED,
         sweep=True, pdca_target=True),
-    Kpi("lead_time_p50", "Lead time, median", "days", False, SPEED),
-    Kpi("lead_time_p85", "Lead time, 85th pct", "days", False, SPEED, sweep=True,
-        pdca_target=True),
-    Kpi("lead_time_p95", "Lead time, 95th pct", "days", False, SPEED),
+    Kpi("lead_time_p95", "Lead time, 95th pct (new work)", "days", False, SPEED),
     Kpi("open_age_p50", "Age of open work, median", "days", False, SPEED),
     Kpi("open_age_p85", "Age of open work, 85th pct", "days", False, SPEED),
     Kpi("throughput_per_week", "Throughput, all items", "items/week", True, SPEED),
     Kpi("new_work_per_week", "Throughput, new work", "items/week", True, SPEED,
         card="Throughput", sweep=True, pdca_target=True),
+    Kpi("incidents_per_week", "Incidents, all kinds", "items/week",
+        None, SPEED),
     Kpi("wip_mean", "Work in progress", "items", False, SPEED),
     Kpi("flow_efficiency", "Flow efficiency", PERCENT, True, SPEED, change="difference"),
     Kpi("arrivals_per_week", "Arrivals", "items/week", None, SPEED),
@@ -89,13 +93,19 @@ KPIS: tuple[Kpi, ...] = (
         change="difference"),
     # -- DORA
     Kpi("change_lead_time_days", "Lead time for changes (DORA)", "days", False, DORA),
-    Kpi("deployments_per_week", "Deployments", "per week", True, DORA),
+    # releases, not items (mechanisms/releases.py)
+    Kpi("deployments_per_week", "Deployments (releases)", "per week", True, DORA),
+    Kpi("items_per_deployment", "Items per deployment", "items", None, DORA),
+    Kpi("release_wait_days", "Wait for a release", "days", False, DORA),
     Kpi("change_failure_rate", "Change failure rate", PERCENT, False, DORA,
         card="Change failures", sweep=True, pdca_target=True, change="difference"),
     Kpi("time_to_restore_days", "Time to restore", "days", False, DORA),
     # -- customers
-    Kpi("cx_index", "CX index", "0-100", True, CUSTOMERS, card="CX index", sweep=True,
-        pdca_target=True, change="difference"),
+    # the headline index mixes its two parts with fixed weights (mechanisms/cx.py)
+    Kpi("cx_index", "CX index", "0-100", True, CUSTOMERS,
+        card="CX index", sweep=True, pdca_target=True, change="difference"),
+    Kpi("cx_new_work", "CX of new work", "0-100", True, CUSTOMERS, change="difference"),
+    Kpi("cx_incidents", "CX of incidents", "0-100", True, CUSTOMERS, change="difference"),
     # -- quality and waste
     Kpi("rework_rate", "Items reworked", PERCENT, False, QUALITY, change="difference"),
     Kpi("escaped_defects", "Escaped defects", "items", False, QUALITY),
@@ -139,7 +149,10 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("pdca_kept", "PDCA changes kept", "changes", True, TRANSITION),
     # -- in every record, CSV and JSON, not in the tables
     Kpi("delivered", "Items delivered after the warm-up", "items", True),
+    Kpi("window_days", "Days measured (after the warm-up)", "days", None),
     Kpi("throughput_per_day", "Throughput, all items", "items/day", True),
+    Kpi("lead_time_all_mean", "Lead time, all items (incidents included), mean", "days",
+        False),
     Kpi("littles_law_wip", "Work in progress by Little's law", "items", None),
     Kpi("overloaded", "Demand exceeds capacity (1 = yes)", "", False),
     Kpi("wip_growth_ci_low", "Growth of open work, 95% CI low", "items/week", None),

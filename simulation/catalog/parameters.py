@@ -1042,6 +1042,20 @@ _CX: tuple[Parameter, ...] = (
         description="Trailing window of the CX index.",
         source="reasoned estimate: customers remember the last month or so.",
     ),
+    Parameter(
+        path="mechanisms.cx.incident_weight",
+        default=0.25,
+        low=0.1,
+        high=0.5,
+        unit=SHARE,
+        mechanism="cx",
+        description="Weight of incidents' CX (time to restore against its expectation) in "
+        "the headline CX index; new work's CX has the rest.",
+        source="reasoned estimate: customers judge a supplier mostly by what they asked for "
+        "and got, partly by how fast it restores service; a quarter is about the share of "
+        "incidents among the arrivals of the ready-made demand (0.8 of 3.2 a day), so the "
+        "index weighs them as the demand does, not by how many failure demand adds.",
+    ),
 )
 
 _VALUE: tuple[Parameter, ...] = (
@@ -1345,6 +1359,37 @@ _PDCA: tuple[Parameter, ...] = (
 )
 
 #: Every field of the scenario schema, grouped by mechanism in the order of the schema.
+_RELEASES: tuple[Parameter, ...] = (
+    _switch("releases", "waiting for a release (off: every item deploys when its IT work is done)"),
+    Parameter(
+        path="mechanisms.releases.department_interval_days",
+        default=5.0,
+        low=1.0,
+        high=21.0,
+        unit="days",
+        mechanism="releases",
+        description="Days between release trains where IT works in departments: a "
+        "change-approval board releases the changes it approved together (0 = continuous).",
+        source="reasoned estimate: a weekly change-approval board, the common cadence of "
+        "ITIL change management; Forsgren, Humble & Kim (2018, Accelerate) found external "
+        "change approval associated with lower delivery performance and no lower change "
+        "failure rate; 1 to 21 spans a daily to a monthly release.",
+    ),
+    Parameter(
+        path="mechanisms.releases.team_interval_days",
+        default=0.0,
+        low=0.0,
+        high=5.0,
+        unit="days",
+        mechanism="releases",
+        description="Days between releases where the organisation is formed of teams "
+        "(0 = each team deploys its work when it is ready).",
+        source="reasoned estimate: teams that own their service deploy on demand, as the "
+        "DORA State of DevOps reports' elite performers do; up to 5 for teams that still "
+        "release weekly.",
+    ),
+)
+
 PARAMETERS: tuple[Parameter, ...] = (
     *_RUN,
     *_ORGANISATION,
@@ -1363,6 +1408,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     *_VALUE,
     *_CHANGE,
     *_TURNOVER,
+    *_RELEASES,
     *_CHANGES,
     *_PDCA,
 )

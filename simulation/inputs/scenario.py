@@ -447,6 +447,11 @@ class CustomerExperience(Mechanism):
     )
     defect_penalty: Probability = Field(0.5, description="Share of the score lost to a defect.")
     window_days: PositiveDays = Field(30.0, description="Trailing window of the CX index.")
+    incident_weight: Probability = Field(
+        0.25,
+        description="Weight of incidents' CX in the headline CX index; new work has the "
+        "rest (mechanisms/cx.py).",
+    )
 
 
 class Value(Mechanism):
@@ -507,6 +512,22 @@ class Turnover(Mechanism):
     hire_cost: Money = Field(8000.0, description="Recruiting cost per hire.")
 
 
+class Releases(Mechanism):
+    """Deployable work waits for the next release: a weekly change-approval train in
+    departments, continuous deployment by teams (mechanisms/releases.py)."""
+
+    department_interval_days: Days = Field(
+        5.0,
+        description="Days between release trains where IT is organised in departments "
+        "(a weekly change-approval board); 0 = continuous.",
+    )
+    team_interval_days: Days = Field(
+        0.0,
+        description="Days between releases where the organisation is formed of teams "
+        "(0 = each team deploys when ready).",
+    )
+
+
 class Mechanisms(Strict):
     """The settings of every mechanism, each with its published or reasoned defaults.
 
@@ -523,6 +544,7 @@ class Mechanisms(Strict):
         value: Business value of delivered work.
         change: The productivity dip after a reorganisation.
         turnover: People leaving and being replaced.
+        releases: How deployable work is released.
     """
 
     handoff: HandoffLatency = Field(default_factory=HandoffLatency)
@@ -537,6 +559,7 @@ class Mechanisms(Strict):
     value: Value = Field(default_factory=Value)
     change: ChangeCurve = Field(default_factory=ChangeCurve)
     turnover: Turnover = Field(default_factory=Turnover)
+    releases: Releases = Field(default_factory=Releases)
 
     def all_off(self) -> Mechanisms:
         """A copy with every mechanism switched off: the pure queueing network."""

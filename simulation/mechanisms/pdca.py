@@ -27,6 +27,7 @@ import numpy as np
 from simulation.catalog.kpis import kpi
 from simulation.inputs.scenario import PDCALever, ScenarioError, get_path
 from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.cx import cx_mix
 
 if TYPE_CHECKING:
     from simulation.engine.clock import Clock
@@ -176,21 +177,24 @@ class PDCAPolicy(Mechanism):
     def measure(self, start: float, end: float) -> tuple[float, float, int]:
         """(value, standard error, items) of the target KPI over deliveries in [start, end)."""
         target = self.params.target
-        done = self.delivered_between(start, end)
+        delivered = self.delivered_between(start, end)
+        # the headline KPIs count new work (records.new_work_mask): neither an
+        # expedite incident nor failure demand; change failures count every deployment
+        done = [r for r in delivered if not (r.expedite or r.raised_by_defect)]
         n = len(done)
         if target == "new_work_per_week":
-            count = sum(1 for r in done if not r.raised_by_defect)
+            count = n
             days = max(end - start, 1e-9)
             return count / days * 5, math.sqrt(count) / days * 5, n
         if target == "change_failure_rate":
-            deployed = [r for r in done if r.deployable]
+            deployed = [r for r in delivered if r.deployable]
             if not deployed:
                 return math.nan, math.nan, 0
             p = sum(1 for r in deployed if r.latent_defects > 0) / len(deployed)
             return p, math.sqrt(p * (1 - p) / len(deployed)), len(deployed)
         if target == "cx_index":
-            values = np.array([r.cx_score for r in done if not math.isnan(r.cx_score)])
-        elif target == "lead_time_p85":
+            return self._cx_index(delivered)
+        if target == "lead_time_p85":
             values = np.array([r.lead_time for r in done])
             if len(values) < 10:
                 return math.nan, math.nan, len(values)
@@ -200,11 +204,35 @@ class PDCAPolicy(Mechanism):
             low = ordered[max(0, int(0.85 * len(values) - k))]
             high = ordered[min(len(values) - 1, int(0.85 * len(values) + k))]
             return float(np.percentile(values, 85)), float(high - low) / 2, len(values)
+        values = np.array([r.lead_time for r in done])
+        return _mean_and_error(values)
+
+    def _cx_index(self, delivered: list[ItemRow]) -> tuple[float, float, int]:
+        """The CX index as the KPI mixes it (mechanisms/cx.py), with its standard error:
+        the weighted parts' errors combined, a part with under two scores left out."""
+        weight = self.config().mechanisms.cx.incident_weight
+        parts = []
+        for incident in (False, True):
+            scores = [
+                r.cx_score
+                for r in delivered
+                if (r.expedite or r.raised_by_defect) == incident and not math.isnan(r.cx_score)
+            ]
+            parts.append(_mean_and_error(np.array(scores)))
+        (new, new_error, n_new), (inc, inc_error, n_inc) = parts
+        value = cx_mix(new, inc, weight)
+        if math.isnan(new) or math.isnan(inc):
+            error = new_error if math.isnan(inc) else inc_error
         else:
-            values = np.array([r.lead_time for r in done])
-        if len(values) < 2:
-            return math.nan, math.nan, len(values)
-        return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), n
+            error = math.hypot((1 - weight) * new_error, weight * inc_error)
+        return value, error, n_new + n_inc
+
+
+def _mean_and_error(values: np.ndarray) -> tuple[float, float, int]:
+    """Mean, standard error and count (NaN mean and error under two values)."""
+    if len(values) < 2:
+        return math.nan, math.nan, len(values)
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), len(values)
 
 
 def _stepped(current: float, lever: PDCALever) -> float:

@@ -43,6 +43,7 @@ from simulation.mechanisms.language import Language
 from simulation.mechanisms.network import SocialNetwork
 from simulation.mechanisms.pdca import PDCAPolicy
 from simulation.mechanisms.people import PeopleFlow
+from simulation.mechanisms.releases import Releases
 from simulation.mechanisms.rotation import RotationProgramme
 from simulation.mechanisms.transitions import Transitions
 from simulation.model.records import Recorder, RunRecords
@@ -188,6 +189,13 @@ class OrgModel(mesa.Model):
             admit=self.admit,
         )
         self.network.start(levers.culture_events_per_quarter)
+        # draws nothing, and schedules only the releases of items it holds
+        self.releases = Releases(
+            params=mechanisms.releases,
+            clock=self.clock,
+            it_disciplines=self._it_disciplines(),
+            has_teams=lambda: bool(self.teams),
+        )
         self.transitions = Transitions(
             clock=self.clock,
             staff=self.staff,
@@ -212,6 +220,7 @@ class OrgModel(mesa.Model):
             self.network,
             self.handoffs,
             self.defects,
+            self.releases,
             self.pdca,
         ]
         self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
@@ -247,12 +256,17 @@ class OrgModel(mesa.Model):
         self.network.handoff_contact(sender, receiver, now)
 
     def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
-        """``staff`` finished ``task`` of ``item``: a row of the event log."""
+        """``staff`` finished ``task`` of ``item``: a row of the event log; the releases
+        note whether its IT work is done."""
         self.recorder.task_row(item, task, staff, started, self.time)
+        self.releases.task_done(item, task, staff.unit)
 
     def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
-        """``item`` has more tasks: the handoff to the next begins now."""
-        self.handoffs.pass_on(item, sender, finished, self.time)
+        """``item`` has more tasks: the handoff to the next begins now, or when the
+        release that deploys its IT work goes out."""
+        self.releases.release(
+            item, lambda: self.handoffs.pass_on(item, sender, finished, self.time)
+        )
 
     @property
     def productivity(self) -> float:
@@ -385,7 +399,11 @@ class OrgModel(mesa.Model):
         return self.organisation.unit_for(item, discipline, self.rng)
 
     def deliver(self, item: WorkItem) -> None:
-        """The last task of ``item`` is done."""
+        """The last task of ``item`` is done: it is delivered now, or when the release
+        that deploys its IT work goes out."""
+        self.releases.release(item, lambda: self._delivered(item))
+
+    def _delivered(self, item: WorkItem) -> None:
         item.done_at = self.time
         del self.open_items[item.id]
         if item.home is not None:
@@ -446,13 +464,14 @@ class OrgModel(mesa.Model):
 
     @property
     def new_work_today(self) -> int:
-        """Items delivered today that are not incidents from escaped defects."""
+        """New work delivered today: not incidents, not failure demand (records.new_work_mask)."""
         return self.recorder.new_work_today
 
     @property
     def lead_time_today(self) -> float:
-        """Mean lead time of today's deliveries (NaN if none)."""
-        done = self.recorder.completed_today
+        """Mean lead time of today's deliveries of new work (NaN if none): the
+        headline lead time's daily series (incidents have their own, time to restore)."""
+        done = self.recorder.new_work_lead_today
         return sum(done) / len(done) if done else math.nan
 
     @property

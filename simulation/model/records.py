@@ -140,7 +140,8 @@ class Recorder:
         self.arrivals = 0
         self.completed = 0
         self.completed_today: list[float] = []  # lead times
-        self.new_work_today = 0  # deliveries that are not failure demand
+        self.new_work_today = 0  # deliveries of new work (new_work_mask)
+        self.new_work_lead_today: list[float] = []  # their lead times
         # the working time of people who have left (the others' is on them)
         self.departed: dict[str, float] = {}
         self.departed_it: dict[str, float] = {}
@@ -226,11 +227,15 @@ class Recorder:
         self.completed += 1
         lead = item.lead_time
         self.completed_today.append(lead)
-        self.new_work_today += not item.raised_by_defect
+        expedite = item.type.class_of_service == "expedite"
+        incident = expedite or item.raised_by_defect  # not new work (new_work_mask)
+        if not incident:
+            self.new_work_today += 1
+            self.new_work_lead_today.append(lead)
         score = math.nan
         if self.cx_params.enabled and item.type.customer_facing:
             score = cx_score(item, self.cx_params)
-            self.cx_index.add(item.done_at, score)
+            self.cx_index.add(item.done_at, score, incident)
         wt = item.type
         self.item_rows.append(
             ItemRow(
@@ -243,7 +248,7 @@ class Recorder:
                 item.first_it_start,
                 item.deployable,
                 wt.customer_facing,
-                wt.class_of_service == "expedite",
+                expedite,
                 item.raised_by_defect,
                 item.rework_rounds,
                 item.latent_defects,
@@ -276,6 +281,7 @@ class Recorder:
         """The day's series were taken: today's deliveries start again from none."""
         self.completed_today.clear()
         self.new_work_today = 0
+        self.new_work_lead_today.clear()
 
     def _mark_window_start(self, units: list[Unit]) -> None:
         self._window_marks = {
@@ -366,6 +372,7 @@ class Recorder:
             extra={
                 **extra,
                 "disruption_days": self.effort_totals()[DISRUPTION],
+                "cx_incident_weight": self.cx_params.incident_weight,
                 "mean_cost_per_day": self.staff_cost / (horizon * max(1, len(self.staff))),
             },
         )
@@ -393,6 +400,13 @@ DECISION_COLUMNS = [
     "decision",
     "reason",
 ]
+
+
+def new_work_mask(items: pd.DataFrame) -> pd.Series:
+    """Which delivered items are new work: neither an expedite incident nor failure
+    demand (an incident raised by an escaped defect). Headline lead time, throughput
+    and the CX of new work count these; incidents are reported beside them."""
+    return ~(items["expedite"] | items["raised_by_defect"])
 
 
 def _items_table(rows: list[ItemRow]) -> pd.DataFrame:

@@ -30,10 +30,10 @@ LEAD_TIME_WINDOW = 20
 def snapshot(model: OrgModel) -> dict[str, Any]:
     """The state of a model at the end of its latest day, as plain numbers."""
     series = model.datacollector.model_vars
-    delivered = series["delivered_today"][-LEAD_TIME_WINDOW:]
+    delivered = series["new_work_today"][-LEAD_TIME_WINDOW:]
     leads = series["lead_time_today"][-LEAD_TIME_WINDOW:]
-    # Mean lead time of the items delivered in the window: weight each day's mean by
-    # the number of items it delivered.
+    # Mean lead time of the new work delivered in the window (the headline lead time):
+    # weight each day's mean by the new work it delivered.
     pairs = [(n, lt) for n, lt in zip(delivered, leads, strict=True) if n and not math.isnan(lt)]
     count = sum(n for n, _ in pairs)
     running_lead = sum(n * lt for n, lt in pairs) / count if count else math.nan
