@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 import mesa
 import pandas as pd
@@ -40,6 +41,19 @@ def test_converged_teams_mix_disciplines_in_proportion():
     assert max(devs) - min(devs) <= 1  # spread evenly, not clumped
 
 
+def test_of_two_teams_the_one_staffed_for_an_item_owns_it():
+    """Teams of seven leave half the teams without a salesperson (4 salespeople, 8
+    teams): of two teams drawn at random, the one with a salesperson owns a deal, so
+    about three deals in four go to such a team, not one in two."""
+    model = OrgModel(SCENARIOS / "converged.yaml")
+    deal = SimpleNamespace(plan=[SimpleNamespace(discipline=d) for d in ("sales", "dev")])
+    with_sales = [team.can_do("sales") for team in model.teams]
+    assert 0 < sum(with_sales) < len(with_sales)
+    owners = [model.choose_team(deal) for _ in range(400)]
+    share = sum(team.can_do("sales") for team in owners) / len(owners)
+    assert share > 0.65, f"{share:.0%} of deals went to a team with a salesperson"
+
+
 def test_custom_teams_follow_the_skill_matrix():
     scenario = short(ready_made("siloed"), 40)
     data = scenario.model_dump(mode="json")
@@ -53,7 +67,9 @@ def test_custom_teams_follow_the_skill_matrix():
     assert [u.name for u in model.units] == ["Growth", "Care", "Platform"]
     assert Counter(m.discipline for m in model.units[2].members) == {"dev": 8, "ops": 10}
     model.run_model()
-    assert compute_kpis(model.records())["delivered"] > 50
+    # work flows through the listed teams; teams of 16-23 sharing one backlog lose most
+    # of their day to coordination (Brooks' paths, odd.md 7.7), so it flows slowly
+    assert compute_kpis(model.records())["delivered"] > 20
 
 
 def test_aligned_has_brm_agents_that_mediate():

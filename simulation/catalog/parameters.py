@@ -745,26 +745,32 @@ _COORDINATION: tuple[Parameter, ...] = (
     _switch("coordination", "coordination overhead"),
     Parameter(
         path="mechanisms.coordination.per_path",
-        default=0.01,
-        low=0.005,
-        high=0.02,
+        default=0.03,
+        low=0.015,
+        high=0.05,
         unit="share of a day per colleague",
         mechanism="coordination",
-        description="Share of a person's day spent per colleague in the same unit.",
-        source="reasoned estimate: about five minutes a day per colleague; the n-1 paths "
-        "per person are Brooks' n(n-1)/2 (Brooks 1975, The Mythical Man-Month).",
+        description="Share of a person's day spent per colleague they share work with: "
+        "everyone in their cross-functional team, a few peers in a department.",
+        source="reasoned estimate: Brooks' n(n-1)/2 paths among people who share work "
+        "(Brooks 1975, The Mythical Man-Month), n-1 per person; Perry, Staudenmayer & "
+        "Votta 1994 (People, organizations, and process improvement) saw developers spend "
+        "about 75 minutes a day in unplanned interaction with about seven people, 0.025 "
+        "of a day per colleague, and a team's planned rituals (stand-up, planning, "
+        "review) add about a quarter of an hour per colleague a week.",
     ),
     Parameter(
-        path="mechanisms.coordination.max_paths",
-        default=25,
-        low=15,
-        high=50,
+        path="mechanisms.coordination.department_peers",
+        default=2,
+        low=1,
+        high=4,
         unit=PEOPLE,
         mechanism="coordination",
-        description="Colleagues one really coordinates with: the paths saturate here.",
-        source="Zhou, Sornette, Hill & Dunbar 2005, Discrete hierarchical organization of "
-        "social group sizes: close contacts form layers of about 15 and 50 people; 25 "
-        "lies between.",
+        description="Colleagues in their own department a person shares a ticket with: "
+        "departments work separate tickets, so this does not grow with headcount.",
+        source="reasoned estimate: a ticket of one discipline is shared with a reviewer "
+        "and someone who covers it in absence; the rest of the work it shares is with "
+        "the stages upstream and downstream, in other departments (per_interface).",
     ),
     Parameter(
         path="mechanisms.coordination.per_interface",
@@ -773,20 +779,24 @@ _COORDINATION: tuple[Parameter, ...] = (
         high=0.06,
         unit="share of a day per interface",
         mechanism="coordination",
-        description="Share of a person's day spent per other unit their unit exchanges work with.",
+        description="Share of a person's day spent per other unit their unit exchanges "
+        "work with: a standing cost, not a cost per item crossing.",
         source="reasoned estimate: about a quarter of an hour a day per interface "
-        "(syncs, status requests, chasing).",
+        "(syncs, status requests, chasing); what each item crossing costs in days and "
+        "misunderstandings is the handoff and rework mechanisms'.",
     ),
     Parameter(
         path="mechanisms.coordination.max_share",
-        default=0.5,
-        low=0.3,
-        high=0.6,
+        default=0.7,
+        low=0.5,
+        high=0.9,
         unit="share of a day",
         mechanism="coordination",
-        description="Upper bound of the share of a day lost to coordination.",
-        source="reasoned estimate: the top of the 30-50% hidden work reported by Virtual "
-        "Design Team (VDT) studies of project organisations.",
+        description="Upper bound of the share of one person's day lost to coordination.",
+        source="reasoned estimate: Virtual Design Team (VDT) studies put an "
+        "organisation's hidden work at 30-50% on average; one person in an oversized "
+        "team loses more, and a bound of 0.5 would hide Brooks' law (a team of 18 "
+        "already pays 0.5 in paths). 0.7 leaves a third of a day for work.",
     ),
 )
 

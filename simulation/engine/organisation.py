@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from simulation.engine.agents import Workplace
     from simulation.engine.clock import Clock
     from simulation.engine.work import Task, WorkItem
-    from simulation.inputs.scenario import Scenario
+    from simulation.inputs.scenario import Coordination, Scenario
 
 
 def hire(
@@ -69,13 +69,21 @@ class Organisation:
             unit.retire()
         return waiting
 
-    def choose_team(self, rng: np.random.Generator) -> Unit:
-        """Power of two choices: of two random teams, the less loaded owns the item."""
+    def choose_team(self, rng: np.random.Generator, item: WorkItem | None = None) -> Unit:
+        """Power of two choices: of two random teams, the one with specialists for more
+        of ``item``'s route owns it, else the less loaded."""
         teams = self.teams
         if len(teams) == 1:
             return teams[0]
         a, b = rng.integers(0, len(teams), size=2)
         first, second = teams[a], teams[b]
+        if item is not None:
+            # Work goes to a team staffed for it when the choice offers one: a team
+            # lacking a discipline its item needs waits on another team for it.
+            needed = {task.discipline for task in item.plan}
+            cover_first, cover_second = first.covers(needed), second.covers(needed)
+            if cover_first != cover_second:
+                return first if cover_first > cover_second else second
         return first if first.owned / first.size <= second.owned / second.size else second
 
     def unit_for(self, item: WorkItem, discipline: str, rng: np.random.Generator) -> Unit:
@@ -122,9 +130,8 @@ def organise(config: Scenario, people: list[Staff], clock: Clock) -> Organisatio
 def set_availability(config: Scenario, units: list[Unit]) -> None:
     """Coordination overhead (mechanism 6) and misaligned work (mechanism 5).
 
-    Coordination: ``per_path * min(n - 1, max_paths) + per_interface * interfaces``,
-    capped: each person coordinates with their unit's other members (Brooks' n(n-1)/2
-    paths, n-1 per person, saturating) and across each interface.
+    Coordination (see :func:`coordination_share`): Brooks' communication paths among
+    the people who share work, plus a standing cost per interface, capped.
     Misaligned work, for IT staff only: ``base_share * (1 - transparency)``, halved (by
     default) under one shared value-based priority.
     """
@@ -135,12 +142,38 @@ def set_availability(config: Scenario, units: list[Unit]) -> None:
         if config.prioritisation == "value":
             misaligned_share *= 1.0 - mis.shared_priority_effect
     for unit in units:
-        overhead = 0.0
-        if coord.enabled:
-            paths = min(unit.size - 1, coord.max_paths)
-            overhead = min(
-                coord.max_share, coord.per_path * paths + coord.per_interface * unit.interfaces
-            )
+        overhead = coordination_share(coord, unit) if coord.enabled else 0.0
         for person in unit.members:
             person.coordination_share = overhead
             person.misaligned_share = misaligned_share if person.side == "it" else 0.0
+
+
+def shared_work_paths(coord: Coordination, unit: Unit) -> int:
+    """Colleagues in ``unit`` a member shares work with: Brooks' paths, n - 1 each.
+
+    Brooks (1975) counts n(n-1)/2 communication paths among the people who partition
+    one task. A cross-functional team owns its items end to end from one backlog that
+    all its members plan, split and hand on among themselves: everyone shares work with
+    everyone, n - 1 paths each, with no saturation (a team of 57 sharing one backlog is
+    not a working team, and ``max_share`` bounds what it loses). A department's people
+    work separate tickets of one discipline: the work they share is with the stages
+    upstream and downstream, in other units (the interface term), and inside the
+    department only with the few colleagues who review or cover a ticket
+    (``department_peers``), however large the department grows.
+    """
+    if unit.kind == "team":
+        return unit.size - 1
+    return min(unit.size - 1, coord.department_peers)
+
+
+def coordination_share(coord: Coordination, unit: Unit) -> float:
+    """Share of each member's day ``unit`` loses to coordination.
+
+    ``min(max_share, per_path * shared_work_paths + per_interface * interfaces)``. The
+    interface term is a standing cost per unit one exchanges work with (syncs, status
+    requests, chasing), not a cost per item: what each crossing costs in days and
+    misunderstandings is the handoff and rework mechanisms' (counting it here as well
+    would count it twice).
+    """
+    paths = shared_work_paths(coord, unit)
+    return min(coord.max_share, coord.per_path * paths + coord.per_interface * unit.interfaces)

@@ -123,6 +123,10 @@ class Unit:
                     self.cross_skilled.setdefault(discipline, []).append(staff)
                     self.queues.setdefault(discipline, [])
 
+    def covers(self, disciplines: set[str]) -> int:
+        """How many of ``disciplines`` someone here has as their own."""
+        return len(disciplines & {m.discipline for m in self.members})
+
     def can_do(self, discipline: str) -> bool:
         """Whether someone here can do tasks of ``discipline``."""
         return discipline in self.queues

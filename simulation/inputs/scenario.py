@@ -356,23 +356,28 @@ class MisalignedWork(Mechanism):
 
 
 class Coordination(Mechanism):
-    """Share of each person's day lost to coordination (hidden work)."""
+    """Share of each person's day lost to coordination (hidden work): Brooks' paths
+    among the people who share work, plus a standing cost per interface."""
 
     per_path: Probability = Field(
-        0.01,
-        description="Per colleague in the same unit (n-1 paths per person; Brooks' n(n-1)/2).",
+        0.03,
+        description="Per colleague one shares work with (Brooks' n(n-1)/2 paths, n-1 per "
+        "person): everyone in a cross-functional team, a few peers in a department.",
     )
-    max_paths: int = Field(
-        25,
+    department_peers: int = Field(
+        2,
         ge=0,
         le=MAX_STAFF,
-        description="Colleagues one really coordinates with saturate (~Dunbar's 15-50).",
+        description="Colleagues in their own department a person shares a ticket with "
+        "(a reviewer, someone who covers): departments work separate tickets.",
     )
     per_interface: Probability = Field(
         0.03, description="Per other unit this unit hands work to or from."
     )
     max_share: Annotated[float, Field(ge=0.0, le=0.9)] = Field(
-        0.5, description="Upper bound; VDT studies put hidden work at 30-50%."
+        0.7,
+        description="Upper bound of one person's share: high enough that an oversized "
+        "team feels Brooks' paths (VDT studies put an organisation's hidden work at 30-50%).",
     )
 
 

@@ -232,8 +232,8 @@ class SocialNetwork(Mechanism):
 
     def handoff_contact(self, sender: Staff, receiver: Staff, now: float) -> None:
         """A cross-unit handoff: the tie is refreshed, or may be made."""
-        if not self.params.enabled or sender not in self.graph:  # the sender has left
-            return
+        if not self.params.enabled or sender not in self.graph or receiver not in self.graph:
+            return  # one of them has left: no tie (it would bring them back into the graph)
         edge = self.graph.get_edge_data(sender, receiver)
         if edge is not None:
             edge["last_used"] = now
@@ -242,7 +242,9 @@ class SocialNetwork(Mechanism):
 
     def connect_with_unit(self, person: Staff, unit: Unit, count: int, now: float) -> None:
         """``count`` new ties between ``person`` and random members of ``unit``."""
-        members = [m for m in unit.members if m is not person]
+        # a unit retired by a reorganisation (a rotation host) still lists people since
+        # let go: no tie with them, which would bring them back into the graph
+        members = [m for m in unit.members if m is not person and m in self.graph]
         if not members or count <= 0:
             return
         for j in self.rng.choice(len(members), size=min(count, len(members)), replace=False):

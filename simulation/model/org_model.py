@@ -346,7 +346,7 @@ class OrgModel(mesa.Model):
             item.home = None
         for item in self.open_items.values():
             if self.teams:
-                item.home = self.choose_team()
+                item.home = self.choose_team(item)
                 item.home.owned += 1
         for item, task in waiting:
             item.unit = self.unit_for(item, task.discipline)
@@ -376,7 +376,7 @@ class OrgModel(mesa.Model):
     def admit(self, item: WorkItem) -> None:
         """A new work item arrives (from demand or from a surfacing defect)."""
         if self.teams:
-            item.home = self.choose_team()
+            item.home = self.choose_team(item)
             item.home.owned += 1
         self.open_items[item.id] = item
         self.recorder.arrival()
@@ -390,9 +390,10 @@ class OrgModel(mesa.Model):
         item.unit = self.unit_for(item, item.plan[0].discipline)
         self.handoffs.arrive(item)
 
-    def choose_team(self) -> Unit:
-        """Power of two choices: of two random teams, the less loaded owns the item."""
-        return self.organisation.choose_team(self.rng)
+    def choose_team(self, item: WorkItem | None = None) -> Unit:
+        """The team that owns ``item``: of two drawn among those that can do most of
+        its route, the less loaded."""
+        return self.organisation.choose_team(self.rng, item)
 
     def unit_for(self, item: WorkItem, discipline: str) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline."""
