@@ -116,7 +116,8 @@ def test_an_unset_prioritisation_is_compared_as_the_one_in_effect():
 
 def test_the_note_lists_ways_of_working_per_scenario():
     names = ["Silo", "Teams"]
-    note = difference_note(names, [ready_made("siloed"), ready_made("converged_mature")])
+    teams = ready_made("converged_mature").model_copy(update={"warmup_days": 20})
+    note = difference_note(names, [ready_made("siloed"), teams])
     assert note[0] == BESIDES
     assert "  ways of working: levers.shared_language: 0.2 (Silo), 0.5 (Teams)" in note
     assert "  ways of working: levers.transparency: 0.2 (Silo), 0.6 (Teams)" in note

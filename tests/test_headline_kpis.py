@@ -114,7 +114,7 @@ def test_a_window_too_short_or_empty_gets_a_note_and_no_tier(tmp_path, scenario,
 
 def test_a_long_enough_window_gets_its_tier_and_no_note():
     """The rule does not take the tier from a run that delivered enough."""
-    result = cli("run", str(SCENARIOS / "converged.yaml"), "--days", "60")
+    result = cli("run", str(SCENARIOS / "converged.yaml"), "--days", "100")
     assert "DORA tier: n/a" not in result.stdout
     assert "Note: " not in result.stdout
 

@@ -148,7 +148,7 @@ class BRMs(Strict):
         "waits for a BRM.",
     )
     bypass_wait_share: Probability = Field(
-        0.3,
+        0.15,
         description="Share of a mediation's expected saving a sender will spend waiting "
         "for a BRM before going direct (brms.bypass).",
     )

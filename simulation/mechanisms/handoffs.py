@@ -16,7 +16,7 @@ first and then in arrival order (``brms.incidents_first``).
 
 Bypass (``brms.bypass``): the sender of a business-IT handoff goes direct, unmediated
 (the full delay and chance of misunderstanding, no gain in shared language), when the
-expected wait for a BRM is longer than a share ``brms.bypass_wait_share`` (0.3) of what
+expected wait for a BRM is longer than a share ``brms.bypass_wait_share`` (0.15) of what
 the mediation is expected to save. Both are what a sender can see or know from
 experience:
 
@@ -33,9 +33,10 @@ BRM is far worse than none (issue 10); with it, a BRM is only used when worth th
 Why only a share of the saving: senders who join whenever it pays them fill the queue
 until the wait eats the whole saving (Naor 1969, self-optimising queue joiners), so
 one busy BRM saves almost nothing; a queue kept short (the BRM takes a handoff only if
-it can start within about a third of what it saves) keeps most of the saving with the
+it can start within about a sixth of what it saves) keeps most of the saving with the
 work. At 1 (the self-interested rule) one BRM is still no worse than none, but the
-first BRM adds less than the second.
+first BRM adds less than the second; at 0.3 too, for the lead time of new work; at
+0.1-0.15 returns diminish on aligned.yaml and aligned_mature.yaml.
 
 A forward handoff is misunderstood with probability
 ``p_base(kind) * (1 - shared_language) * (1 - brm_effect) * (1 - tie_effect) *
