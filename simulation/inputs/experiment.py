@@ -41,6 +41,7 @@ from simulation.errors import ScenarioError
 from simulation.inputs.safe_yaml import load_yaml, read_text_file
 from simulation.inputs.scenario import (
     Scenario,
+    horizon_overrides,
     load_scenario,
     parse_scenario,
     scenario_error_from,
@@ -173,8 +174,7 @@ class Plan:
     def _scenario_for(self, index: int, point: dict[str, Any]) -> Scenario:
         overrides = dict(point)
         if self.experiment.days is not None:
-            overrides["horizon_days"] = self.experiment.days
-            overrides["warmup_days"] = min(self.base.warmup_days, self.experiment.days - 1)
+            overrides.update(horizon_overrides(self.base, self.experiment.days))
         try:
             return with_overrides(self.base, overrides)
         except ScenarioError as exc:

@@ -1136,6 +1136,14 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     return parse_scenario(data)
 
 
+def horizon_overrides(scenario: Scenario, days: int) -> dict[str, int]:
+    """The fields that run ``scenario`` for ``days`` instead (``--days``, an experiment's
+    ``days``): the horizon, and the warm-up cut to at most half of it, so a shorter run
+    still has a window to measure (a 40-day run of a 60-day warm-up measures days 20-40,
+    not one day)."""
+    return {"horizon_days": days, "warmup_days": min(scenario.warmup_days, days // 2)}
+
+
 def resolve_path(path: str) -> list[str]:
     """Split a dotted path (``__`` works as a dot) into its parts.
 

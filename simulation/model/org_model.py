@@ -31,6 +31,7 @@ from simulation.engine.work import Demand, Task, WorkItem
 from simulation.inputs.scenario import (
     Scenario,
     ScenarioError,
+    horizon_overrides,
     load_scenario,
     parse_scenario,
     with_overrides,
@@ -91,9 +92,7 @@ class OrgModel(mesa.Model):
     ):
         config = with_overrides(as_scenario(scenario), overrides)
         if days is not None:
-            config = with_overrides(
-                config, {"horizon_days": days, "warmup_days": min(config.warmup_days, days - 1)}
-            )
+            config = with_overrides(config, horizon_overrides(config, days))
         super().__init__(rng=config.seed if rng is None else rng)
         self.config = config
         self.seed = config.seed if rng is None else rng
