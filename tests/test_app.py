@@ -162,7 +162,7 @@ def test_a_lever_reruns_only_the_scenario_it_changes():
     after = days(metric_values(at, "Lead time")[0])
     assert after < before, "more shared language should mean fewer misunderstandings"
     captions = " ".join(c.value for c in at.caption)
-    assert "4 runs" in captions and "(2 from cache)" in captions
+    assert "4 runs (seeds 201-202)" in captions and "(2 from cache)" in captions
     assert not at.info
 
 

@@ -430,7 +430,8 @@ def test_ctrl_c_in_a_terminal_is_quiet(executor, tmp_path, hold_dir):
     hold.started("p00000-r0002", lambda: process.poll() is None)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
+    # -2 would be a KeyboardInterrupt that escaped the command (seen once under load)
+    assert process.returncode == 130, stderr[-2000:]
     lines = [line for line in stderr.splitlines() if line.strip() and "runs:" not in line]
     assert lines[0].startswith("small: 4 points x 3 replicates = 12 runs on ")
     assert lines[1].startswith("interrupted: ") and lines[1].endswith("--resume to finish")

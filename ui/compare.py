@@ -446,10 +446,12 @@ n_runs = len(digests[0])
 base_note = (
     f"Changes are against {common.plain(names[0])}; green is better. " if len(names) > 1 else ""
 )
+seeds = [int(d.kpis["seed"]) for d in digests[0]]
+seed_span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
 st.caption(
     f"{'Mean of ' + str(n_runs) + ' runs' if n_runs > 1 else 'One run'} per organisation, "
-    f"{span}. {base_note}{_runs(result['runs'])} in {result['seconds']:.1f} s "
-    f"({result['cached']} from cache)."
+    f"{span}. {base_note}{_runs(result['runs'])} ({seed_span}) in "
+    f"{result['seconds']:.1f} s ({result['cached']} from cache)."
 )
 # In a narrow card the two KPIs of a row would cut their labels and values short
 # ("Lead ...", "17.8 ..."): they wrap to one a row instead. Four cards get smaller type.
