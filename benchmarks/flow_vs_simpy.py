@@ -12,6 +12,10 @@ horizon), and the warm-up spans eight relaxation times of a station (theory.py),
 ~50 days here (its relaxation time) to forget that it started empty.
 
     .venv/bin/python benchmarks/flow_vs_simpy.py [--quick] [--profile] [--load 0.94] [--paired]
+        [--rates 1,2,5,20]
+
+It ends with the same chain at 1, 2, 5 and 20 items a day (the same number of items,
+at most 20,000 days): the fewer items a day, the more daily steps per item.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ add_repo_to_path()
 from simulation.analysis.metrics import compute_kpis  # noqa: E402
 from simulation.analysis.theory import chain_lead_time, chain_warmup_days  # noqa: E402
 from simulation.inputs.scenario import Mechanisms  # noqa: E402
+from simulation.limits import MAX_HORIZON_DAYS  # noqa: E402
 from simulation.model.org_model import OrgModel  # noqa: E402
 
 ARRIVAL_RATE = 20.0  # items per day: a high rate keeps the number of daily steps small
@@ -42,30 +47,30 @@ LOAD = 0.8  # utilisation of every station (--load)
 SEED = 1
 
 
-def service_means(load: float = LOAD) -> list[float]:
-    """Mean service time per station (days) that gives ``load`` at ``ARRIVAL_RATE``."""
-    return [c * load / ARRIVAL_RATE for c in SERVERS]
+def service_means(load: float = LOAD, rate: float = ARRIVAL_RATE) -> list[float]:
+    """Mean service time per station (days) that gives ``load`` at ``rate`` items a day."""
+    return [c * load / rate for c in SERVERS]
 
 
-def stations(load: float = LOAD) -> list[tuple[float, int]]:
+def stations(load: float = LOAD, rate: float = ARRIVAL_RATE) -> list[tuple[float, int]]:
     """The chain as theory.py takes it: (mean service time, servers) per station."""
-    return list(zip(service_means(load), SERVERS, strict=True))
+    return list(zip(service_means(load, rate), SERVERS, strict=True))
 
 
-def warmup_days(load: float = LOAD) -> int:
+def warmup_days(load: float = LOAD, rate: float = ARRIVAL_RATE) -> int:
     """Days before lead times count: eight relaxation times of a station (theory.py)."""
-    return math.ceil(chain_warmup_days(ARRIVAL_RATE, stations(load)))
+    return math.ceil(chain_warmup_days(rate, stations(load, rate)))
 
 
-def theory_lead_time(load: float = LOAD) -> float:
+def theory_lead_time(load: float = LOAD, rate: float = ARRIVAL_RATE) -> float:
     """Jackson-network mean lead time of the chain (sum of the M/M/c sojourn times)."""
-    return chain_lead_time(ARRIVAL_RATE, stations(load))
+    return chain_lead_time(rate, stations(load, rate))
 
 
 # --------------------------------------------------------------------------- Converge
 
 
-def converge_scenario(days: int, load: float = LOAD) -> dict[str, Any]:
+def converge_scenario(days: int, load: float = LOAD, rate: float = ARRIVAL_RATE) -> dict[str, Any]:
     """The pure-flow chain as a scenario dict: siloed, fifo, every mechanism off."""
     names = [f"station{i + 1}" for i in range(len(SERVERS))]
     return {
@@ -73,7 +78,7 @@ def converge_scenario(days: int, load: float = LOAD) -> dict[str, Any]:
         "structure": "siloed",
         "seed": SEED,
         "horizon_days": days,
-        "warmup_days": warmup_days(load),
+        "warmup_days": warmup_days(load, rate),
         "disciplines": [
             {"name": name, "side": "business" if i < 2 else "it", "headcount": c}
             for i, (name, c) in enumerate(zip(names, SERVERS, strict=True))
@@ -81,10 +86,10 @@ def converge_scenario(days: int, load: float = LOAD) -> dict[str, Any]:
         "work_types": [
             {
                 "name": "item",
-                "arrival_rate": ARRIVAL_RATE,
+                "arrival_rate": rate,
                 "route": [
                     {"discipline": name, "effort": {"distribution": "exponential", "mean": m}}
-                    for name, m in zip(names, service_means(load), strict=True)
+                    for name, m in zip(names, service_means(load, rate), strict=True)
                 ],
             }
         ],
@@ -111,12 +116,12 @@ class SimpyResult:
     lead_times: list[float]
 
 
-def run_simpy(days: int, load: float = LOAD) -> SimpyResult:
+def run_simpy(days: int, load: float = LOAD, rate: float = ARRIVAL_RATE) -> SimpyResult:
     """The same chain in SimPy: one Resource per station, one process per item."""
     rng = np.random.default_rng(SEED)
     env = simpy.Environment()
     stations = [simpy.Resource(env, capacity=c) for c in SERVERS]
-    means = service_means(load)
+    means = service_means(load, rate)
     result = SimpyResult([], [])
 
     def item(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
@@ -129,7 +134,7 @@ def run_simpy(days: int, load: float = LOAD) -> SimpyResult:
         result.lead_times.append(env.now - arrival)
 
     def source(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
-        gap = 1.0 / ARRIVAL_RATE
+        gap = 1.0 / rate
         while True:
             yield env.timeout(float(rng.exponential(gap)))
             env.process(item(env))
@@ -211,6 +216,39 @@ def events_scheduled(model: mesa.Model) -> int:
     return next(model._event_list._order)
 
 
+# --------------------------------------------------------------------------- arrival rates
+
+#: Chain rates of the range (items a day): fewer items a day means more daily steps per
+#: item, where Converge's per-day costs (the daily series) weigh most (issue 11).
+RATES = (1.0, 2.0, 5.0, 20.0)
+
+
+def rate_range(rates: list[float], items: int, repeats: int, load: float) -> None:
+    """One line per arrival rate: best-of-``repeats`` wall time of Converge and SimPy on
+    the same chain with ``items`` arrivals (or 20,000 days, the longest horizon)."""
+    print(
+        f"{'items/day':>9}{'days':>8}{'items':>9}{'Converge s':>12}{'SimPy s':>9}"
+        f"{'ratio':>7}{'us/item':>9}{'lead vs theory':>16}"
+    )
+    for rate in rates:
+        days = min(round(items / rate), MAX_HORIZON_DAYS)
+        warmup = warmup_days(load, rate)
+        scenario = converge_scenario(days, load, rate)
+        converge, simpy_phase = Phase(), Phase()
+        for _ in range(max(1, repeats)):
+            model = timed(converge, lambda sc=scenario: run_converge(sc))
+            timed(simpy_phase, lambda d=days, r=rate: run_simpy(d, load, r))
+        frame = model.records().items
+        lead = frame.loc[frame["done"] >= warmup, "lead_time"].mean()
+        done = model.recorder.completed
+        ratio = converge.wall / simpy_phase.wall
+        print(
+            f"{rate:>9g}{days:>8,}{done:>9,}{converge.wall:>12.3f}{simpy_phase.wall:>9.3f}"
+            f"{ratio:>7.2f}{converge.wall / done * 1e6:>9.0f}"
+            f"{lead / theory_lead_time(load, rate) - 1:>16.1%}"
+        )
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -249,6 +287,11 @@ def main() -> None:
     parser.add_argument("--load", type=float, default=LOAD, help="utilisation of every station")
     parser.add_argument(
         "--paired", action="store_true", help="also feed SimPy Converge's items, compare each"
+    )
+    parser.add_argument(
+        "--rates",
+        default=",".join(f"{r:g}" for r in RATES),
+        help="arrival rates (items a day) of the range table, comma-separated; '' for none",
     )
     args = parser.parse_args()
     if not 0 < args.load < 1:
@@ -334,6 +377,11 @@ def main() -> None:
         f"{'ratio Converge/SimPy, incl. records+KPIs':<42}{end_to_end / p.wall:5.2f}"
         "   (information)"
     )
+
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    if rates:
+        rule("The same chain at other arrival rates (Converge/SimPy, target <= 1.00)")
+        rate_range(rates, items, args.repeats, args.load)
 
     if args.paired:
         rule("Paired streams: SimPy fed Converge's items")
