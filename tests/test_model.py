@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from types import SimpleNamespace
+from unittest import mock
 
 import mesa
 import pandas as pd
@@ -89,6 +90,27 @@ def test_flat_keyword_arguments_override_the_scenario():
     assert model.config.brms.count == 5 and len(model.brms) == 5
     assert model.language.level == 0.9
     assert model.teams
+
+
+def test_the_daily_series_is_what_mesas_datacollector_collects():
+    """DailySeries skips Mesa's per-value copies (issue 11), nothing else: the same frame
+    as Mesa's own DataCollector with the same reporters, on a run that reorganises."""
+    from simulation.model import org_model
+    from simulation.model.daily_series import DailySeries
+
+    def daily() -> pd.DataFrame:
+        model = OrgModel(SCENARIOS / "transition_stepwise.yaml", days=180)
+        model.run_model()
+        return model.datacollector.get_model_vars_dataframe()
+
+    ours = daily()
+    with mock.patch.object(
+        org_model, "DailySeries", lambda reporters: mesa.DataCollector(model_reporters=reporters)
+    ):
+        mesas = daily()
+    assert isinstance(OrgModel(SCENARIOS / "siloed.yaml").datacollector, DailySeries)
+    assert len(ours) == 180 and list(ours.columns) == list(org_model.DAILY_SERIES)
+    pd.testing.assert_frame_equal(ours, mesas)
 
 
 def test_model_runs_under_mesa_batch_run():

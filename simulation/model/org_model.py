@@ -47,6 +47,7 @@ from simulation.mechanisms.people import PeopleFlow
 from simulation.mechanisms.releases import Releases
 from simulation.mechanisms.rotation import RotationProgramme
 from simulation.mechanisms.transitions import Transitions
+from simulation.model.daily_series import DailySeries
 from simulation.model.records import Recorder, RunRecords
 
 #: Work items one run may admit, incidents from escaped defects included: the scenario
@@ -222,7 +223,7 @@ class OrgModel(mesa.Model):
             self.releases,
             self.pdca,
         ]
-        self.datacollector = mesa.DataCollector(model_reporters=DAILY_SERIES)
+        self.datacollector = DailySeries(DAILY_SERIES)
         self.demand.start()
 
     def _advance_time(self, until: float) -> None:
