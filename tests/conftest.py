@@ -13,11 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 from unittest import mock
 
 import pytest
@@ -348,13 +349,19 @@ def app_server(log_path: Path, env: dict[str, str]) -> Iterator[int]:
         process = subprocess.Popen(
             [*STREAMLIT, "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
             cwd=ROOT,
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            text=True,
             env=env,
             start_new_session=True,
         )
+        announced = threading.Event()
+        copier = threading.Thread(
+            target=_copy_output, args=(process, log, f":{port}", announced), daemon=True
+        )
+        copier.start()
         try:
-            _wait_until_it_answers(port, process, log_path)
+            _wait_until_it_answers(port, process, log_path, announced)
             yield port
         finally:
             os.killpg(process.pid, signal.SIGTERM)
@@ -362,19 +369,34 @@ def app_server(log_path: Path, env: dict[str, str]) -> Iterator[int]:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+            copier.join(timeout=30)
 
 
-def _wait_until_it_answers(port: int, process: subprocess.Popen, log_path: Path) -> None:
-    # Streamlit gives no signal of readiness but its health endpoint (and a log line
-    # whose wording is not an interface): ask it every 0.2 s, within a bound on failing
-    # to start, and stop at once if the server exits.
-    deadline = time.monotonic() + 300  # a bound on failing to start, never a measurement
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5):
-                return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-        time.sleep(0.2)
+def _copy_output(
+    process: subprocess.Popen, log: TextIO, address: str, announced: threading.Event
+) -> None:
+    """Copy the server's output to the log; ``announced`` is set when a line names our
+    port (Streamlit prints its URL once it listens) or the output ends (it exited)."""
+    for line in process.stdout:
+        log.write(line)
+        log.flush()
+        if address in line:
+            announced.set()
+    announced.set()
+
+
+def _wait_until_it_answers(
+    port: int, process: subprocess.Popen, log_path: Path, announced: threading.Event
+) -> None:
+    # Streamlit's only sign of readiness is the URL it prints once it listens: wait for
+    # that line (an event, woken at once), within a bound on failing to start, then ask
+    # its health endpoint once to be sure it serves.
+    if not announced.wait(timeout=300) or process.poll() is not None:
+        pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=30):
+            return
+    except OSError as exc:
+        pytest.fail(
+            f"streamlit printed its URL but does not answer ({exc}): {log_path.read_text()[-2000:]}"
+        )
