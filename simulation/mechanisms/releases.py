@@ -90,21 +90,21 @@ class Releases(Mechanism):
         ):
             self._ready[item.id] = unit
 
-    def release(self, item: WorkItem, then: Callable[[], None]) -> None:
-        """``item`` is about to move on (or be delivered): ``then()`` now if it has no
-        deployment due, else when its release goes out."""
+    def due(self, item: WorkItem) -> float | None:
+        """``item`` is about to move on (or be delivered): the time its release goes out,
+        or None when it moves on now (nothing to deploy, or deployed at once)."""
+        if not self._ready:  # the common case, kept cheap: nothing awaits deployment
+            return None
         unit = self._ready.pop(item.id, None)
         if unit is None:
-            then()
-            return
+            return None
         now = self.clock.now
         interval = self.interval()
         if interval <= 0:
             home = item.home.name if item.home is not None else unit.name
             self.deployments.append([now, home, 1])
             self.waits.append((now, 0.0))
-            then()
-            return
+            return None
         # trains leave at midday of the last day of each interval: never at a day's end,
         # where the day's records are taken
         at = math.ceil((now + TRAIN_OFFSET) / interval - 1e-9) * interval - TRAIN_OFFSET
@@ -113,7 +113,7 @@ class Releases(Mechanism):
             self.deployments.append([at, RELEASE_TRAIN, 0])
         self.deployments[self._trains[at]][2] += 1
         self.waits.append((at, at - now))
-        self.clock.schedule_at(at, then)
+        return at
 
     def interval(self) -> float:
         """Days between releases in the organisation as it is now (0: continuous)."""

@@ -264,9 +264,13 @@ class OrgModel(mesa.Model):
     def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
         """``item`` has more tasks: the handoff to the next begins now, or when the
         release that deploys its IT work goes out."""
-        self.releases.release(
-            item, lambda: self.handoffs.pass_on(item, sender, finished, self.time)
-        )
+        at = self.releases.due(item)
+        if at is None:
+            self.handoffs.pass_on(item, sender, finished, self.time)
+        else:
+            self.clock.schedule_at(
+                at, lambda: self.handoffs.pass_on(item, sender, finished, self.time)
+            )
 
     @property
     def productivity(self) -> float:
@@ -402,7 +406,11 @@ class OrgModel(mesa.Model):
     def deliver(self, item: WorkItem) -> None:
         """The last task of ``item`` is done: it is delivered now, or when the release
         that deploys its IT work goes out."""
-        self.releases.release(item, lambda: self._delivered(item))
+        at = self.releases.due(item)
+        if at is None:
+            self._delivered(item)
+        else:
+            self.clock.schedule_at(at, self._delivered, item)
 
     def _delivered(self, item: WorkItem) -> None:
         item.done_at = self.time
