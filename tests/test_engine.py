@@ -32,7 +32,7 @@ class Bench(mesa.Model):
     def __init__(self) -> None:
         super().__init__(rng=1)
         self._event_list = FastEventList.taking_over(self._event_list)
-        self.clock = Clock(self._event_list, self)
+        self.clock = Clock(self._event_list)
         self.productivity = 1.0
         self.log: list[tuple] = []
         self.handoffs: Handoffs | None = None
@@ -78,6 +78,29 @@ def test_same_time_callbacks_run_in_the_order_they_were_scheduled():
     bench.run_until(3.0)
     assert ran == [("now", 0.5), "a", "b", "c"]
     assert bench.clock.now == 3.0
+
+
+def test_calls_for_good_and_with_a_handle_share_one_order_with_mesas_events():
+    """The hot paths' calls (at/after: no handle), cancellable ones and Mesa's own
+    events tie-break in the order they were scheduled; Mesa's view of the list sees
+    all but the cancelled."""
+    bench = Bench()
+    ran = []
+    def mesas() -> None:
+        ran.append("mesa")
+
+    bench.clock.after(1.0, ran.append, "after")
+    bench.schedule_event(mesas, at=1.0)  # Mesa holds a weak reference: keep it alive
+    bench.clock.schedule(1.0, ran.append, "cancelled").cancel()
+    bench.clock.at(1.0, ran.append, "at")
+    bench.clock.schedule_at(1.0, ran.append, "handle")
+    events = bench._event_list
+    # the daily step, and four of the five above (the cancelled one is not counted)
+    assert len(events) == 5
+    assert [e.time for e in events.peek_ahead(5)] == [1.0] * 5
+    bench.run_until(1.5)
+    assert ran == ["after", "mesa", "at", "handle"]
+    assert bench.clock.now == bench.time == 1.5
 
 
 def test_a_cancelled_callback_never_runs():

@@ -105,7 +105,9 @@ def test_the_daily_series_is_what_mesas_datacollector_collects():
 
     ours = daily()
     with mock.patch.object(
-        org_model, "DailySeries", lambda reporters: mesa.DataCollector(model_reporters=reporters)
+        org_model,
+        "DailySeries",
+        lambda reporters, row: mesa.DataCollector(model_reporters=reporters),
     ):
         mesas = daily()
     assert isinstance(OrgModel(SCENARIOS / "siloed.yaml").datacollector, DailySeries)

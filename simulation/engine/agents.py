@@ -116,40 +116,53 @@ class Staff(mesa.Agent):
 
     def start(self, item: WorkItem, task: Task, now: float) -> None:
         """Begin ``task`` of ``item`` at ``now``; its end is scheduled on the clock."""
+        # The hot path (once per task): locals, no properties, one heap entry.
         model = self.model
-        self.item, self.task = item, task
+        self.item = item
+        self.task = task
         self.busy_since = now
-        self.productivity_at_start = model.productivity
-        if item.sender is not None and item.sender.unit is not self.unit:
-            model.contact(item.sender, self, now)
-        duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * self.availability)
-        model.clock.schedule_at(now + duration, self.finish)
+        productivity = model.productivity
+        self.productivity_at_start = productivity
+        sender = item.sender
+        if sender is not None and sender.unit is not self.unit:
+            model.contact(sender, self, now)
+        share = 1.0 - self.coordination_share - self.misaligned_share  # as availability
+        availability = (share if share > 0.05 else 0.05) * productivity
+        duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * availability)
+        model.clock.at(now + duration, self.finish)
 
     def finish(self) -> None:
         """Event callback: the current task is done."""
         model = self.model
         item, task = self.item, self.task
         now = model.clock.now
-        spent = now - self.busy_since
+        started = self.busy_since
+        spent = now - started
         coordination, misaligned = self.coordination_share, self.misaligned_share
         task_time = spent * (1.0 - coordination - misaligned)
         productive = task_time * self.productivity_at_start
         # Fixing an escaped defect is failure demand: avoidable rework by another name.
-        use = FAILURE_DEMAND if item.raised_by_defect and task.kind == VALUE else task.kind
+        kind = task.kind
+        use = FAILURE_DEMAND if item.raised_by_defect and kind == VALUE else kind
         time_spent = self.time_spent
         time_spent[use] += productive
-        time_spent[DISRUPTION] += task_time - productive
-        time_spent["coordination"] += spent * coordination
-        time_spent["misaligned"] += spent * misaligned
+        # adding a zero changes nothing: skipped, for speed, when there is none to add
+        if productive != task_time:
+            time_spent[DISRUPTION] += task_time - productive
+        if coordination:
+            time_spent["coordination"] += spent * coordination
+        if misaligned:
+            time_spent["misaligned"] += spent * misaligned
         item.touch_time += productive
-        model.task_done(item, task, self, self.busy_since)
+        model.task_done(item, task, self, started)
         self.item = self.task = None
-        self.unit.task_finished(now)
+        unit = self.unit
+        unit.task_finished(now)
         if self.pending is not None:
             then, self.when_free = self.when_free, None
             then(self)
         else:
-            self.unit.pull_next(self, now)
+            unit.pull_next(self, now)
         if item.plan:
             model.pass_on(item, self, task)
         else:

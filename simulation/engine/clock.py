@@ -3,8 +3,9 @@
 A narrow surface over the model's event list, in the manner of SimPy's environment
 (``env.now``, ``env.schedule``): :attr:`Clock.now`, :meth:`Clock.schedule` (after a
 delay), :meth:`Clock.schedule_at` (at a time) and :meth:`Clock.every` (recurring).
-Each returns a handle whose ``cancel()`` (or ``stop()``) takes it back. Nothing but the
-model touches the event list itself.
+Each returns a handle whose ``cancel()`` (or ``stop()``) takes it back;
+:meth:`Clock.after` and :meth:`Clock.at` schedule for good, with no handle (the hot
+paths). Nothing but the model touches the event list itself.
 
 Order is the event list's: by time, then priority, then the order of scheduling; a
 recurring callback schedules its next run after it has run, as Mesa's
@@ -14,47 +15,54 @@ recurring callback schedules its next run after it has run, as Mesa's
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from heapq import heappush
+from typing import Any
 
-from simulation.engine.events import Call, FastEventList
+from simulation.engine.events import DEFAULT_PRIORITY, Call, FastEventList
 
 #: The calendar the mechanisms count in: working days, not calendar days.
 WORKING_DAYS_PER_YEAR = 250
 WORKING_DAYS_PER_QUARTER = 63
 
 
-class TimeKeeper(Protocol):
-    """Whatever owns the current time (the Mesa model, whose ``time`` the run advances)."""
-
-    time: float
-
-
 class Clock:
     """Time and scheduling for everything that acts in a run.
 
+    ``now`` is a plain attribute, set by the loop that runs the event list
+    (``events.advance``), so the engine reads the time without a property or Mesa's
+    signal machinery in between.
+
     Args:
         events: The event list the run advances through.
-        timekeeper: The owner of the current time (``timekeeper.time``).
+        now: The time at the start.
     """
 
-    __slots__ = ("_events", "_timekeeper")
+    __slots__ = ("_events", "_heap", "_order", "now")
 
-    def __init__(self, events: FastEventList, timekeeper: TimeKeeper):
+    def __init__(self, events: FastEventList, now: float = 0.0):
         self._events = events
-        self._timekeeper = timekeeper
-
-    @property
-    def now(self) -> float:
-        """The current time, in working days since the start."""
-        return self._timekeeper.time
+        # what FastEventList.post touches, held here to save a call on the hot paths
+        self._heap = events._events
+        self._order = events._order
+        #: The current time, in working days since the start.
+        self.now = now
 
     def schedule(self, delay: float, callback: Callable, arg: Any = None) -> Call:
         """Call ``callback(arg)`` (or ``callback()``) ``delay`` days from now."""
-        return self._events.call(self._timekeeper.time + delay, callback, arg)
+        return self._events.call(self.now + delay, callback, arg)
 
     def schedule_at(self, time: float, callback: Callable, arg: Any = None) -> Call:
         """Call ``callback(arg)`` (or ``callback()``) at ``time``."""
         return self._events.call(time, callback, arg)
+
+    def after(self, delay: float, callback: Callable, arg: Any = None) -> None:
+        """:meth:`schedule` for good, with no handle: the hot paths' way (task ends,
+        arrivals, handoffs), one heap entry and nothing else (``FastEventList.post``)."""
+        heappush(self._heap, (self.now + delay, DEFAULT_PRIORITY, next(self._order), callback, arg))
+
+    def at(self, time: float, callback: Callable, arg: Any = None) -> None:
+        """:meth:`schedule_at` for good, with no handle (see :meth:`after`)."""
+        heappush(self._heap, (time, DEFAULT_PRIORITY, next(self._order), callback, arg))
 
     def every(
         self, interval: float, callback: Callable[[], None], start: float | None = None

@@ -90,7 +90,7 @@ class Organisation:
         """The owning team if it can do the task, else a unit that has the discipline
         (the less loaded of two drawn at random)."""
         home = item.home
-        if home is not None and home.can_do(discipline):
+        if home is not None and discipline in home.queues:  # home.can_do, inline
             return home
         candidates = self.units_by_discipline[discipline]
         if len(candidates) == 1:

@@ -162,7 +162,10 @@ class Unit:
 
     def task_finished(self, now: float) -> None:
         """A member finished a task at ``now``: one fewer busy."""
-        self._busy_change(-1, now)
+        busy = self.busy
+        self._busy_area += busy * (now - self._busy_since)
+        self._busy_since = now
+        self.busy = busy - 1
 
     @property
     def load(self) -> float:
@@ -173,22 +176,35 @@ class Unit:
 
     def push(self, item: WorkItem, task: Task, now: float) -> None:
         """A task arrives: start it with someone idle, or queue it."""
-        staff = self._idle_for(task.discipline)
+        discipline = task.discipline
+        idle = self.idle.get(discipline)
+        if idle:  # the specialist idle longest
+            staff = next(iter(idle))
+            del idle[staff]
+            self._start(staff, item, task, now)
+            return
+        staff = self._cross_skilled_idle(discipline) if self.cross_skilled else None
         if staff is not None:
             self._start(staff, item, task, now)
             return
         key = (item.rank, -item.priority if self.value_priority else 0.0, next(self._order))
-        heapq.heappush(self.queues[task.discipline], (key, item, task))
+        heapq.heappush(self.queues[discipline], (key, item, task))
         self.queued += 1
 
     def pull_next(self, staff: Staff, now: float | None = None) -> None:
         """``staff`` is free: take the best waiting task they can do, or go idle."""
-        best_queue = self.queues.get(staff.discipline) or None
-        if best_queue is None and len(staff.proficiency) > 1:
-            for discipline, level in staff.proficiency.items():
-                queue = self.queues.get(discipline)
-                if level > 0 and queue and (best_queue is None or queue[0][0] < best_queue[0][0]):
-                    best_queue = queue
+        best_queue = self.queues.get(staff.discipline)
+        if not best_queue:
+            best_queue = None
+            if len(staff.proficiency) > 1:
+                for discipline, level in staff.proficiency.items():
+                    queue = self.queues.get(discipline)
+                    if (
+                        level > 0
+                        and queue
+                        and (best_queue is None or queue[0][0] < best_queue[0][0])
+                    ):
+                        best_queue = queue
         if best_queue:
             _, item, task = heapq.heappop(best_queue)
             self.queued -= 1
@@ -196,12 +212,8 @@ class Unit:
         else:
             self.idle[staff.discipline][staff] = None
 
-    def _idle_for(self, discipline: str) -> Staff | None:
-        idle = self.idle.get(discipline)
-        if idle:
-            staff = next(iter(idle))
-            del idle[staff]
-            return staff
+    def _cross_skilled_idle(self, discipline: str) -> Staff | None:
+        """The idle colleague most proficient in ``discipline``, taken off the idle."""
         best = None
         for staff in self.cross_skilled.get(discipline, ()):
             if staff in self.idle[staff.discipline] and (
@@ -213,5 +225,8 @@ class Unit:
         return best
 
     def _start(self, staff: Staff, item: WorkItem, task: Task, now: float) -> None:
-        self._busy_change(+1, now)
+        busy = self.busy
+        self._busy_area += busy * (now - self._busy_since)
+        self._busy_since = now
+        self.busy = busy + 1
         staff.start(item, task, now)

@@ -167,6 +167,13 @@ class Demand:
         self._deployable = {
             wt.name: any(s.discipline in it_disciplines for s in wt.route) for wt in work_types
         }
+        # what every item of a type shares, worked out once (new_item runs per arrival)
+        self._routes = {wt.name: [stage.discipline for stage in wt.route] for wt in work_types}
+        # WSJF: cost of delay per day of work. Expedite items jump every queue.
+        self._cost_of_delay = {
+            wt.name: (wt.value or 1.0) / wt.expectation_days for wt in work_types
+        }
+        self._rank = {wt.name: 0 if wt.class_of_service == "expedite" else 1 for wt in work_types}
 
     def start(self) -> None:
         """Schedule the first arrival of each work type."""
@@ -175,27 +182,28 @@ class Demand:
 
     def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
         """A new item of ``work_type``, arriving now, with its efforts drawn."""
-        efforts = self._efforts[work_type.name, raised_by_defect]
+        name = work_type.name
+        efforts = [draws.next() for draws in self._efforts[name, raised_by_defect]]
         plan = deque(
-            Task(stage.discipline, efforts[i].next(), VALUE, i)
-            for i, stage in enumerate(work_type.route)
+            [
+                Task(discipline, effort, VALUE, i)
+                for i, (discipline, effort) in enumerate(
+                    zip(self._routes[name], efforts, strict=True)
+                )
+            ]
         )
-        total = sum(t.effort for t in plan)
         self.next_id += 1
-        item = WorkItem(
+        return WorkItem(
             id=self.next_id,
             type=work_type,
             arrival=self.clock.now,
             plan=plan,
-            deployable=self._deployable[work_type.name],
+            deployable=self._deployable[name],
             raised_by_defect=raised_by_defect,
+            rank=self._rank[name],
+            priority=self._cost_of_delay[name] / max(sum(efforts), 1e-9),
+            stage_efforts=tuple(efforts),
         )
-        item.stage_efforts = tuple(t.effort for t in plan)
-        # WSJF: cost of delay per day of work. Expedite items jump every queue.
-        cost_of_delay = (work_type.value or 1.0) / work_type.expectation_days
-        item.priority = cost_of_delay / max(total, 1e-9)
-        item.rank = 0 if work_type.class_of_service == "expedite" else 1
-        return item
 
 
 class _Source:
@@ -211,7 +219,7 @@ class _Source:
 
     def schedule_next(self) -> None:
         """The next arrival, one exponential gap from now."""
-        self.demand.clock.schedule(self.gaps.next(), self.arrive)
+        self.demand.clock.after(self.gaps.next(), self.arrive)
 
     def arrive(self) -> None:
         """Event callback: an item of this type arrives."""

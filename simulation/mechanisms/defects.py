@@ -54,7 +54,7 @@ class EscapedDefects(Mechanism):
         """``item`` was delivered: an escaped defect in it will surface later."""
         if item.latent_defects and self.params.enabled:
             delay = float(self.rng.exponential(self.params.surface_days))
-            self.clock.schedule(delay, self._surfaces, item)
+            self.clock.after(delay, self._surfaces, item)
 
     def _surfaces(self, item: WorkItem) -> None:
         incident_type = self.demand.by_name[self.params.incident_type]

@@ -165,29 +165,30 @@ class Handoffs(Mechanism):
             "brm_bypassed": self.brm_bypassed,
         }
 
-    def boundary(self, sender: Staff, target: Unit, discipline: str) -> str | None:
-        """The kind of boundary a task of ``discipline`` in ``target`` crosses, if any."""
-        if target is sender.unit:
-            return None if discipline == sender.discipline else TEAM
-        if self.side_of[discipline] != sender.side:
-            return BUSINESS_IT
-        return CROSS_UNIT
-
     def pass_on(self, item: WorkItem, sender: Staff, finished: Task, now: float) -> None:
         """``finished`` is done and more is planned: move the item to its next queue."""
         upcoming = item.plan[0]
-        target = self.route(item, upcoming.discipline)
-        item.unit, item.sender = target, sender
-        kind = self.boundary(sender, target, upcoming.discipline)
-        if kind is None:
-            self.arrive(item)
-            return
+        discipline = upcoming.discipline
+        target = self.route(item, discipline)
+        item.unit = target
+        item.sender = sender
+        # The boundary crossed (the module's docstring), worked out here, inline, as
+        # this runs once per task.
+        if target is sender.unit:
+            if discipline == sender.discipline:
+                self.arrive(item)  # no boundary: the item just changes hands
+                return
+            kind = TEAM
+        elif self.side_of[discipline] != sender.side:
+            kind = BUSINESS_IT
+        else:
+            kind = CROSS_UNIT
         tie = self.network.knows_someone_in(sender, target)
         mediated = kind == BUSINESS_IT and len(self.brms) > 0
         if mediated and self.brm_params.bypass:
             mediated = not self._goes_direct(item, sender, finished, upcoming, tie)
             self.brm_bypassed += not mediated
-        if upcoming.kind == VALUE and self.rework.enabled:
+        if self.rework.enabled and upcoming.kind == VALUE:
             self._maybe_misunderstood(item, sender, finished, upcoming, kind, tie, mediated)
         delay = self._mean_delay(kind, tie, mediated)
         item.handoff_kind, item.handoff_started = kind, now
@@ -200,6 +201,7 @@ class Handoffs(Mechanism):
     # -- latency
 
     def _mean_delay(self, kind: str, tie: bool, mediated: bool) -> float:
+        """The mean delay of a handoff of ``kind`` (0 with latency off)."""
         if not self.latency.enabled:
             return 0.0
         mean = self.mean_days[kind]
@@ -215,19 +217,21 @@ class Handoffs(Mechanism):
         if mean_delay <= 0:
             self.arrive(item)
             return
-        self.clock.schedule(float(self.rng.exponential(mean_delay)), self.arrive, item)
+        self.clock.after(float(self.rng.exponential(mean_delay)), self.arrive, item)
 
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""
         now = self.clock.now
-        if item.unit.retired:  # reorganised while the item travelled
-            item.unit = self.route(item, item.plan[0].discipline)
-        if item.handoff_kind is not None:
-            self.record_handoff(item.handoff_kind, now - item.handoff_started)
+        unit = item.unit
+        if unit.retired:  # reorganised while the item travelled
+            unit = item.unit = self.route(item, item.plan[0].discipline)
+        kind = item.handoff_kind
+        if kind is not None:
+            self.record_handoff(kind, now - item.handoff_started)
             item.handoff_kind = None
         item.enqueued_at = now
         item.current = task = item.plan.popleft()
-        item.unit.push(item, task, now)
+        unit.push(item, task, now)
 
     # -- BRMs
 
@@ -292,7 +296,7 @@ class Handoffs(Mechanism):
     def _mediate(self, brm: BRM, item: WorkItem) -> None:
         brm.take(item, self.clock.now)
         days = float(self.rng.exponential(self.brm_params.mediation_days))
-        self.clock.schedule(days, self._mediation_done, brm)
+        self.clock.after(days, self._mediation_done, brm)
 
     def _mediation_done(self, brm: BRM) -> None:
         """Event callback: ``brm`` has mediated their item, which travels on."""

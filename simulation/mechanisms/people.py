@@ -88,7 +88,7 @@ class PeopleFlow(Mechanism):
         for i in rng.choice(len(present), size=leaving, replace=False) if leaving else ():
             person = present[i]
             vacancy = Vacancy(self, person.discipline, person.unit)
-            self.clock.schedule(params.hire_delay_days, vacancy.fill)
+            self.clock.after(params.hire_delay_days, vacancy.fill)
             self.release(person)
 
     def on_reorganise(self, organisation: Organisation) -> None:

@@ -70,6 +70,7 @@ class Releases(Mechanism):
         has_teams: Callable[[], bool],
     ):
         self.params = params
+        self.enabled = params.enabled  # read once per task
         self.clock = clock
         self.it_disciplines = it_disciplines
         self.has_teams = has_teams
@@ -83,7 +84,7 @@ class Releases(Mechanism):
     def task_done(self, item: WorkItem, task: Task, unit: Unit) -> None:
         """``task`` of ``item`` is done in ``unit``: note whether its IT work is."""
         if (
-            self.params.enabled
+            self.enabled
             and item.rank != 0  # incidents go out as emergency changes
             and task.discipline in self.it_disciplines
             and not any(t.discipline in self.it_disciplines for t in item.plan)

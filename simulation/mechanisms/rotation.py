@@ -115,7 +115,7 @@ class RotationProgramme(Mechanism):
         person.unit.step_out(person)
         self.away += 1
         self.book_cost("rotation", self.params.cost_per_stint)
-        self.clock.schedule(self.params.stint_days, self.come_back, person)
+        self.clock.after(self.params.stint_days, self.come_back, person)
 
     def come_back(self, person: Staff) -> None:
         """Event callback: the stint is over; ``person`` is back with skill and ties."""

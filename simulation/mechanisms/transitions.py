@@ -61,7 +61,7 @@ class Transitions(Mechanism):
         self.log: list[dict[str, Any]] = []
         self.current = 1.0  # productivity today
         for change in sorted(config().changes, key=lambda c: c.day):
-            clock.schedule_at(float(change.day), self.apply, change)
+            clock.at(float(change.day), self.apply, change)
 
     def on_day(self, day: int) -> None:
         """Today's productivity, after every dip so far."""

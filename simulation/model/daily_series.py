@@ -1,38 +1,60 @@
-"""The daily series: Mesa's DataCollector, collected without its per-value copies.
+"""The daily series: Mesa's DataCollector, collected as one row a day.
 
-Mesa's ``DataCollector.collect`` deep-copies every reported value, every day, in case a
-reporter returns something mutable; profiled on a long chain that was a fifth of a run
-(issue 11). Every daily reporter here returns a number, so the values are stored as
-they are. The result is the same ``model_vars`` and data frame: ``model.datacollector``
-still serves Mesa's ``get_model_vars_dataframe`` and ``mesa.batch_run``.
+Mesa's ``DataCollector.collect`` calls every reporter and deep-copies every value, every
+day, in case a reporter returns something mutable; profiled on a long chain that was a
+fifth of a run (issue 11). Here the model hands over the whole day as one tuple of
+numbers read from counters it keeps anyway (``OrgModel.daily_row``), and the columns are
+made from the rows only when someone reads them. The result is the same ``model_vars``
+and data frame as Mesa's own DataCollector with the reporters of
+``org_model.DAILY_SERIES`` (a test compares them): ``model.datacollector`` still serves
+Mesa's ``get_model_vars_dataframe`` and ``mesa.batch_run``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 import mesa
 
 
 class DailySeries(mesa.DataCollector):
-    """A model-level DataCollector whose reporters return numbers (no copies taken).
+    """A model-level DataCollector fed one row of numbers a day.
 
     Args:
-        model_reporters: Column name -> the model's attribute name, or a function of
-            the model; each returns an int or a float.
+        model_reporters: Column name -> Mesa reporter; only the names (and their order)
+            are used here, the values come from ``row``.
+        row: Today's values, a tuple in the order of ``model_reporters``.
     """
 
-    def __init__(self, model_reporters: dict[str, str | Callable[[Any], Any]]):
+    def __init__(
+        self,
+        model_reporters: dict[str, str | Callable[[Any], Any]],
+        row: Callable[[], tuple],
+    ):
+        self._names = list(model_reporters)
+        self._row = row
+        self._rows: list[tuple] = []
+        self._columns: dict[str, list] = {}
+        self._columns_rows = -1  # the rows the columns were made from
         super().__init__(model_reporters=model_reporters)
-        self._readers = [
-            (self.model_vars[name], attrgetter(reporter) if isinstance(reporter, str) else reporter)
-            for name, reporter in model_reporters.items()
-        ]
 
     def collect(self, model: mesa.Model) -> None:
-        """Append today's value of every reporter (Mesa's ``collect``, minus the copies)."""
-        self._collection_steps.append(model.time)
-        for column, read in self._readers:
-            column.append(read(model))
+        """Append today's row (Mesa's ``collect``, minus the reporters and the copies)."""
+        self._collection_steps.append(model.clock.now)
+        self._rows.append(self._row())
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Column name -> the day-by-day values (Mesa's layout), made from the rows."""
+        if self._columns_rows != len(self._rows):
+            columns = zip(*self._rows, strict=True) if self._rows else [()] * len(self._names)
+            self._columns = {name: list(c) for name, c in zip(self._names, columns, strict=True)}
+            self._columns_rows = len(self._rows)
+        return self._columns
+
+    @model_vars.setter
+    def model_vars(self, value: dict) -> None:
+        """Mesa's ``__init__`` sets an empty dict of columns: the rows stand in for it."""
+        if value:
+            raise AttributeError("the daily series are made from the model's rows")

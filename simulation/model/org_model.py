@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+from mesa.time import Priority
 
 from simulation.engine.agents import BRM, Staff
 from simulation.engine.clock import Clock
@@ -54,6 +55,9 @@ from simulation.model.records import Recorder, RunRecords
 #: caps the expected arrivals, this caps what feedback loops add to them (time and
 #: memory grow with items: about 2.5 kB and 0.2 ms each).
 MAX_ITEMS_ADMITTED = 2 * MAX_EXPECTED_ITEMS
+
+#: The day's end runs first among the events of its time, as Mesa's step does.
+DAY_PRIORITY = Priority.HIGH.value
 
 
 def as_scenario(scenario: Scenario | str | Path | dict | None) -> Scenario:
@@ -95,6 +99,9 @@ class OrgModel(mesa.Model):
         if days is not None:
             config = with_overrides(config, horizon_overrides(config, days))
         super().__init__(rng=config.seed if rng is None else rng)
+        # Mesa's daily step generator makes an Event (weak references, a log line) every
+        # day; a plain call on the fast list does the same (see _day).
+        self._default_schedule.stop()
         self.config = config
         self.seed = config.seed if rng is None else rng
         self.horizon = config.horizon_days
@@ -105,7 +112,8 @@ class OrgModel(mesa.Model):
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
-        self.clock = Clock(self._event_list, self)
+        self._event_list.call(1.0, self._day, priority=DAY_PRIORITY)
+        self.clock = Clock(self._event_list)
         mechanisms = config.mechanisms
         levers = config.levers
 
@@ -223,16 +231,25 @@ class OrgModel(mesa.Model):
             self.releases,
             self.pdca,
         ]
-        self.datacollector = DailySeries(DAILY_SERIES)
+        self._daily_hooks = _daily_hooks(self.mechanisms)
+        self.datacollector = DailySeries(DAILY_SERIES, self.daily_row)
         self.demand.start()
 
     def _advance_time(self, until: float) -> None:
         advance(self, until)  # Mesa's loop, on the fast event list (events.py)
 
+    def _day(self) -> None:
+        """Event callback at the end of each day (Mesa's ``_do_step``): the step, then
+        the next day's, first among the events of its time as Mesa's would be."""
+        self.steps += 1
+        self._user_step()
+        self._event_list.call(self.clock.now + 1.0, self._day, priority=DAY_PRIORITY)
+
     def add_mechanism(self, mechanism: Mechanism) -> None:
         """A mechanism beyond the built-in ones (a probe, an experiment): its hooks run
         after theirs, from now on."""
         self.mechanisms.append(mechanism)
+        self._daily_hooks = _daily_hooks(self.mechanisms)
 
     @property
     def brm_count(self) -> int:
@@ -258,7 +275,7 @@ class OrgModel(mesa.Model):
     def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
         """``staff`` finished ``task`` of ``item``: a row of the event log; the releases
         note whether its IT work is done."""
-        self.recorder.task_row(item, task, staff, started, self.time)
+        self.recorder.task_row(item, task, staff, started, self.clock.now)
         self.releases.task_done(item, task, staff.unit)
 
     def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
@@ -266,11 +283,9 @@ class OrgModel(mesa.Model):
         release that deploys its IT work goes out."""
         at = self.releases.due(item)
         if at is None:
-            self.handoffs.pass_on(item, sender, finished, self.time)
+            self.handoffs.pass_on(item, sender, finished, self.clock.now)
         else:
-            self.clock.schedule_at(
-                at, lambda: self.handoffs.pass_on(item, sender, finished, self.time)
-            )
+            self.clock.at(at, lambda: self.handoffs.pass_on(item, sender, finished, self.clock.now))
 
     @property
     def productivity(self) -> float:
@@ -354,7 +369,7 @@ class OrgModel(mesa.Model):
                 item.home.owned += 1
         for item, task in waiting:
             item.unit = self.unit_for(item, task.discipline)
-            item.unit.push(item, task, self.time)
+            item.unit.push(item, task, self.clock.now)
 
     def refresh_availability(self) -> None:
         """Recompute everyone's share of the day for tasks (after people come or go)."""
@@ -410,10 +425,10 @@ class OrgModel(mesa.Model):
         if at is None:
             self._delivered(item)
         else:
-            self.clock.schedule_at(at, self._delivered, item)
+            self.clock.at(at, self._delivered, item)
 
     def _delivered(self, item: WorkItem) -> None:
-        item.done_at = self.time
+        item.done_at = self.clock.now
         del self.open_items[item.id]
         if item.home is not None:
             item.home.owned -= 1
@@ -425,15 +440,48 @@ class OrgModel(mesa.Model):
     def step(self) -> None:
         """One working day: each mechanism's day, in order, then the day's records."""
         day = self.steps
-        for mechanism in self.mechanisms:
-            mechanism.on_day(day)
+        for on_day in self._daily_hooks:
+            on_day(day)
         self.recorder.end_of_day(day, self.units, len(self.brms))
         self.datacollector.collect(self)
         self.recorder.new_day()
         if day >= self.horizon:
             self.running = False
 
-    # daily series, read by the DataCollector
+    # daily series: one row a day (daily_row), and a property per column for Mesa's own
+    # DataCollector (DAILY_SERIES); a test checks the two agree
+
+    def daily_row(self) -> tuple:
+        """Today's values of the daily series, in the order of ``DAILY_SERIES``: read
+        from counters the model keeps, in one pass over the units."""
+        queued = busy = present = 0
+        for unit in self.organisation.units:
+            queued += unit.queued
+            busy += unit.busy
+            present += len(unit.members) - unit.away
+        recorder = self.recorder
+        wip = recorder.wip
+        leads = recorder.new_work_lead_today
+        return (
+            self.steps,
+            wip,
+            queued,
+            busy,
+            wip - queued - busy,
+            busy / present if present else math.nan,
+            len(recorder.completed_today),
+            recorder.new_work_today,
+            sum(leads) / len(leads) if leads else math.nan,
+            recorder.cx_index.value(self.clock.now),
+            len(self.handoffs.brm_queue),
+            self.language.level,
+            self.network.cross_unit_ties,
+            self.rotation.away,
+            self.transitions.current,
+            len(self.staff),
+            recorder.arrivals,
+            recorder.completed,
+        )
 
     @property
     def day(self) -> int:
@@ -536,6 +584,12 @@ class OrgModel(mesa.Model):
             brms=len(self.brms),
             summary=self.summary(),
         )
+
+
+def _daily_hooks(mechanisms: list[Mechanism]) -> list:
+    """The ``on_day`` hooks of the mechanisms that have one, in their order: the others'
+    are Mechanism's no-op, not worth a call a day."""
+    return [m.on_day for m in mechanisms if type(m).on_day is not Mechanism.on_day]
 
 
 DAILY_SERIES = {
