@@ -86,6 +86,7 @@ def test_calls_for_good_and_with_a_handle_share_one_order_with_mesas_events():
     all but the cancelled."""
     bench = Bench()
     ran = []
+
     def mesas() -> None:
         ran.append("mesa")
 

@@ -208,6 +208,23 @@ def test_kpi_record_has_every_outcome_of_the_design():
     assert kpis["roi"] == pytest.approx(kpis["value_total"] / kpis["cost_total"])
 
 
+def test_the_daily_series_read_as_it_runs_equals_the_series_read_at_the_end():
+    """The live app reads the columns every day; they grow with the rows, unchanged."""
+    scenario = short(ready_made("aligned"), 40)
+    watched = OrgModel(scenario)
+    seen = []
+    while watched.running:
+        watched.step()
+        seen.append(len(watched.datacollector.model_vars["wip"]))
+    unwatched = OrgModel(scenario)
+    unwatched.run_model()
+    assert seen == list(range(1, 41))
+    pd.testing.assert_frame_equal(
+        watched.datacollector.get_model_vars_dataframe(),
+        unwatched.datacollector.get_model_vars_dataframe(),
+    )
+
+
 def test_daily_series_covers_every_day():
     daily = run_scenario(short(ready_made("converged"), 50), seed=1).records.daily
     assert list(daily["day"]) == list(range(1, 51))

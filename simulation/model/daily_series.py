@@ -47,10 +47,17 @@ class DailySeries(mesa.DataCollector):
     @property
     def model_vars(self) -> dict[str, list]:
         """Column name -> the day-by-day values (Mesa's layout), made from the rows."""
-        if self._columns_rows != len(self._rows):
-            columns = zip(*self._rows, strict=True) if self._rows else [()] * len(self._names)
-            self._columns = {name: list(c) for name, c in zip(self._names, columns, strict=True)}
-            self._columns_rows = len(self._rows)
+        done = self._columns_rows
+        if done < 0:
+            self._columns = {name: [] for name in self._names}
+            done = 0
+        if done < len(
+            self._rows
+        ):  # extend with the days since the last read (the live app reads daily)
+            new = zip(*self._rows[done:], strict=True)
+            for column, values in zip(self._columns.values(), new, strict=True):
+                column.extend(values)
+        self._columns_rows = len(self._rows)
         return self._columns
 
     @model_vars.setter
