@@ -225,6 +225,24 @@ def test_the_daily_series_read_as_it_runs_equals_the_series_read_at_the_end():
     )
 
 
+@pytest.mark.filterwarnings("ignore")  # Mesa's simulators are experimental
+def test_a_mesa_simulator_that_takes_over_the_stepping_steps_each_day_once():
+    """OrgModel's days end on its own fast event list; Mesa's ABMSimulator stops the
+    model's default schedule and steps it itself, and the day is the same day."""
+    from mesa.experimental.devs import ABMSimulator
+
+    scenario = short(ready_made("siloed"), 30)
+    simulated = OrgModel(scenario)
+    simulator = ABMSimulator()
+    simulator.setup(simulated)
+    simulator.run_for(10)
+    stepped = OrgModel(scenario)
+    for _ in range(10):
+        stepped.step()
+    assert simulated.steps == stepped.steps == 10
+    assert simulated.datacollector.model_vars == stepped.datacollector.model_vars
+
+
 def test_daily_series_covers_every_day():
     daily = run_scenario(short(ready_made("converged"), 50), seed=1).records.daily
     assert list(daily["day"]) == list(range(1, 51))

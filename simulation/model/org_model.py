@@ -100,7 +100,7 @@ class OrgModel(mesa.Model):
             config = with_overrides(config, horizon_overrides(config, days))
         super().__init__(rng=config.seed if rng is None else rng)
         # Mesa's daily step generator makes an Event (weak references, a log line) every
-        # day; a plain call on the fast list does the same (see _day).
+        # day; a plain call on the fast list does the same (DayEnds, below).
         self._default_schedule.stop()
         self.config = config
         self.seed = config.seed if rng is None else rng
@@ -112,7 +112,7 @@ class OrgModel(mesa.Model):
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
-        self._event_list.call(1.0, self._day, priority=DAY_PRIORITY)
+        self._default_schedule = DayEnds(self)
         self.clock = Clock(self._event_list)
         mechanisms = config.mechanisms
         levers = config.levers
@@ -237,13 +237,6 @@ class OrgModel(mesa.Model):
 
     def _advance_time(self, until: float) -> None:
         advance(self, until)  # Mesa's loop, on the fast event list (events.py)
-
-    def _day(self) -> None:
-        """Event callback at the end of each day (Mesa's ``_do_step``): the step, then
-        the next day's, first among the events of its time as Mesa's would be."""
-        self.steps += 1
-        self._user_step()
-        self._event_list.call(self.clock.now + 1.0, self._day, priority=DAY_PRIORITY)
 
     def add_mechanism(self, mechanism: Mechanism) -> None:
         """A mechanism beyond the built-in ones (a probe, an experiment): its hooks run
@@ -584,6 +577,36 @@ class OrgModel(mesa.Model):
             brms=len(self.brms),
             summary=self.summary(),
         )
+
+
+class DayEnds:
+    """The end of every day on the model's fast event list: Mesa's ``_do_step`` (one
+    more step, then the model's ``step()``), first among the events of its time, as
+    Mesa's default schedule runs it. It stands in for that schedule, so a Mesa simulator
+    that takes over the stepping stops it as it would Mesa's (``stop()``).
+
+    Args:
+        model: The model whose days end.
+    """
+
+    def __init__(self, model: OrgModel):
+        self.model = model
+        self._next = model._event_list.call(1.0, self._run, priority=DAY_PRIORITY)
+
+    def _run(self) -> None:
+        model = self.model
+        model.steps += 1
+        model._user_step()
+        if self._next is not None:  # not stopped by the step
+            self._next = model._event_list.call(
+                model.clock.now + 1.0, self._run, priority=DAY_PRIORITY
+            )
+
+    def stop(self) -> None:
+        """No more days end on their own."""
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
 
 
 def _daily_hooks(mechanisms: list[Mechanism]) -> list:
