@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from simulation.engine.work import DISRUPTION, WorkItem
@@ -350,9 +351,7 @@ class Recorder:
             items=_items_table(self.item_rows),
             events=event_log(self.event_rows),
             daily=daily,
-            unit_daily=pd.DataFrame(
-                self.unit_rows, columns=["day", "unit", "queued", "busy", "present"]
-            ),
+            unit_daily=_unit_daily_table(self.unit_rows),
             units=units_table,
             effort=_minus(self.effort_totals(), marks["effort"]),
             it_effort=_minus(self.effort_totals(it_only=True), marks["it_effort"]),
@@ -410,36 +409,86 @@ def new_work_mask(items: pd.DataFrame) -> pd.Series:
 
 
 def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
-    items = pd.DataFrame(rows, columns=ITEM_COLUMNS)
-    return items.astype(ITEM_DTYPES) if items.empty else items
+    if not rows:
+        return pd.DataFrame(rows, columns=ITEM_COLUMNS).astype(ITEM_DTYPES)
+    return pd.DataFrame(_columns(rows, ITEM_COLUMNS, text={"type"}), copy=False)
+
+
+#: The task rows' fields (Recorder.task_row), in their order; "discipline" becomes
+#: "concept:name" in the event log.
+TASK_FIELDS = [
+    "case:concept:name",
+    "case:type",
+    "discipline",
+    "kind",
+    "org:resource",
+    "org:group",
+    "enqueue_day",
+    "start_day",
+    "end_day",
+]
+TASK_TEXT = {"case:type", "discipline", "kind", "org:group"}
 
 
 def event_log(rows: list[tuple]) -> pd.DataFrame:
     """The event log table from the task rows, with process-mining column names."""
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "case:concept:name",
-            "case:type",
-            "discipline",
-            "kind",
-            "org:resource",
-            "org:group",
-            "enqueue_day",
-            "start_day",
-            "end_day",
-        ],
-    )
+    if not rows:
+        return _event_log_reference(rows)
+    fields = _columns(rows, TASK_FIELDS, text=TASK_TEXT)
+    # one string per row in plain Python: cheaper than pandas' string arithmetic
+    fields["concept:name"] = [
+        discipline if kind == "value" else f"{discipline} ({kind})"
+        for discipline, kind in zip(fields["discipline"], fields["kind"], strict=True)
+    ]
+    for day_col, ts_col in TIMESTAMP_COLUMNS:
+        fields[ts_col] = EPOCH + pd.to_timedelta(fields[day_col], unit="D")
+    return pd.DataFrame({name: fields[name] for name in EVENT_LOG_COLUMNS}, copy=False)
+
+
+TIMESTAMP_COLUMNS = (
+    ("enqueue_day", "enqueue_timestamp"),
+    ("start_day", "start_timestamp"),
+    ("end_day", "time:timestamp"),
+)
+
+
+def _event_log_reference(rows: list[tuple]) -> pd.DataFrame:
+    """The event log built the plain way (row tuples into pandas): what the fast
+    :func:`event_log` must equal (tests compare them), and the empty log's types."""
+    frame = pd.DataFrame(rows, columns=TASK_FIELDS)
     frame["concept:name"] = frame["discipline"].where(
         frame["kind"] == "value", frame["discipline"] + " (" + frame["kind"] + ")"
     )
-    for day_col, ts_col in (
-        ("enqueue_day", "enqueue_timestamp"),
-        ("start_day", "start_timestamp"),
-        ("end_day", "time:timestamp"),
-    ):
+    for day_col, ts_col in TIMESTAMP_COLUMNS:
         frame[ts_col] = EPOCH + pd.to_timedelta(frame[day_col], unit="D")
     return frame[EVENT_LOG_COLUMNS]
+
+
+def _columns(rows: list[tuple], names: list[str], text: set[str]) -> dict[str, Any]:
+    """Rows turned into columns, typed as pandas would type the rows.
+
+    A column of plain numbers (or booleans) becomes a numpy array directly: pandas'
+    inference on a list of Python objects costs several times more. A column numpy
+    cannot type as numbers (None among floats, say) and the ``text`` columns stay
+    lists, which pandas types exactly as it types them in rows.
+    """
+    out: dict[str, Any] = {}
+    for name, values in zip(names, zip(*rows, strict=True), strict=True):
+        if name in text:
+            out[name] = list(values)
+            continue
+        array = np.array(values)
+        out[name] = array if array.dtype.kind in "biuf" else list(values)
+    return out
+
+
+UNIT_DAILY_COLUMNS = ["day", "unit", "queued", "busy", "present"]
+
+
+def _unit_daily_table(rows: list[tuple]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(rows, columns=UNIT_DAILY_COLUMNS)
+    return pd.DataFrame(_columns(rows, UNIT_DAILY_COLUMNS, text={"unit"}), copy=False)
 
 
 def _minus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
