@@ -8,6 +8,7 @@ import pytest
 
 from simulation import OrgModel
 from simulation.model import records
+from simulation.running.runs import run_scenario
 from tests.conftest import ready_made, short
 
 
@@ -61,3 +62,22 @@ def test_an_empty_run_has_typed_empty_tables():
         k: pd.api.types.pandas_dtype(v) for k, v in records.ITEM_DTYPES.items()
     }
     assert list(records.event_log([]).columns) == records.EVENT_LOG_COLUMNS
+
+
+def _unit_table_reference(run: records.RunRecords) -> pd.DataFrame:
+    """unit_table as pandas says it: a group mean of the queue after the warm-up."""
+    units = run.units.copy()
+    units["utilisation"] = units["busy_days"] / units["staffed_days"].clip(lower=1e-9)
+    daily = run.unit_daily
+    queue = daily[daily["day"] > run.warmup].groupby("unit", sort=False)["queued"].mean()
+    units["queue_mean"] = units["unit"].map(queue).fillna(0.0)
+    return units
+
+
+def test_unit_table_equals_a_group_mean_across_a_reorganisation():
+    from simulation.analysis.metrics import unit_table
+
+    # the units change on the way: units of the old structure leave rows behind
+    run = run_scenario(ready_made("transition_big_bang"), seed=1).records
+    assert set(run.unit_daily["unit"]) - set(run.units["unit"])
+    _same(unit_table(run), _unit_table_reference(run))

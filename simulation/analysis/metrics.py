@@ -46,46 +46,53 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     """
     window = records.horizon - records.warmup
     items = records.items
-    done = items[items["done"] >= records.warmup]
+    # Columns as numpy arrays, filtered once: a KPI record is a few dozen numbers, and
+    # pandas' per-call overhead on a table of a few hundred rows would cost more than
+    # the arithmetic (the figures equal pandas' to the last bit: same sums, same order).
+    done = _DoneItems(items, items["done"].to_numpy() >= records.warmup)
     # The headline is new work: expedite incidents and failure demand (incidents raised
     # by escaped defects) are short tickets that would pull the mean down whenever
     # there are more of them; they are reported beside it (time to restore, failure
     # demand, incidents per week).
-    new = done[new_work_mask(done)]
+    new = done.new
+    lead_time = done["lead_time"]
+    delivered = done.count
+    new_count = int(new.sum())
     k: dict[str, Any] = {
         "scenario": records.scenario_name,
         "structure": records.structure,
         "seed": records.seed,
         "days": records.horizon,
-        "delivered": len(done),
+        "delivered": delivered,
     }
-    k.update(_percentiles(new["lead_time"].to_numpy(), "lead_time"))
-    k["lead_time_all_mean"] = float(done["lead_time"].mean()) if len(done) else math.nan
-    k["throughput_per_day"] = len(done) / window
+    k.update(_percentiles(lead_time[new], "lead_time"))
+    k["lead_time_all_mean"] = float(lead_time.mean()) if delivered else math.nan
+    k["throughput_per_day"] = delivered / window
     k["throughput_per_week"] = k["throughput_per_day"] * DAYS_PER_WEEK
     failure = int(done["raised_by_defect"].sum())
-    k["new_work_per_week"] = len(new) / window * DAYS_PER_WEEK
-    k["incidents_per_week"] = (len(done) - len(new)) / window * DAYS_PER_WEEK
+    k["new_work_per_week"] = new_count / window * DAYS_PER_WEEK
+    k["incidents_per_week"] = (delivered - new_count) / window * DAYS_PER_WEEK
     k["failure_demand_per_week"] = failure / window * DAYS_PER_WEEK
     k["wip_mean"] = records.wip_mean
-    k["flow_efficiency"] = _ratio(new["touch_time"].sum(), new["lead_time"].sum())
+    k["flow_efficiency"] = _ratio(done["touch_time"][new].sum(), lead_time[new].sum())
     # Little's law relates WIP of every item to the lead time of every item.
     k["littles_law_wip"] = k["throughput_per_day"] * k["lead_time_all_mean"]
 
     # DORA
-    deployed = done[done["deployable"]]
-    releases, deploying_units = release_kpis(records, deployed)
+    deployable = done["deployable"]
+    releases, deploying_units = _release_kpis(records, int(deployable.sum()))
     k.update(releases)
-    change_lead = (deployed["done"] - deployed["first_it_start"]).dropna().to_numpy()
+    change_lead = done["done"][deployable] - done["first_it_start"][deployable]
+    change_lead = change_lead[~np.isnan(change_lead)]
     k["change_lead_time_days"] = float(np.median(change_lead)) if len(change_lead) else math.nan
-    k["change_failure_rate"] = _ratio((deployed["latent_defects"] > 0).sum(), len(deployed))
-    incidents = done[done["expedite"]]
-    k["time_to_restore_days"] = (
-        float(incidents["lead_time"].median()) if len(incidents) else math.nan
-    )
+    defective = done["latent_defects"] > 0
+    k["change_failure_rate"] = _ratio((defective & deployable).sum(), deployable.sum())
+    incidents = lead_time[done["expedite"]]
+    # pandas' median (not numpy's), as before: the record stays the same to the bit
+    k["time_to_restore_days"] = float(pd.Series(incidents).median()) if len(incidents) else math.nan
     k.update(dora_tiers(k, it_units=deploying_units))
     k["window_days"] = window
-    if window < MIN_TIER_DAYS or len(done) < MIN_TIER_DELIVERIES:
+    if window < MIN_TIER_DAYS or delivered < MIN_TIER_DELIVERIES:
         # too short or too empty to tell: no tier, not "elite" (delivery_note says why)
         k.update(dict.fromkeys([*DORA_TIER_KEYS, "dora_tier"], "n/a"))
     # Whether it kept up: lead times count only the items that got through, so an
@@ -96,14 +103,17 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
 
     # customers
     daily = records.daily
-    in_window = daily[daily["day"] > records.warmup]
-    k.update(cx_kpis(done, records))
-    k["cx_trend_per_month"] = _slope(in_window["day"], in_window["cx_index"]) * DAYS_PER_MONTH
+    days = daily["day"].to_numpy()
+    in_window = days > records.warmup
+    k.update(_cx_parts(done["cx_score"], new, records))
+    k["cx_trend_per_month"] = (
+        _slope_arrays(days[in_window], daily["cx_index"].to_numpy()[in_window]) * DAYS_PER_MONTH
+    )
 
     # quality and waste
-    k["rework_rate"] = _ratio((done["rework_rounds"] > 0).sum(), len(done))
-    k["escaped_defects"] = int((done["latent_defects"] > 0).sum())
-    k["incidents_from_defects"] = int(done["raised_by_defect"].sum())
+    k["rework_rate"] = _ratio((done["rework_rounds"] > 0).sum(), delivered)
+    k["escaped_defects"] = int(defective.sum())
+    k["incidents_from_defects"] = failure
     effort = records.effort
     busy = sum(effort.values())
     k["value_effort_share"] = _ratio(effort.get("value", 0.0), busy)
@@ -123,19 +133,11 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     # cost and value
     k["cost_total"] = sum(records.costs.values())
     k["programme_cost"] = sum(v for key, v in records.costs.items() if key not in ("staff", "brms"))
-    k["value_total"] = float(items["value"].sum())
+    k["value_total"] = float(items["value"].to_numpy().sum())
     k["roi"] = _ratio(k["value_total"], k["cost_total"])
 
     # organisation
-    units = unit_table(records)
-    k["utilisation"] = _ratio(units["busy_days"].sum(), units["staffed_days"].sum())
-    if len(units):
-        top = units.sort_values(["utilisation", "queue_mean"], ascending=False).iloc[0]
-        k["bottleneck"] = str(top["unit"])
-        k["bottleneck_utilisation"] = float(top["utilisation"])
-    k["brm_utilisation"] = _ratio(records.brm["busy_days"], records.brm["count"] * window)
-    if k["brm_utilisation"] > k.get("bottleneck_utilisation", 0.0):
-        k["bottleneck"], k["bottleneck_utilisation"] = "BRMs", k["brm_utilisation"]
+    k.update(_organisation_kpis(records, window))
     k["brm_mediations"] = int(records.brm["mediations"])
     # went direct rather than wait for a BRM (brms.bypass), over the run like mediations
     k["brm_bypassed"] = int(records.extra.get("brm_bypassed", 0))
@@ -145,15 +147,68 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     return k
 
 
+class _DoneItems:
+    """The delivered items' columns as numpy arrays, filtered by ``mask`` on first use.
+
+    Args:
+        items: The items table (RunRecords.items).
+        mask: Which rows to keep (the items delivered in the KPI window).
+    """
+
+    def __init__(self, items: pd.DataFrame, mask: np.ndarray):
+        self._items = items
+        self._mask = mask
+        self._columns: dict[str, np.ndarray] = {}
+        self.count = int(mask.sum())
+        # new work (records.new_work_mask), as a boolean array
+        self.new = ~(self["expedite"] | self["raised_by_defect"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        column = self._columns.get(name)
+        if column is None:
+            column = self._items[name].to_numpy()[self._mask]
+            if column.dtype == object:  # an all-None column (no IT work): floats, NaN
+                column = column.astype(float)
+            self._columns[name] = column
+        return column
+
+
+def _organisation_kpis(records: RunRecords, window: int) -> dict[str, Any]:
+    """Utilisation, the bottleneck (the busiest unit, or the BRMs) and BRM utilisation."""
+    k: dict[str, Any] = {}
+    names, busy, staffed, utilisation, queue = _unit_figures(records)
+    k["utilisation"] = _ratio(busy.sum(), staffed.sum())
+    if len(names):
+        # the first unit by utilisation, then mean queue, both descending: what
+        # sort_values(..., ascending=False).iloc[0] picks (NaN last, ties in order)
+        def rank(i: int) -> tuple[float, float]:
+            return (
+                -math.inf if math.isnan(utilisation[i]) else utilisation[i],
+                -math.inf if math.isnan(queue[i]) else queue[i],
+            )
+
+        top = max(range(len(names)), key=rank)
+        k["bottleneck"] = str(names[top])
+        k["bottleneck_utilisation"] = float(utilisation[top])
+    k["brm_utilisation"] = _ratio(records.brm["busy_days"], records.brm["count"] * window)
+    if k["brm_utilisation"] > k.get("bottleneck_utilisation", 0.0):
+        k["bottleneck"], k["bottleneck_utilisation"] = "BRMs", k["brm_utilisation"]
+    return k
+
+
 def release_kpis(records: RunRecords, deployed: pd.DataFrame) -> tuple[dict[str, float], int]:
     """Deployments per week in the KPI window, items per deployment and the days work
     waited for its release (mechanisms/releases.py), and the units that deployed (for
     the DORA tier, per unit). With releases off, every deployable item delivered is a
     deployment, of every unit it went through."""
+    return _release_kpis(records, len(deployed))
+
+
+def _release_kpis(records: RunRecords, deployed: int) -> tuple[dict[str, float], int]:
     window = records.horizon - records.warmup
     deployments = records.extra.get("deployments")
     if deployments is None:  # releases off
-        return {"deployments_per_week": len(deployed) / window * DAYS_PER_WEEK}, (
+        return {"deployments_per_week": deployed / window * DAYS_PER_WEEK}, (
             _deploying_units(records)
         )
     in_window = [d for d in deployments if d[0] >= records.warmup]
@@ -169,10 +224,14 @@ def release_kpis(records: RunRecords, deployed: pd.DataFrame) -> tuple[dict[str,
 def cx_kpis(done: pd.DataFrame, records: RunRecords) -> dict[str, float]:
     """The CX of new work and of incidents (mean scores of the items ``done``), and the
     headline index that mixes them with the scenario's weights (mechanisms/cx.py)."""
-    new = new_work_mask(done)
+    new = new_work_mask(done).to_numpy()
+    return _cx_parts(done["cx_score"].to_numpy(dtype=float), new, records)
+
+
+def _cx_parts(scores: np.ndarray, new: np.ndarray, records: RunRecords) -> dict[str, float]:
     parts = {
-        "cx_new_work": _mean(done.loc[new, "cx_score"]),
-        "cx_incidents": _mean(done.loc[~new, "cx_score"]),
+        "cx_new_work": _mean_of(scores[new]),
+        "cx_incidents": _mean_of(scores[~new]),
     }
     weight = records.extra.get("cx_incident_weight", CustomerExperience().incident_weight)
     parts["cx_index"] = cx_mix(parts["cx_new_work"], parts["cx_incidents"], weight)
@@ -355,19 +414,40 @@ def unit_table(records: RunRecords) -> pd.DataFrame:
     """Per unit of the final organisation: size, utilisation and mean queue over the
     KPI window (or since the unit was formed, if a reorganisation formed it later)."""
     units = records.units.copy()
-    units["utilisation"] = units["busy_days"] / units["staffed_days"].clip(lower=1e-9)
-    daily = records.unit_daily
-    queue = daily[daily["day"] > records.warmup].groupby("unit", sort=False)["queued"].mean()
-    units["queue_mean"] = units["unit"].map(queue).fillna(0.0)
+    _names, _busy, _staffed, utilisation, queue = _unit_figures(records)
+    units["utilisation"] = utilisation
+    units["queue_mean"] = queue
     return units
+
+
+def _unit_figures(records: RunRecords) -> tuple[np.ndarray, ...]:
+    """Per unit of the final organisation: name, busy days, staffed days, utilisation
+    and mean queue after the warm-up (0 for a unit with no day there), as arrays."""
+    units = records.units
+    names = units["unit"].to_numpy()
+    busy = units["busy_days"].to_numpy(dtype=float)
+    staffed = units["staffed_days"].to_numpy(dtype=float)
+    utilisation = busy / np.maximum(staffed, 1e-9)  # clip(lower=1e-9); NaN stays NaN
+    daily = records.unit_daily
+    after = daily["day"].to_numpy() > records.warmup
+    # unit codes in the order of the final units; units gone by the end get -1
+    codes = pd.Index(names).get_indexer(daily["unit"].to_numpy()[after])
+    known = codes >= 0
+    queued = daily["queued"].to_numpy()[after][known].astype(float)
+    # whole queue lengths: their sums are exact, as pandas' compensated group mean is
+    sums = np.bincount(codes[known], weights=queued, minlength=len(names))
+    counts = np.bincount(codes[known], minlength=len(names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        queue = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    return names, busy, staffed, utilisation, queue
 
 
 def _deploying_units(records: RunRecords) -> int:
     events = records.events
-    it = events[
-        events["case:concept:name"].isin(records.items.loc[records.items["deployable"], "item"])
-    ]
-    return max(1, it["org:group"].nunique()) if len(it) else 1
+    items = records.items
+    deployable = items["item"].to_numpy()[items["deployable"].to_numpy(dtype=bool)]
+    it = np.isin(events["case:concept:name"].to_numpy(), deployable)
+    return max(1, len(set(events["org:group"].to_numpy()[it]))) if it.any() else 1
 
 
 # --------------------------------------------------------------------------- DORA
@@ -505,6 +585,18 @@ def _mean(values: pd.Series) -> float:
 
 def _ratio(a: float, b: float) -> float:
     return float(a) / float(b) if b else math.nan
+
+
+def _mean_of(values: np.ndarray) -> float:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else math.nan
+
+
+def _slope_arrays(x: np.ndarray, y: np.ndarray) -> float:
+    ok = ~np.isnan(y.astype(float))
+    if ok.sum() < 2:
+        return math.nan
+    return float(np.polyfit(x[ok].astype(float), y[ok].astype(float), 1)[0])
 
 
 def _slope(x: pd.Series, y: pd.Series) -> float:
