@@ -1,4 +1,4 @@
-"""Cost per work item as the organisation grows from 60 to 1,000 to 5,000 people.
+"""Cost per work item as the organisation grows from 60 to 250, 1,000, 2,500 and 5,000 people.
 
 The default organisation (``Scenario()``: 57 staff, four work types) is scaled by one
 factor applied to every discipline headcount, every work-type arrival rate and the
@@ -40,7 +40,7 @@ from simulation.inputs.scenario import Scenario, parse_scenario  # noqa: E402
 from simulation.model.org_model import OrgModel  # noqa: E402
 
 DAYS = 100
-HEADCOUNTS = (60, 1_000, 5_000)
+HEADCOUNTS = (60, 250, 1_000, 2_500, 5_000)
 STRUCTURES = ("aligned", "converged")
 BASE_BRMS = {"aligned": 3, "converged": 0}
 TEAM_SIZE = 7
