@@ -198,3 +198,16 @@ def test_a_commit_recorded_at_build_wins_over_git(tmp_path, monkeypatch):
 
 def test_a_package_outside_a_checkout_has_no_commit(tmp_path):
     assert git_state(tmp_path / "simulation") == {"commit": None, "dirty": None}
+
+
+def test_converge_app_from_a_checkout_runs_the_checkouts_app(tmp_path, capsys):
+    from converge_app.cli import app_environment, app_folder, main
+
+    assert app_folder() == ROOT  # no converge_app/web/ in a checkout: its own app.py
+    assert main(["app", "--dry-run", "--", "--server.headless", "true"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == f"cd {ROOT}"
+    assert shown[1].endswith(f"-m streamlit run {ROOT / 'app.py'} --server.headless true")
+    chosen = {"CONVERGE_RESULTS_ROOT": "/srv/sweeps"}
+    assert app_environment(chosen, tmp_path)["CONVERGE_RESULTS_ROOT"] == "/srv/sweeps"
+    assert app_environment({}, tmp_path)["CONVERGE_RESULTS_ROOT"] == str(tmp_path / "results")
