@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ BUNDLED_APP = HERE / "web"
 #: The Results page reads sweeps here; an installed app would otherwise look inside
 #: site-packages (ui/common.py: beside app.py).
 RESULTS_ROOT_ENV = "CONVERGE_RESULTS_ROOT"
+#: The ready-made files ``converge examples`` copies (experiments name their base
+#: scenario as ../scenarios/NAME.yaml, so the two keep their places side by side).
+EXAMPLE_FOLDERS = ("scenarios", "experiments")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,12 +40,42 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["app"]:
         return run_app(args[1:])
-    return cli.main(args, prog=PROG, add_commands=add_app_command)
+    return cli.main(args, prog=PROG, add_commands=add_converge_commands)
 
 
-def add_app_command(commands: argparse._SubParsersAction) -> None:
-    """List ``app`` among the subcommands, for ``converge --help`` (``main`` runs it)."""
+def add_converge_commands(commands: argparse._SubParsersAction) -> None:
+    """The commands ``converge`` has beyond ``python -m simulation``: ``app`` (listed for
+    ``converge --help``; ``main`` runs it) and ``examples``."""
     commands.add_parser("app", help="open the app in a browser (streamlit run app.py)")
+    examples = commands.add_parser(
+        "examples",
+        help="copy the ready-made scenarios and experiments into a folder",
+        description="Copy the ready-made scenarios and experiments that come with Converge "
+        "into DIRECTORY/scenarios and DIRECTORY/experiments, to run or edit "
+        "(`converge run DIRECTORY/scenarios/siloed.yaml`). Files already there are kept.",
+    )
+    examples.add_argument("directory", type=Path, help="folder to copy them into (made if new)")
+    examples.set_defaults(handler=cmd_examples)
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    """``converge examples DIRECTORY``: copy the ready-made files, never over a file
+    already there (an edited scenario is someone's work)."""
+    source = app_folder()
+    copied = kept = 0
+    for folder in EXAMPLE_FOLDERS:
+        for path in sorted((source / folder).glob("*.yaml")):
+            target = args.directory / folder / path.name
+            if target.exists():
+                kept += 1
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            copied += 1
+    note = f" ({kept} already there, kept)" if kept else ""
+    folders = " and ".join(str(args.directory / folder) for folder in EXAMPLE_FOLDERS)
+    print(f"copied {copied} files into {folders}{note}")
+    return 0
 
 
 def app_parser() -> argparse.ArgumentParser:

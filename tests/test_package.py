@@ -211,3 +211,18 @@ def test_converge_app_from_a_checkout_runs_the_checkouts_app(tmp_path, capsys):
     chosen = {"CONVERGE_RESULTS_ROOT": "/srv/sweeps"}
     assert app_environment(chosen, tmp_path)["CONVERGE_RESULTS_ROOT"] == "/srv/sweeps"
     assert app_environment({}, tmp_path)["CONVERGE_RESULTS_ROOT"] == str(tmp_path / "results")
+
+
+def test_installed_converge_copies_the_ready_made_files_to_run(installed, tmp_path):
+    done = converge(installed, "examples", "mine", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for folder in ("scenarios", "experiments"):
+        shipped = {p.name for p in (ROOT / folder).glob("*.yaml")}
+        assert {p.name for p in (tmp_path / "mine" / folder).glob("*.yaml")} == shipped
+    edited = tmp_path / "mine" / "scenarios" / "siloed.yaml"
+    edited.write_text(edited.read_text().replace("horizon_days", "horizon_days ", 1))
+    again = converge(installed, "examples", "mine", cwd=tmp_path)
+    assert again.returncode == 0 and "already there, kept" in again.stdout
+    assert "horizon_days " in edited.read_text()  # kept, not overwritten
+    valid = converge(installed, "validate", "mine/scenarios/converged.yaml", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stderr
