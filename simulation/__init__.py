@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.8.0"
+from simulation.version import __version__, version_info
 
 _EXPORTS = {
     "OrgModel": "simulation.model.org_model",
@@ -30,9 +30,11 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "__version__",
     "load_scenario",
     "run_replicates",
     "run_scenario",
+    "version_info",
 ]
 
 if TYPE_CHECKING:

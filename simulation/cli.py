@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,23 @@ from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SE
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+PROG = "python -m simulation"
+
+#: Adds subcommands to the parser's subparsers (the ``converge`` command adds ``app``).
+AddCommands = Callable[[Any], None]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, prog: str = PROG, add_commands: AddCommands | None = None
+) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv``); returns the exit status.
 
     Bad input is one ``error: ...`` line on stderr and exit 2; a full disk or a vanished
     directory is one line and exit 1; Ctrl-C exits 130. None of them shows a traceback.
+    ``prog`` and ``add_commands`` are :func:`build_parser`'s: the installed ``converge``
+    command is this one under its own name, with ``app`` added.
     """
-    parser = build_parser()
+    parser = build_parser(prog, add_commands)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
@@ -53,13 +62,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: one subcommand per ``cmd_*`` function, set as its ``handler``."""
+def build_parser(
+    prog: str = PROG, add_commands: AddCommands | None = None
+) -> argparse.ArgumentParser:
+    """The argument parser: one subcommand per ``cmd_*`` function, set as its ``handler``,
+    named ``prog`` in its messages; ``add_commands`` may add more subcommands."""
     parser = argparse.ArgumentParser(
-        prog="python -m simulation",
+        prog=prog,
         description="Converge: simulate siloed, aligned and converged organisations.",
     )
+    parser.add_argument(
+        "--version",
+        action=_PrintVersion,
+        help="print the version and the git commit of the code, and exit",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    if add_commands is not None:
+        add_commands(commands)
 
     run = commands.add_parser(
         "run",
@@ -187,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parameters.set_defaults(handler=cmd_parameters)
     return parser
+
+
+class _PrintVersion(argparse.Action):
+    """``--version``: asks git only when given (``argparse``'s own action would build the
+    text, and so run git, for every command)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from simulation.version import describe
+
+        print(f"converge {describe()}")
+        parser.exit()
 
 
 def _whole_number(text: str, low: int, high: int) -> int:

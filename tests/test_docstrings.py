@@ -1,7 +1,7 @@
 """Every public class and function has a docstring (the project's style rule).
 
 Public: a name not starting with ``_``, at module level or a method of a public class,
-in simulation/ (recursively), ui/*.py and app.py.
+in simulation/ (recursively), ui/*.py, converge_app/*.py, app.py and setup.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = sorted([*(ROOT / "simulation").rglob("*.py"), *(ROOT / "ui").glob("*.py"), ROOT / "app.py"])
+FILES = sorted(
+    [
+        *(ROOT / "simulation").rglob("*.py"),
+        *(ROOT / "ui").glob("*.py"),
+        *(ROOT / "converge_app").glob("*.py"),
+        ROOT / "app.py",
+        ROOT / "setup.py",
+    ]
+)
 
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
