@@ -251,7 +251,9 @@ class Handoffs(Mechanism):
         that come later go first, which the sender cannot know."""
         if self.idle_brms:
             return 0.0
-        serving = sum(1 for brm in self.brms if not brm.retiring)
+        # the BRMs employed: one who retires leaves the list at once (OrgModel._match_brms)
+        # and takes no more handoffs, even while finishing a mediation
+        serving = len(self.brms)
         if serving == 0:
             return math.inf
         first = self.brm_params.incidents_first and item.rank == 0
