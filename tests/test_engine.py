@@ -313,3 +313,32 @@ def test_a_mechanism_that_overrides_nothing_changes_nothing():
     assert a.events.equals(b.events)
     assert a.daily.equals(b.daily)
     assert a.extra == b.extra and a.costs == b.costs
+
+
+def test_team_interfaces_are_what_comparing_every_pair_of_teams_gives():
+    """count_interfaces counts teams per discipline instead of comparing every pair
+    (714 teams at 5,000 staff); the answer is the pairwise definition's."""
+    import random
+
+    from simulation.engine.structures import UnitPlan, count_interfaces
+
+    def pairwise(plans, people, routes):
+        skills = [{people[i] for i in p.members} for p in plans]
+        needed = {d for route in routes for d in route}
+        return [
+            len(needed - own)
+            + int(any((needed & own) - other for other in skills if other is not own))
+            for own in skills
+        ]
+
+    draw = random.Random(3)
+    disciplines = ["analyst", "designer", "developer", "tester", "ops"]
+    for _ in range(200):
+        people = [draw.choice(disciplines) for _ in range(draw.randint(2, 40))]
+        order = list(range(len(people)))
+        draw.shuffle(order)
+        cuts = sorted(draw.sample(range(1, len(people)), k=min(len(people) - 1, 5)))
+        groups = [order[a:b] for a, b in zip([0, *cuts], [*cuts, len(people)], strict=True)]
+        plans = [UnitPlan(f"team {i}", "team", g) for i, g in enumerate(groups)]
+        routes = [draw.sample(disciplines, k=draw.randint(1, 5)) for _ in range(3)]
+        assert count_interfaces(plans, people, routes) == pairwise(plans, people, routes)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 
 from simulation.inputs.scenario import Scenario
@@ -98,9 +99,11 @@ def count_interfaces(
                     partners[index[b]].add(index[a])
         return [len(p) for p in partners]
     needed = {d for route in routes for d in route}
+    # teams having each discipline: counted once, not by comparing every pair of teams
+    having = Counter(d for own in skills for d in own)
     interfaces = []
     for own in skills:
         lacks = len(needed - own)
-        supplies = any((needed & own) - other for other in skills if other is not own)
+        supplies = any(having[d] < len(skills) for d in needed & own)  # another team lacks d
         interfaces.append(lacks + int(supplies))
     return interfaces
