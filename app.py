@@ -11,7 +11,23 @@ st.App: the same server, with one addition (see page_shell_routes).
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import AsyncIterator
 from typing import Any
+
+#: Modules every first page needs, imported at server start in the background (about
+#: seven seconds on a loaded two-core machine: Altair, SciPy, Mesa, pandas) so that the
+#: first visitor's page does not wait for them.
+WARM_MODULES = (
+    "ui.common",
+    "ui.figures",
+    "simulation.analysis.comparison",
+    "simulation.analysis.differences",
+    "simulation.analysis.transition_outcomes",
+    "simulation.presentation.transition_table",
+    "altair",
+)
 
 #: The pages: script, title, icon and URL path ("" for the start page, at /).
 PAGES = (
@@ -55,6 +71,38 @@ def main() -> None:
         common.unexpected_error(exc)
 
 
+def warm_server() -> threading.Thread:
+    """At server start, before anyone visits: start the run pool's worker processes and
+    import what the pages need, in a background thread (the server answers meanwhile).
+
+    The first visitor then finds the workers up (the forkserver imports the model
+    once, a few seconds) and the modules loaded, instead of paying for both after the
+    click. The pool is the one ``runner.executor()`` caches for the server's life, so
+    every page reuses it. Returns the thread (tests join it).
+    """
+
+    def warm() -> None:
+        import importlib
+
+        from ui import runner
+
+        runner.warm_up()
+        for module in WARM_MODULES:
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=warm, name="converge-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextlib.asynccontextmanager
+async def warm_at_start(app: Any) -> AsyncIterator[None]:
+    """st.App's lifespan: warm the server once its runtime has started (caches made
+    before that would be in a throw-away store), without delaying it."""
+    warm_server()
+    yield
+
+
 def page_shell_routes() -> list[Any]:
     """Serve each page's URL (/design, ...) Streamlit's own page, told where the server is.
 
@@ -93,4 +141,4 @@ if __name__ == "__main__":
 elif __name__ == "app":  # imported by `streamlit run app.py`, which then serves `app`
     import streamlit as st
 
-    app = st.App(__file__, routes=page_shell_routes())
+    app = st.App(__file__, routes=page_shell_routes(), lifespan=warm_at_start)

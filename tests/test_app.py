@@ -719,3 +719,29 @@ def test_the_process_pool_gives_the_same_runs_as_this_process(monkeypatch):
         assert a.kpis["lead_time_mean"] == b.kpis["lead_time_mean"]
         assert a.kpis["delivered"] == b.kpis["delivered"]
     assert all(runner.cached_run(job) is not None for job in jobs)
+
+
+def test_the_server_starts_its_pool_before_the_first_visit_and_the_pages_reuse_it(monkeypatch):
+    """app.warm_server (st.App's lifespan) starts the run pool in the background; the
+    first comparison then runs on that pool, already started, not on a new one."""
+    import importlib.util
+
+    from ui import runner
+
+    spec = importlib.util.spec_from_file_location("converge_app", ROOT / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)  # neither __main__ nor "app": defines, starts nothing
+    short = with_overrides(ready_made("aligned"), {"horizon_days": 40, "warmup_days": 5})
+    jobs = [(short.to_yaml(), seed) for seed in range(9100, 9104)]
+    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+    runner.executor.clear()
+    try:
+        app.warm_server().join()  # the hook: the thread ends once the pool is asked to start
+        pool = runner.executor()
+        started = pool._pool
+        assert started is not None, "the pool was not started at server start"
+        assert [d.kpis["seed"] for d in runner.run_jobs(jobs)] == list(range(9100, 9104))
+        assert runner.executor() is pool and pool._pool is started  # reused, not restarted
+    finally:
+        runner.executor().close()
+        runner.executor.clear()

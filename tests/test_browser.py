@@ -376,11 +376,13 @@ def compare_marks_the_changes_of_transitions(server: str, page, watch: Watch) ->
     clean(watch, "Compare, transitions")
 
 
-def transition_page_compares_paths(server: str, page, watch: Watch) -> None:
+def transition_page_compares_paths(server: str, page, watch: Watch) -> str:
+    started = time.perf_counter()
     page.goto(f"{server}/transition")
     page.get_by_text("How the paths compare").wait_for(timeout=PATIENCE_MS)
     assert charts_drawn(page, 3) >= 3
     finished(page)
+    seconds = time.perf_counter() - started
     no_exception(page)
     text = page.locator('[data-testid="stMain"]').inner_text()
     for heading in ("Before, during and after each change", "PDCA"):
@@ -389,6 +391,7 @@ def transition_page_compares_paths(server: str, page, watch: Watch) -> None:
         assert path in text
     shoot(page, "transition")
     clean(watch, "Transition")
+    return f"Transition page, 4 paths x 10 replicates, until drawn: {seconds:.1f} s"
 
 
 def results_page_explores_a_sweep(server: str, page, watch: Watch, sweep_dir: Path) -> None:
@@ -425,7 +428,7 @@ def test_the_app_in_chromium(watched, server, tmp_path, sweep_dir):  # the brows
     design_page_draws_the_organisation(server, page, watch)
     workshop_plays_live(server, page, watch)
     compare_marks_the_changes_of_transitions(server, page, watch)
-    transition_page_compares_paths(server, page, watch)
+    timings.append(transition_page_compares_paths(server, page, watch))
     results_page_explores_a_sweep(server, page, watch, sweep_dir)
     report = "\n".join(
         [*timings, f"  load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", ""]

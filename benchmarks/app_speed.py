@@ -1,0 +1,152 @@
+"""The app in a real browser: how soon it answers (issue 11, item 4).
+
+Starts the real server (`streamlit run app.py`, as `make app` and the browser test do,
+with its worker pool: one worker per core) and drives Debian's Chromium through
+Playwright, headless. It waits for what the app draws (metrics, Vega charts, the
+script's state), never for a fixed time, and prints:
+
+- server start -> first Compare results (3 ready-made organisations x 10 replicates,
+  charts drawn); target 8 s;
+- Compare, 3 x 10 uncached, click on Run comparison -> charts drawn: best and range
+  over ``--repeats``, a fresh first seed each time so nothing comes from the cache;
+  target 3 s;
+- Transition page, click in the navigation -> its results drawn (4 paths x 10
+  replicates, uncached); target 5 s.
+
+Figures, not assertions: the machine is shared, so read the best and the range.
+Skips with one line where Playwright or Chromium is missing. Run from the repository
+root:
+
+    .venv/bin/python benchmarks/app_speed.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import describe_machine, rule, verdict  # noqa: E402
+
+FIRST_TARGET, COMPARE_TARGET, TRANSITION_TARGET = 8.0, 3.0, 5.0
+#: The comparison the issue names: 3 organisations x 10 replicates.
+COMPARE = "?s=siloed,aligned,converged&r=10"
+
+
+def chromium() -> str | None:
+    """Where Chromium is (CHROMIUM_PATH, else on the PATH)."""
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+
+
+def first_results(browser_page, server_started: float, address: str, seed: int) -> float:
+    """Seconds from starting the server to the first Compare results drawn (the page is
+    asked for as soon as the server answers: the worst case for the warm-up)."""
+    from tests.test_browser import charts_drawn, count_is, finished
+
+    answering = time.perf_counter() - server_started
+    browser_page.goto(f"{address}/{COMPARE}&seed={seed}")
+    browser_page.locator('[data-testid="stProgress"], [data-testid="stMetric"]').first.wait_for()
+    page_up = time.perf_counter() - server_started
+    count_is(browser_page, '[data-testid="stMetric"]', 24)
+    charts_drawn(browser_page, 6)
+    finished(browser_page)
+    seconds = time.perf_counter() - server_started
+    print(
+        f"  (server answering after {answering:.1f} s, the page's runs under way after "
+        f"{page_up:.1f} s, results drawn after {seconds:.1f} s)"
+    )
+    return seconds
+
+
+def fresh_compare(page, seed: int) -> float:
+    """Seconds from Run comparison (seeds ``seed``.. not cached) to the charts drawn."""
+    from tests.test_browser import PATIENCE_MS, finished, run_and_time
+
+    box = page.get_by_label("First seed")
+    box.fill(str(seed))
+    box.press("Tab")
+    page.wait_for_selector("text=Press Run comparison", timeout=PATIENCE_MS)
+    finished(page)
+    seconds, caption = run_and_time(page)
+    assert "(0 from cache)" in caption, caption  # a cached run would measure nothing
+    return seconds
+
+
+def transition_page(page) -> float:
+    """Seconds from a click on Transition in the navigation to its results drawn."""
+    from tests.test_browser import PATIENCE_MS, charts_drawn, finished
+
+    started = time.perf_counter()
+    page.get_by_role("link", name="Transition").first.click()
+    page.get_by_text("How the paths compare").wait_for(timeout=PATIENCE_MS)
+    charts_drawn(page, 3)
+    finished(page)
+    return time.perf_counter() - started
+
+
+def line(what: str, seconds: list[float], target: float) -> None:
+    """One figure against its target: best, and the range when repeated."""
+    best = min(seconds)
+    spread = f" (range {best:.1f}-{max(seconds):.1f} s, {len(seconds)} runs)" * (len(seconds) > 1)
+    ok = verdict(best <= target)
+    print(f"  {what:<46} {best:5.1f} s{spread}  target <= {target:.0f} s  {ok}")
+
+
+def measure(repeats: int) -> None:
+    """Start the server, drive the browser, print the figures."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import app_server
+
+    env = {k: v for k, v in os.environ.items() if k != "CONVERGE_WORKERS"}
+    seed = 100_000 + int(time.time()) % 100_000 * 10  # a fresh seed each run: no cache
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(
+            executable_path=chromium(),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.set_default_timeout(180_000)
+        started = time.perf_counter()
+        with app_server(Path(scratch) / "streamlit.log", env) as port:
+            address = f"http://127.0.0.1:{port}"
+            first = first_results(page, started, address, seed)
+            fresh = [fresh_compare(page, seed + 1000 * (i + 1)) for i in range(repeats)]
+            transition = transition_page(page)
+        browser.close()
+    rule("The app in Chromium (server with one worker per core)")
+    line("server start -> first Compare results (3x10)", [first], FIRST_TARGET)
+    line("Compare 3x10 uncached: click -> charts", fresh, COMPARE_TARGET)
+    line("Transition page: click -> results (4x10)", [transition], TRANSITION_TARGET)
+
+
+def main() -> None:
+    """Parse the options; skip with one line without Playwright or Chromium."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="fresh comparisons (default 3)")
+    args = parser.parse_args()
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        print("SKIP: playwright is not installed (pip install playwright)")
+        return
+    if not chromium():
+        print("SKIP: Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)")
+        return
+    describe_machine()
+    measure(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
