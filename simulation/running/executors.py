@@ -25,6 +25,7 @@ seeds included, and never choose a seed: results never depend on where they ran
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 import os
@@ -354,6 +355,9 @@ class DaskExecutor(Executor):
                 silence_logs=logging.CRITICAL,
             )
             self.client = Client(self.cluster)
+            # import the model in every worker now, as LocalProcesses' forkserver does:
+            # otherwise the first job of each worker pays it (seconds) inside the sweep
+            self.client.run(_import_modules, DEFAULT_PRELOAD)
         else:
             self.client = _connect(Client, address, connect_timeout, field)
         self.address = self.client.scheduler.address
@@ -383,6 +387,12 @@ class DaskExecutor(Executor):
             if self.cluster is not None:
                 self.cluster.close()
                 self.cluster = None
+
+
+def _import_modules(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` in this process (run in each Dask worker as it is started)."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _connect(client_class: type, address: str, timeout: float, field: str):
