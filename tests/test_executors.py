@@ -181,7 +181,16 @@ def imported(module: str) -> bool:
     return module in sys.modules
 
 
+def profiler_enabled() -> bool:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
 def test_a_dask_local_cluster_has_the_model_imported_before_the_first_job():
     with executors.DaskExecutor("local", workers=1) as executor:
         loaded = executor.client.run(imported, "simulation.running.batch")
+        profiling = executor.client.run(profiler_enabled)
     assert list(loaded.values()) == [True]
+    assert list(profiling.values()) == [False]  # its samples would cost the jobs time
+    assert profiler_enabled()  # this process's configuration is untouched
