@@ -179,6 +179,15 @@ def main() -> None:
         f"{(best['local'] - ideal) / runs * 1000:+.1f} ms, Dask "
         f"{(best['dask'] - ideal) / runs * 1000:+.1f} ms"
     )
+    # each round against its own limit: the machine's load changes between rounds
+    shares = [r["serial"] / r["local"] / r["limit"] for r in rounds]
+    dask_shares = [r["local"] / r["dask"] for r in rounds]
+    print(
+        "per round: 2 workers' share of that round's limit "
+        + ", ".join(f"{x:.0%}" for x in shares)
+        + "; Dask against local "
+        + ", ".join(f"{x:.0%}" for x in dask_shares)
+    )
     print(f"results identical across executors and rounds: {identical}")
     speed_up = best["serial"] / best["local"]
     share = speed_up / limit
