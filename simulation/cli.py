@@ -135,7 +135,7 @@ def build_parser(
     sweep.add_argument(
         "--chunk-size",
         type=_positive_int,
-        help="runs per task (default: about four tasks per worker, at most 25)",
+        help="runs per task (default: big chunks first, single runs last, at most 25)",
     )
     sweep.add_argument(
         "--resume",

@@ -206,6 +206,34 @@ def test_every_executor_gives_the_rows_of_the_in_process_sweep(reference, tmp_pa
     )
 
 
+@pytest.mark.parametrize("runs, workers", [(60, 2), (12, 2), (1000, 2), (7, 1), (100, 8)])
+def test_guided_chunks_cover_every_run_shrinking_to_single_runs(runs, workers):
+    sizes = batch.guided_chunk_sizes(runs, workers)
+    assert sum(sizes) == runs
+    assert sizes == sorted(sizes, reverse=True) and max(sizes) <= batch.MAX_CHUNK
+    # the last chunks, one per worker at least, are single runs: no worker is left
+    # with a big chunk while the others wait
+    assert sizes[-workers:] == [1] * workers
+
+
+def test_guided_chunks_start_big_where_runs_are_many():
+    sizes = batch.guided_chunk_sizes(60, 2)
+    assert sizes[0] > 1 and len(sizes) < 60
+
+
+def test_default_chunks_on_two_processes_keep_rows_and_results(reference, tmp_path):
+    experiment, expected = reference
+    plan = load_experiment(experiment)
+    with LocalProcesses(2) as executor:
+        sweep(plan, tmp_path / "out", executor)
+    sizes = batch.guided_chunk_sizes(len(plan.runs), 2)
+    assert len(parts_written(tmp_path / "out")) == len(sizes)
+    assert batch.read_manifest(tmp_path / "out")["chunk_size"] == "guided"
+    pd.testing.assert_frame_equal(
+        without_timing(load_results(tmp_path / "out")), without_timing(expected)
+    )
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_of_two_workers_gives_identical_results(reference, tmp_path):
     experiment, expected = reference

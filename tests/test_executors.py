@@ -11,9 +11,9 @@ import pytest
 
 from simulation.errors import ScenarioError
 from simulation.inputs.seeds import replicate_seed
-from simulation.running import executors
+from simulation.running import executors, processes
 from simulation.running.executors import InProcess, LocalProcesses, executor_for
-from simulation.running.processes import available_cores
+from simulation.running.processes import WORKER_THREAD_LIMITS, available_cores
 from simulation.running.runs import run_replicates
 from tests.conftest import SCENARIOS, CountingJobs, cli, ready_made, short
 
@@ -32,6 +32,10 @@ def fails_on_three(x: int) -> int:
 
 def worker_pid(_: object) -> int:
     return os.getpid()
+
+
+def thread_limits(_: object) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in WORKER_THREAD_LIMITS}
 
 
 def dies_once(job: tuple[str, int]) -> int:
@@ -155,3 +159,38 @@ def test_compare_on_a_dask_cluster_writes_the_runs_of_one_process(tmp_path):
     runs = pd.read_csv(tmp_path / "here" / "runs.csv")
     assert list(runs["seed"]) == [5, 6, 5, 6]
     pd.testing.assert_frame_equal(runs, pd.read_csv(tmp_path / "dask" / "runs.csv"))
+
+
+def test_local_workers_limit_native_threads_to_one():
+    with LocalProcesses(1) as executor:
+        (seen,) = executor.map(thread_limits, [0])
+    # "1" unless set where the workers started (CI may choose its own value)
+    assert seen == {name: os.environ.get(name, "1") for name in WORKER_THREAD_LIMITS}
+    assert set(seen.values()) != {None}
+
+
+def test_thread_limits_keep_what_the_user_set():
+    environ = {"MKL_NUM_THREADS": "3"}
+    processes.limit_worker_threads(environ)
+    assert environ == dict.fromkeys(WORKER_THREAD_LIMITS, "1") | {"MKL_NUM_THREADS": "3"}
+
+
+def imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+def profiler_enabled() -> bool:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+def test_a_dask_local_cluster_has_the_model_imported_before_the_first_job():
+    with executors.DaskExecutor("local", workers=1) as executor:
+        loaded = executor.client.run(imported, "simulation.running.batch")
+        profiling = executor.client.run(profiler_enabled)
+    assert list(loaded.values()) == [True]
+    assert list(profiling.values()) == [False]  # its samples would cost the jobs time
+    assert profiler_enabled()  # this process's configuration is untouched

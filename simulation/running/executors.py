@@ -25,6 +25,7 @@ seeds included, and never choose a seed: results never depend on where they ran
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 import os
@@ -299,6 +300,12 @@ class LocalProcesses(Executor):
                 self._pool = None
 
 
+#: Dask settings for the workers of a LocalCluster. Dask's statistical profiler samples
+#: each worker's threads every 10 ms for its dashboard, which a LocalCluster here does
+#: not show (``dashboard_address=None``): on 2 cores it took about 5% of a sweep's time
+#: (measured with benchmarks/batch.py). Remove the entry to have it back.
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+
 #: Run in each LocalCluster worker as it starts (Dask preloads a script given as text).
 #: Ctrl-C in a terminal reaches every process of the group: it is the caller's to handle
 #: (it closes the cluster); a worker would print tracebacks over the caller's message.
@@ -335,29 +342,39 @@ class DaskExecutor(Executor):
         connect_timeout: float = CONNECT_TIMEOUT_S,
         field: str = "--cluster",
     ):
+        import dask
         from dask.distributed import Client, LocalCluster
 
         self.cluster = None
         self.client = None
         if address == "local":
-            self.cluster = LocalCluster(
-                n_workers=usable_workers(workers),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-                preload=[_IGNORE_CTRL_C],
-                # Dask's own log lines (an event loop slowed by a long run, tasks
-                # cancelled and heartbeats failing as Ctrl-C closes the cluster) would
-                # print over the caller's messages; a failure that matters reaches the
-                # caller through its job's result.
-                silence_logs=logging.CRITICAL,
-            )
+            # the nannies hand this configuration to the workers they start
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):
+                self.cluster = self._local_cluster(LocalCluster, workers)
             self.client = Client(self.cluster)
+            # import the model in every worker now, as LocalProcesses' forkserver does:
+            # otherwise the first job of each worker pays it (seconds) inside the sweep
+            self.client.run(_import_modules, DEFAULT_PRELOAD)
         else:
             self.client = _connect(Client, address, connect_timeout, field)
         self.address = self.client.scheduler.address
         self.workers = len(self.client.scheduler_info()["workers"])
+
+    @staticmethod
+    def _local_cluster(cluster_class: type, workers: int | None) -> Any:
+        return cluster_class(
+            n_workers=usable_workers(workers),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+            preload=[_IGNORE_CTRL_C],
+            # Dask's own log lines (an event loop slowed by a long run, tasks
+            # cancelled and heartbeats failing as Ctrl-C closes the cluster) would
+            # print over the caller's messages; a failure that matters reaches the
+            # caller through its job's result.
+            silence_logs=logging.CRITICAL,
+        )
 
     def _submit(self, fn: Callable[[Any], Any], job: Any) -> Any:
         if self.client is None:
@@ -383,6 +400,12 @@ class DaskExecutor(Executor):
             if self.cluster is not None:
                 self.cluster.close()
                 self.cluster = None
+
+
+def _import_modules(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` in this process (run in each Dask worker as it is started)."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _connect(client_class: type, address: str, timeout: float, field: str):

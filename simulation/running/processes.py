@@ -19,13 +19,26 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 #: Modules a forkserver imports once, before it forks workers: the job functions of
 #: the sweeps and comparisons, and the model they run.
 DEFAULT_PRELOAD = ("simulation.running.batch",)
+
+#: Native thread pools limited to one thread in each worker: a worker runs one job at
+#: a time on one core, and BLAS, OpenMP or numexpr threads of their own (one per core
+#: by default) would only fight the other workers for the cores. A value the user has
+#: set in the environment is kept. They take effect for libraries a worker loads after
+#: it starts (with fork, the model is already loaded: its numpy does no threaded
+#: linear algebra on the sweep's path, so nothing is lost there).
+WORKER_THREAD_LIMITS = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
 
 
 def available_cores() -> int:
@@ -113,7 +126,14 @@ def process_alive(pid: int, started: int | None = None) -> bool:
 def _start_worker(parent_pid: int, parent_started: int | None) -> None:
     """Run in each pool worker as it starts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_worker_threads(os.environ)
     _exit_with(parent_pid, parent_started)
+
+
+def limit_worker_threads(environ: MutableMapping[str, str]) -> None:
+    """Set :data:`WORKER_THREAD_LIMITS` in ``environ``, keeping what is set already."""
+    for name, value in WORKER_THREAD_LIMITS.items():
+        environ.setdefault(name, value)
 
 
 def _exit_with(pid: int, started: int | None) -> None:
