@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -53,6 +52,7 @@ from simulation.inputs.seeds import SEED_SCHEME
 from simulation.running.executors import Executor, InProcess
 from simulation.running.processes import process_alive, process_start_time
 from simulation.running.runs import run_scenario
+from simulation.version import version_info
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
@@ -223,40 +223,10 @@ def fingerprint(data: Any) -> str:
 
 @cache
 def code_version() -> dict[str, Any]:
-    """The code that runs: the package version (None while it has none) and, where the
-    package is a git checkout, its commit and whether the package has uncommitted
-    changes (both None otherwise). Never fails."""
-    import simulation
-
-    package = Path(simulation.__file__).resolve().parent
-    return {"version": getattr(simulation, "__version__", None), **_git_state(package)}
-
-
-def _git_state(package: Path) -> dict[str, Any]:
-    unknown = {"commit": None, "dirty": None}
-    root = package.parent
-    found = _git(root, "rev-parse", "--show-toplevel", "HEAD")
-    lines = found.splitlines() if found else []
-    # A package inside some other repository (a virtualenv in a checkout) is not one.
-    if len(lines) != 2 or Path(lines[0]).resolve() != root:
-        return unknown
-    changes = _git(root, "status", "--porcelain", "--", package.name)
-    return {"commit": lines[1], "dirty": None if changes is None else bool(changes.strip())}
-
-
-def _git(where: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},  # only read: never lock the index
-        )
-    except (OSError, subprocess.SubprocessError):  # no git, or it hung
-        return None
-    return done.stdout if done.returncode == 0 else None
+    """The code that runs (``simulation.version.version_info``): the package version and
+    its commit, recorded when the wheel was built or read from git in a checkout, and
+    whether the package has uncommitted changes (None where unknown). Never fails."""
+    return version_info()
 
 
 def sweep_identity(plan: Plan) -> dict[str, Any]:
