@@ -27,3 +27,4 @@ bench:
 	.venv/bin/python benchmarks/flow_vs_simpy.py
 	.venv/bin/python benchmarks/scenarios.py
 	.venv/bin/python benchmarks/scaling.py
+	.venv/bin/python benchmarks/batch.py
