@@ -138,3 +138,28 @@ def profile_call(fn: Callable[[], object], top: int = 15) -> None:
     for key, seconds in sorted(components.items(), key=lambda kv: -kv[1]):
         print(f"  {key:<52} {seconds:6.2f} s  {seconds / total:6.1%}")
     stats.sort_stats("tottime").print_stats(top)
+
+
+def timed_phases(make_model: Callable[[], Any]) -> tuple[dict[str, float], Any, Any]:
+    """One run in the steps of ``simulation.running.runs.run_scenario``, each phase timed:
+    seconds of ``build``, ``run`` (day by day, as Mesa steps), ``records`` and ``kpis``;
+    with the model and its records."""
+    from simulation.analysis.metrics import compute_kpis
+
+    start = time.perf_counter()
+    model = make_model()
+    built = time.perf_counter()
+    while model.running:
+        model.step()
+    ran = time.perf_counter()
+    records = model.records()
+    recorded = time.perf_counter()
+    compute_kpis(records)
+    done = time.perf_counter()
+    phases = {
+        "build": built - start,
+        "run": ran - built,
+        "records": recorded - ran,
+        "kpis": done - recorded,
+    }
+    return phases, model, records

@@ -30,6 +30,7 @@ from _common import (
     gc_time,
     profile_components,
     rule,
+    timed_phases,
     verdict,
 )
 
@@ -90,22 +91,13 @@ def timed_run(scenario: Scenario) -> Timing:
     gc.collect()  # every run starts from the same collector state
     with gc_time() as collector:
         cpu = time.process_time()
-        start = time.perf_counter()
-        model = OrgModel(scenario)
-        built = time.perf_counter()
-        while model.running:
-            model.step()
-        ran = time.perf_counter()
-        records = model.records()
-        recorded = time.perf_counter()
-        compute_kpis(records)
-        done = time.perf_counter()
+        phases, model, records = timed_phases(lambda: OrgModel(scenario))
         cpu = time.process_time() - cpu
     return Timing(
-        built - start,
-        ran - built,
-        recorded - ran,
-        done - recorded,
+        phases["build"],
+        phases["run"],
+        phases["records"],
+        phases["kpis"],
         collector.seconds,
         cpu,
         len(records.items),

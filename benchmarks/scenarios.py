@@ -23,7 +23,16 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from _common import ROOT, SCENARIOS, add_repo_to_path, best_of, describe_machine, rule, verdict
+from _common import (
+    ROOT,
+    SCENARIOS,
+    add_repo_to_path,
+    best_of,
+    describe_machine,
+    rule,
+    timed_phases,
+    verdict,
+)
 
 DAYS = 250
 CONVERGED_TARGET_S = 0.5
@@ -107,26 +116,10 @@ def time_scenarios(runs: ModuleType, days: int, repeats: int) -> dict[str, float
 
 def time_phases(path: Path, days: int) -> dict[str, float]:
     """One run of ``path`` in the steps of ``run_scenario``, each phase timed: seconds."""
-    from simulation.analysis.metrics import compute_kpis
     from simulation.model.org_model import OrgModel
 
-    start = time.perf_counter()
-    model = OrgModel(path, days=days)
-    built = time.perf_counter()
-    while model.running:
-        model.step()
-    ran = time.perf_counter()
-    records = model.records()
-    recorded = time.perf_counter()
-    compute_kpis(records)
-    done = time.perf_counter()
-    return {
-        "build": built - start,
-        "run": ran - built,
-        "records": recorded - ran,
-        "kpis": done - recorded,
-        "total": done - start,
-    }
+    phases, _, _ = timed_phases(lambda: OrgModel(path, days=days))
+    return {**phases, "total": sum(phases.values())}
 
 
 def phase_table(days: int, repeats: int) -> None:
