@@ -196,14 +196,6 @@ def _organisation_kpis(records: RunRecords, window: int) -> dict[str, Any]:
     return k
 
 
-def release_kpis(records: RunRecords, deployed: pd.DataFrame) -> tuple[dict[str, float], int]:
-    """Deployments per week in the KPI window, items per deployment and the days work
-    waited for its release (mechanisms/releases.py), and the units that deployed (for
-    the DORA tier, per unit). With releases off, every deployable item delivered is a
-    deployment, of every unit it went through."""
-    return _release_kpis(records, len(deployed))
-
-
 def _release_kpis(records: RunRecords, deployed: int) -> tuple[dict[str, float], int]:
     window = records.horizon - records.warmup
     deployments = records.extra.get("deployments")
@@ -597,10 +589,3 @@ def _slope_arrays(x: np.ndarray, y: np.ndarray) -> float:
     if ok.sum() < 2:
         return math.nan
     return float(np.polyfit(x[ok].astype(float), y[ok].astype(float), 1)[0])
-
-
-def _slope(x: pd.Series, y: pd.Series) -> float:
-    ok = y.notna()
-    if ok.sum() < 2:
-        return math.nan
-    return float(np.polyfit(x[ok].to_numpy(float), y[ok].to_numpy(float), 1)[0])

@@ -95,12 +95,6 @@ class Staff(mesa.Agent):
         self.time_spent = dict.fromkeys(EFFORT_USES, 0.0)
 
     @property
-    def availability(self) -> float:
-        """Share of the day for tasks, times the organisation's productivity (J-curve)."""
-        share = max(0.05, 1.0 - self.coordination_share - self.misaligned_share)
-        return share * self.model.productivity
-
-    @property
     def busy(self) -> bool:
         """Whether they are on a task now."""
         return self.task is not None
@@ -126,7 +120,9 @@ class Staff(mesa.Agent):
         sender = item.sender
         if sender is not None and sender.unit is not self.unit:
             model.contact(sender, self, now)
-        share = 1.0 - self.coordination_share - self.misaligned_share  # as availability
+        # availability: the share of the day left for tasks (at least 5%), times today's
+        # productivity (the J-curve)
+        share = 1.0 - self.coordination_share - self.misaligned_share
         availability = (share if share > 0.05 else 0.05) * productivity
         duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * availability)
         model.clock.at(now + duration, self.finish)

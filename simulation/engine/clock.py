@@ -41,7 +41,7 @@ class Clock:
 
     def __init__(self, events: FastEventList, now: float = 0.0):
         self._events = events
-        # what FastEventList.post touches, held here to save a call on the hot paths
+        # the heap and its sequence, for at/after (the entries' layout is events.py's)
         self._heap = events._events
         self._order = events._order
         #: The current time, in working days since the start.
@@ -57,7 +57,7 @@ class Clock:
 
     def after(self, delay: float, callback: Callable, arg: Any = None) -> None:
         """:meth:`schedule` for good, with no handle: the hot paths' way (task ends,
-        arrivals, handoffs), one heap entry and nothing else (``FastEventList.post``)."""
+        arrivals, handoffs), one heap entry and nothing else."""
         heappush(self._heap, (self.now + delay, DEFAULT_PRIORITY, next(self._order), callback, arg))
 
     def at(self, time: float, callback: Callable, arg: Any = None) -> None:

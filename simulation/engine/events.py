@@ -5,9 +5,10 @@ daily ``step()`` all work as in any Mesa model. Only the list itself is replaced
 one that keeps the same interface (``add_event``, ``pop_event``, ...) but holds plain
 tuples ``(time, priority, seq, fn, arg)`` in a heap (compared in C, not by
 ``Event.__lt__``). The model's own hot paths (task completions, arrivals, handoffs) post
-calls with no handle at all (:meth:`FastEventList.post`): one tuple per event, no object,
-no weak reference. What may be taken back (:meth:`FastEventList.call`, Mesa's own events)
-carries a handle whose ``cancel()`` leaves it in the heap, never to run.
+calls with no handle at all (``Clock.at``/``Clock.after`` push the tuple onto this very
+heap): one tuple per event, no object, no weak reference. What may be taken back
+(:meth:`FastEventList.call`, Mesa's own events) carries a handle whose ``cancel()``
+leaves it in the heap, never to run.
 
 Order is Mesa's: by time, then priority, then creation; Mesa's events and the model's
 calls share one sequence, so same-time ties resolve in the order things were scheduled.
@@ -92,11 +93,6 @@ class FastEventList(EventList):
         if seq is None:
             seq = event.seq = next(self._order)
         heappush(self._events, (event.time, event.priority, seq, event, HANDLE))
-
-    def post(self, time: float, fn: Callable, arg: Any = None) -> None:
-        """Schedule ``fn(arg)`` (``fn()`` if ``arg`` is None) at ``time``, for good: the
-        fast path, with no handle to take it back."""
-        heappush(self._events, (time, DEFAULT_PRIORITY, next(self._order), fn, arg))
 
     def call(
         self, time: float, fn: Callable, arg: Any = None, priority: int = DEFAULT_PRIORITY

@@ -162,10 +162,7 @@ class Unit:
 
     def task_finished(self, now: float) -> None:
         """A member finished a task at ``now``: one fewer busy."""
-        busy = self.busy
-        self._busy_area += busy * (now - self._busy_since)
-        self._busy_since = now
-        self.busy = busy - 1
+        self._busy_change(-1, now)
 
     @property
     def load(self) -> float:
@@ -225,8 +222,5 @@ class Unit:
         return best
 
     def _start(self, staff: Staff, item: WorkItem, task: Task, now: float) -> None:
-        busy = self.busy
-        self._busy_area += busy * (now - self._busy_since)
-        self._busy_since = now
-        self.busy = busy + 1
+        self._busy_change(+1, now)
         staff.start(item, task, now)
