@@ -14,9 +14,13 @@ Neither found (a wheel built from an sdist, no git): the commit is None.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import subprocess
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,8 @@ __version__ = "0.8.0"
 
 #: Written into a built wheel only (setup.py): ``{"commit": ..., "dirty": ...}``.
 BUILD_INFO = Path(__file__).with_name("build_info.json")
+#: Libraries whose versions can change a run's numbers: a worker must have the client's.
+RESULT_LIBRARIES = ("mesa", "numpy", "networkx", "pandas")
 #: git gets this long to answer before the commit is called unknown (a hung network drive).
 GIT_TIMEOUT_SECONDS = 5
 
@@ -36,6 +42,33 @@ def version_info() -> dict[str, Any]:
     wheel was built, else read from git when this package sits in a checkout.
     """
     return {"version": __version__, **(_recorded_at_build() or git_state(Path(__file__).parent))}
+
+
+@cache
+def source_fingerprint() -> str:
+    """sha256 (first 16 hex digits) of every ``.py`` file of this package, paths and
+    bytes: equal exactly when two processes run the same source, whether from a wheel
+    or a checkout, committed or not (a commit alone misses uncommitted edits)."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def code_identity() -> dict[str, Any]:
+    """What must be equal for two processes to give the same numbers for the same job:
+    ``version_info()`` plus the source fingerprint, Python's ``major.minor`` and the
+    versions of :data:`RESULT_LIBRARIES`. A sweep compares its workers' with its own."""
+    libraries = {}
+    for name in RESULT_LIBRARIES:
+        try:
+            libraries[name] = version(name)
+        except PackageNotFoundError:
+            libraries[name] = None
+    python = ".".join(platform.python_version_tuple()[:2])
+    return {**version_info(), "source": source_fingerprint(), "python": python, **libraries}
 
 
 def describe(info: dict[str, Any] | None = None) -> str:

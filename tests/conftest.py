@@ -9,6 +9,7 @@ import functools
 import io
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -400,3 +401,41 @@ def _wait_until_it_answers(
         pytest.fail(
             f"streamlit printed its URL but does not answer ({exc}): {log_path.read_text()[-2000:]}"
         )
+
+
+# --------------------------------------------------------------------------- the wheel
+
+#: What a clean clone (with today's changes) holds and a build must not see.
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "results", "out", "artifacts",
+    "__pycache__", ".pytest_cache", ".ruff_cache",
+)  # fmt: skip
+
+
+def git(*args: str) -> str | None:
+    """``git ARGS`` in the checkout: its output, or None (no git, not a checkout)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel of this checkout (as it is now, uncommitted changes included)."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    git_dir = git("rev-parse", "--absolute-git-dir")
+    if git_dir:  # the copy is this checkout's work tree: the build can record its commit
+        env |= {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(source)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
+         "--no-build-isolation", "--no-index", "-w", str(work / "dist"), "-q"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (built,) = (work / "dist").glob("converge-*.whl")
+    return built

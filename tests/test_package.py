@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -23,41 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from simulation.version import __version__, describe, git_state, version_info
-from tests.conftest import ROOT, SCENARIOS, cli
-
-#: What a clean clone (with today's changes) holds and a build must not see.
-NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "results", "out", "artifacts",
-    "__pycache__", ".pytest_cache", ".ruff_cache",
-)  # fmt: skip
-
-
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-    except OSError:
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel of this checkout (as it is now, uncommitted changes included)."""
-    work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    git_dir = _git("rev-parse", "--absolute-git-dir")
-    if git_dir:  # the copy is this checkout's work tree: the build can record its commit
-        env |= {"GIT_DIR": git_dir, "GIT_WORK_TREE": str(source)}
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
-         "--no-build-isolation", "--no-index", "-w", str(work / "dist"), "-q"],
-        capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    (built,) = (work / "dist").glob("converge-*.whl")
-    return built
+from tests.conftest import ROOT, SCENARIOS, cli, git
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +84,7 @@ def test_the_wheel_requires_what_requirements_txt_lists(wheel):
 
 
 def test_the_wheel_records_the_commit_it_was_built_from(wheel):
-    head = _git("rev-parse", "HEAD")
+    head = git("rev-parse", "HEAD")
     if head is None:
         pytest.skip("not a git checkout: the build has no commit to record")
     with zipfile.ZipFile(wheel) as archive:
@@ -130,7 +95,7 @@ def test_the_wheel_records_the_commit_it_was_built_from(wheel):
 def test_installed_converge_says_its_version_and_runs_from_the_install(installed, tmp_path):
     done = converge(installed, "--version", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    head = _git("rev-parse", "HEAD")
+    head = git("rev-parse", "HEAD")
     assert done.stdout.startswith(f"converge {__version__} (commit {(head or '')[:12]}")
     where = subprocess.run(
         [sys.executable, "-c", "import simulation, converge_app; print(simulation.__file__)"],
@@ -182,7 +147,7 @@ def test_version_in_process_names_the_version_and_the_commit():
     assert version_info()["version"] == __version__
 
 
-def test_a_commit_recorded_at_build_wins_over_git(tmp_path, monkeypatch):
+def test_a_commit_recorded_at_build_wins_overgit(tmp_path, monkeypatch):
     from simulation import version
 
     recorded = tmp_path / "build_info.json"
@@ -226,3 +191,16 @@ def test_installed_converge_copies_the_ready_made_files_to_run(installed, tmp_pa
     assert "horizon_days " in edited.read_text()  # kept, not overwritten
     valid = converge(installed, "validate", "mine/scenarios/converged.yaml", cwd=tmp_path)
     assert valid.returncode == 0, valid.stderr
+
+
+def test_the_installed_package_has_the_checkouts_source_fingerprint(installed, tmp_path):
+    """Workers from the wheel and a client from the checkout it was built from run the
+    same code: a sweep compares the fingerprints (simulation.running.same_code)."""
+    from simulation.version import source_fingerprint
+
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "from simulation.version import source_fingerprint; print(source_fingerprint())"],
+        cwd=tmp_path, env={"PYTHONPATH": str(installed)}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == source_fingerprint(), done.stderr

@@ -23,6 +23,7 @@ from simulation import cli as command_line
 from simulation.inputs.experiment import load_experiment
 from simulation.inputs.scenario import ScenarioError
 from simulation.running import batch, executors, processes
+from simulation.version import source_fingerprint
 from tests.conftest import ROOT, SCENARIOS, CountingJobs, Hold, cli, parts_written
 from tests.conftest import experiment_file as small_experiment
 
@@ -259,6 +260,24 @@ def test_resume_refuses_other_code_unless_allowed(tmp_path, monkeypatch, capsys)
     assert manifest["resumes"][-1]["code"]["commit"] == "b" * 40
 
 
+def test_resume_refuses_edited_source_files_under_the_same_commit(tmp_path, monkeypatch, capsys):
+    experiment = small_experiment(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    code = batch.code_version()
+    monkeypatch.setattr(batch, "code_version", lambda: {**code, "source": "0" * 16})
+    args = ["sweep", str(experiment), "--out", str(out), "--workers", "1"]
+    assert command_line.main(args) == 0
+    (out / "results.parquet").unlink()  # as if it had stopped before the end
+    capsys.readouterr()
+    monkeypatch.setattr(batch, "code_version", lambda: {**code, "source": "1" * 16})
+    assert command_line.main([*args, "--resume"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: --resume: the source files changed since the sweep started (fingerprint "
+        "0000000000000000 -> 1111111111111111: uncommitted edits); resuming would mix rows "
+        "of both: add --allow-code-change to resume anyway"
+    ]
+
+
 def test_resume_refuses_other_library_versions(tmp_path, monkeypatch):
     experiment = small_experiment(tmp_path, replicates=1)
     batch.sweep(load_experiment(experiment), tmp_path / "out", executors.InProcess())
@@ -287,7 +306,8 @@ def test_the_manifest_records_fingerprints_and_the_code(tmp_path):
     base = plan.base.model_dump(mode="json")
     assert manifest["fingerprints"]["base_scenario"] == batch.fingerprint(base)
     assert batch.fingerprint({"b": 1, "a": [1.0]}) == batch.fingerprint({"a": [1.0], "b": 1})
-    assert set(manifest["code"]) == {"version", "commit", "dirty"}
+    assert set(manifest["code"]) == {"version", "commit", "dirty", "source"}
+    assert manifest["code"]["source"] == source_fingerprint()
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()

@@ -52,7 +52,8 @@ from simulation.inputs.seeds import SEED_SCHEME
 from simulation.running.executors import Executor, InProcess
 from simulation.running.processes import process_alive, process_start_time
 from simulation.running.runs import run_scenario
-from simulation.version import version_info
+from simulation.running.same_code import check_job
+from simulation.version import source_fingerprint, version_info
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
@@ -78,10 +79,13 @@ class Job:
     points: list[dict[str, Any]]
     daily: bool = False
     hold: str | None = None  # the TEST_HOLD directory, read where the sweep started
+    code: str | None = None  # the sender's source fingerprint: other code refuses the job
 
 
 def run_chunk(job: Job) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
-    """Run every run of a chunk; a run that raises becomes an error row."""
+    """Run every run of a chunk; a run that raises becomes an error row. A worker with
+    other source files than the sender refuses the whole chunk (ScenarioError)."""
+    check_job(job.code)
     if job.hold:
         hold_for_test(Path(job.hold), job.runs[0].id)
     rows, daily_frames = [], []
@@ -224,9 +228,10 @@ def fingerprint(data: Any) -> str:
 @cache
 def code_version() -> dict[str, Any]:
     """The code that runs (``simulation.version.version_info``): the package version and
-    its commit, recorded when the wheel was built or read from git in a checkout, and
-    whether the package has uncommitted changes (None where unknown). Never fails."""
-    return version_info()
+    its commit, recorded when the wheel was built or read from git in a checkout,
+    whether the package has uncommitted changes (None where unknown), and the
+    fingerprint of its source files (``source``). Never fails."""
+    return {**version_info(), "source": source_fingerprint()}
 
 
 def sweep_identity(plan: Plan) -> dict[str, Any]:
@@ -357,6 +362,11 @@ def _code_change(previous: dict[str, Any], identity: dict[str, Any]) -> str | No
             f"the code changed since the sweep started "
             f"(commit {_commit_text(old)} -> {_commit_text(new)})"
         )
+    if old.get("source") and old["source"] != new.get("source"):  # older manifests have none
+        return (
+            f"the source files changed since the sweep started (fingerprint "
+            f"{old['source']} -> {new.get('source')}: uncommitted edits)"
+        )
     libraries = first_difference(previous.get("versions") or {}, identity["versions"])
     if libraries:
         return f"the installed packages changed since the sweep started ({libraries})"
@@ -473,6 +483,7 @@ def sweep(
             [plan.points[r.point] for r in chunk],
             daily,
             str(Path(hold).resolve()) if hold else None,
+            source_fingerprint(),
         )
         for chunk in _chunks(todo, sizes)
     ]

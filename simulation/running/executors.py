@@ -45,6 +45,7 @@ from simulation.running.processes import (
     usable_workers,
     worker_pool,
 )
+from simulation.running.same_code import check_cluster
 
 #: Jobs submitted per worker ahead of the results read: enough to keep every worker
 #: busy, few enough that a million jobs take no more memory than a dozen.
@@ -324,8 +325,9 @@ class DaskExecutor(Executor):
 
     Args:
         address: "local" for a LocalCluster on this machine, or a scheduler's address
-            (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``), whose workers
-            need this checkout's ``simulation`` package importable.
+            (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``), whose scheduler
+            and workers must run this process's code: checked on connect, refused
+            otherwise (:mod:`simulation.running.same_code`).
         workers: LocalCluster workers (at most one per core); a scheduler has its own.
         connect_timeout: seconds to wait for a scheduler: past them, a
             :class:`ScenarioError` naming the address, under ``field``.
@@ -357,6 +359,11 @@ class DaskExecutor(Executor):
             self.client.run(_import_modules, DEFAULT_PRELOAD)
         else:
             self.client = _connect(Client, address, connect_timeout, field)
+            try:
+                check_cluster(self.client, field)
+            except BaseException:
+                self.close()
+                raise
         self.address = self.client.scheduler.address
         self.workers = len(self.client.scheduler_info()["workers"])
 
