@@ -101,6 +101,8 @@ class Experiment(BaseModel):
         seed: Seed of the sampling and of replicate 0 (replicate i runs with a seed
             derived from it).
         days: Override every run's horizon (for quick looks).
+        study: Written by a study (``explain``, ``sensitivity``, ``robustness``): its
+            kind and what its analysis needs (:mod:`simulation.running.studies`).
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -120,6 +122,9 @@ class Experiment(BaseModel):
     seed: int = Field(2026, ge=0, le=MAX_SEED - MAX_COUNT)
     days: int | None = Field(
         None, ge=1, le=MAX_HORIZON_DAYS, description="Override every run's horizon."
+    )
+    study: dict[str, Any] | None = Field(
+        None, description="Written by explain, sensitivity and robustness for their analysis."
     )
 
     @model_validator(mode="after")

@@ -237,7 +237,9 @@ def code_version() -> dict[str, Any]:
 def sweep_identity(plan: Plan) -> dict[str, Any]:
     """What a sweep's rows depend on: recorded in the manifest when the sweep starts,
     and checked when it is resumed."""
-    experiment = plan.experiment.model_dump(mode="json")
+    # a plain sweep's experiment as before studies existed: its resume still matches
+    unset = {"study"} if plan.experiment.study is None else None
+    experiment = plan.experiment.model_dump(mode="json", exclude=unset)
     base = plan.base.model_dump(mode="json")
     return {
         "experiment": experiment,
