@@ -364,6 +364,8 @@ class DaskExecutor(Executor):
             except BaseException:
                 self.close()
                 raise
+            # the workers import the model now, not inside the sweep's first chunks
+            self.client.run(_import_modules, DEFAULT_PRELOAD)
         self.address = self.client.scheduler.address
         self.workers = len(self.client.scheduler_info()["workers"])
 
