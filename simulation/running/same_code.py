@@ -6,9 +6,10 @@ another commit, uncommitted edits, another numpy) would write rows that look lik
 others and are not. Two checks keep that from happening:
 
 - On connect (:func:`check_cluster`), the scheduler and every worker report their
-  :func:`~simulation.version.code_identity`; the first that differs from the client's, or
-  cannot import Converge at all, refuses the sweep in one line naming the process and
-  the difference, before any job is sent.
+  :func:`~simulation.version.code_identity` (:mod:`simulation.running.code_probe`
+  asks, in a way an older Converge or none can answer too); the first that differs
+  from the client's, or cannot import Converge at all, refuses the sweep in one line
+  naming the process and the difference, before any job is sent.
 - On every job (:func:`check_job`): a worker that joins later (a SLURM job starting
   late, a worker restarted from another image) is refused by the job itself, which
   carries the client's source fingerprint; the sweep stops with the same one line.
@@ -23,6 +24,7 @@ import socket
 from typing import Any
 
 from simulation.errors import ScenarioError
+from simulation.running import code_probe
 from simulation.version import code_identity, describe, source_fingerprint
 
 #: Where a refused sweep sends the researcher.
@@ -33,11 +35,12 @@ def check_cluster(client: Any, field: str = "--cluster") -> None:
     """Refuse (:class:`ScenarioError` under ``field``) a cluster whose scheduler or any
     worker runs other code than this process, or cannot import Converge."""
     ours = code_identity()
+    code_probe.register()
     try:
-        reports = {"the scheduler": client.run_on_scheduler(code_identity)}
-    except Exception as error:  # unpickling the probe failed: no Converge there
+        reports = {"the scheduler": client.run_on_scheduler(code_probe.report)}
+    except Exception as error:  # the probe could not run there at all
         reports = {"the scheduler": error}
-    workers = client.run(code_identity, on_error="return")
+    workers = client.run(code_probe.report, on_error="return")
     reports |= {f"worker {address}": report for address, report in sorted(workers.items())}
     for where, report in reports.items():
         problem = code_difference(ours, report)
@@ -51,6 +54,8 @@ def code_difference(ours: dict[str, Any], theirs: Any) -> str | None:
     ``theirs`` is its :func:`~simulation.version.code_identity`, or the error it raised."""
     if isinstance(theirs, BaseException):
         return f"cannot import Converge ({_error_text(theirs)})"
+    if isinstance(theirs, dict) and "error" in theirs:
+        return f"cannot import Converge ({theirs['error']})"
     if not isinstance(theirs, dict):
         return f"answered {type(theirs).__name__} instead of its code version"
     if (theirs.get("version"), theirs.get("commit")) != (ours["version"], ours["commit"]):
