@@ -28,7 +28,7 @@ from simulation.inputs.experiment import load_experiment, plan_from_data
 from simulation.running import batch
 from simulation.running.batch import TEST_HOLD, load_results, sweep
 from simulation.running.executors import InProcess
-from simulation.running.same_code import code_difference
+from simulation.running.same_code import HOW_TO_FIX, check_cluster, code_difference
 from simulation.version import __version__, code_identity, describe
 from tests.conftest import SCENARIOS, Hold, experiment_data
 
@@ -229,3 +229,35 @@ def test_a_job_from_other_source_files_is_refused_before_it_runs(monkeypatch):
     with pytest.raises(ScenarioError, match=r"runs other source files .*the client's 0{16}"):
         batch.run_chunk(job)
     assert not ran
+
+
+class FakeClient:
+    """What :func:`check_cluster` asks of a Dask client, answering with given versions."""
+
+    def __init__(self, scheduler: dict[str, str], workers: dict[str, dict[str, str]]):
+        ours = {"python": "3.13.0.final.0", "dask": "1.0", "distributed": "1.0",
+                "cloudpickle": "3.0", "msgpack": "1.0"}  # fmt: skip
+        self.versions = {
+            "client": {"packages": ours},
+            "scheduler": {"packages": ours | scheduler},
+            "workers": {a: {"packages": ours | w} for a, w in workers.items()},
+        }
+
+    def get_versions(self, check: bool = False) -> dict:
+        return self.versions
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "workers", "message"),
+    [
+        ({"python": "3.12.1.final.0"}, {}, "the scheduler runs Python 3.12 and this client 3.13"),
+        ({"python": "3.13.5.final.0"}, {"tcp://w:1": {"distributed": "0.9"}},
+         "worker tcp://w:1 runs distributed 0.9 and this client 1.0"),
+    ],
+)  # fmt: skip
+def test_other_python_or_dask_versions_are_refused_before_any_code_is_sent(
+    scheduler, workers, message
+):
+    with pytest.raises(ScenarioError) as refused:
+        check_cluster(FakeClient(scheduler, workers))
+    assert str(refused.value) == f"--cluster: {message}; {HOW_TO_FIX}"

@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -418,8 +419,13 @@ def _import_modules(modules: tuple[str, ...]) -> None:
 
 
 def _connect(client_class: type, address: str, timeout: float, field: str):
+    from distributed.versions import VersionMismatchWarning
+
     try:
-        with _quiet("distributed"):
+        # Dask's own version warning is a table on stderr: the code check that follows
+        # refuses a mismatch in one line instead (simulation.running.same_code)
+        with _quiet("distributed"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", VersionMismatchWarning)
             return client_class(address, timeout=f"{timeout}s")
     except (OSError, TimeoutError):
         reason = f"no Dask scheduler answered at {address} within {timeout:g} s"

@@ -34,6 +34,7 @@ HOW_TO_FIX = "start it from the same wheel as this client (README: Sweeps on a c
 def check_cluster(client: Any, field: str = "--cluster") -> None:
     """Refuse (:class:`ScenarioError` under ``field``) a cluster whose scheduler or any
     worker runs other code than this process, or cannot import Converge."""
+    _check_dask_versions(client, field)
     ours = code_identity()
     code_probe.register()
     try:
@@ -46,6 +47,35 @@ def check_cluster(client: Any, field: str = "--cluster") -> None:
         problem = code_difference(ours, report)
         if problem:
             raise ScenarioError(field, f"{where} {problem}; {HOW_TO_FIX}")
+
+
+#: What Dask reports of every process without running our code there, and must match
+#: before anything is sent: code sent by value needs the same Python, and the messages
+#: between the processes the same Dask and serialisers.
+DASK_PACKAGES = ("python", "dask", "distributed", "cloudpickle", "msgpack")
+
+
+def _check_dask_versions(client: Any, field: str) -> None:
+    versions = client.get_versions(check=False)
+    ours = versions["client"]["packages"]
+    processes = {"the scheduler": versions["scheduler"]}
+    processes |= {f"worker {address}": v for address, v in sorted(versions["workers"].items())}
+    for where, found in processes.items():
+        theirs = (found or {}).get("packages", {})
+        for name in DASK_PACKAGES:
+            mine, other = _release(name, ours.get(name)), _release(name, theirs.get(name))
+            if mine != other:
+                label = "Python" if name == "python" else name
+                raise ScenarioError(
+                    field, f"{where} runs {label} {other} and this client {mine}; {HOW_TO_FIX}"
+                )
+
+
+def _release(name: str, version: str | None) -> str | None:
+    """Python as ``major.minor`` (``3.12.1.final.0`` -> ``3.12``); others as they are."""
+    if name == "python" and version:
+        return ".".join(version.split(".")[:2])
+    return version
 
 
 def code_difference(ours: dict[str, Any], theirs: Any) -> str | None:
