@@ -43,7 +43,8 @@ WORKERS = 2
 def dask_process(role: str, scheduler_file: Path, log: Path):
     """``dask scheduler`` or a one-thread ``dask worker``, in a session of its own."""
     args = [sys.executable, "-m", f"distributed.cli.dask_{role}", "--scheduler-file",
-            str(scheduler_file), "--no-dashboard", "--host", "127.0.0.1"]  # fmt: skip
+            str(scheduler_file), "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+            "--host", "127.0.0.1"]  # fmt: skip
     args += ["--port", "0"] if role == "scheduler" else ["--nthreads", "1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("w") as sink:

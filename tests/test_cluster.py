@@ -96,7 +96,16 @@ def dask_process(python: Path, role: str, scheduler_file: Path, folder: Path, **
     """``dask scheduler`` or ``dask worker`` (one thread) run by ``python``, meeting at
     ``scheduler_file`` (the worker waits for the file: no race for a port)."""
     module = f"distributed.cli.dask_{role}"
-    args = [str(python), "-m", module, "--scheduler-file", str(scheduler_file), "--no-dashboard"]
+    args = [
+        str(python),
+        "-m",
+        module,
+        "--scheduler-file",
+        str(scheduler_file),
+        "--no-dashboard",
+        "--dashboard-address",
+        "127.0.0.1:0",
+    ]
     if role == "scheduler":
         args += ["--host", "127.0.0.1", "--port", "0"]
     else:

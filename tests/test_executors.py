@@ -194,3 +194,23 @@ def test_a_dask_local_cluster_has_the_model_imported_before_the_first_job():
     assert list(loaded.values()) == [True]
     assert list(profiling.values()) == [False]  # its samples would cost the jobs time
     assert profiler_enabled()  # this process's configuration is untouched
+
+
+def test_a_dask_local_cluster_leaves_port_8787_to_whoever_has_it():
+    """Another Dask's dashboard on 8787 (the default) must not make ours warn on stderr."""
+    import contextlib
+    import socket
+    import warnings
+
+    other = socket.socket()
+    with contextlib.suppress(OSError):  # someone already has it: the case under test
+        other.bind(("127.0.0.1", 8787))
+        other.listen()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with executors.DaskExecutor("local", workers=1) as executor:
+                assert executor.workers == 1
+    finally:
+        other.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]

@@ -377,6 +377,9 @@ class DaskExecutor(Executor):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # with no dashboard the scheduler still serves its health routes over HTTP,
+            # on port 8787 unless told: with another Dask there, it would warn on stderr
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             host="127.0.0.1",
             preload=[_IGNORE_CTRL_C],
             # Dask's own log lines (an event loop slowed by a long run, tasks
