@@ -19,7 +19,10 @@ folder ``DASK_CONFIG`` names), or environment variables such as
   for ever.
 - **Refusals**, one line each, before any job is submitted: dask-jobqueue missing, the
   queue's commands not on ``PATH``, no ``cores`` or ``memory`` configured, settings
-  dask-jobqueue refuses.
+  dask-jobqueue refuses; and the queue refusing the first job (its own message).
+- **Ctrl-C**: importing dask-jobqueue 0.9.0 replaces Python's Ctrl-C handler with one
+  that exits quietly with status 0; the handler is put back (:func:`_dask_jobqueue`)
+  so that Ctrl-C interrupts a sweep as on any other executor.
 """
 
 from __future__ import annotations
@@ -183,10 +186,10 @@ def start_cluster(queue: JobQueue, workers: int | None, field: str = "--cluster"
             f"{_first_line(str(error))}",
         ) from None
     try:
-        # One job first, waited for: the queue refusing it (an account, a partition,
-        # a walltime) is then one line here, rather than a traceback logged in the
-        # background for every job and a sweep waiting for ever.
-        # (what scale() does, waited for here rather than left to the event loop)
+        # One job first, submitted as scale() would but waited for here rather than
+        # left to the event loop: the queue refusing it (an account, a partition, a
+        # walltime) is then one line, rather than a traceback logged in the background
+        # for every job and a sweep waiting for ever.
         cluster.worker_spec.update(cluster.new_worker_spec())
         cluster.sync(cluster._correct_state)
         cluster.scale(workers or workers_per_job(cluster))
@@ -227,12 +230,6 @@ def _refusal(message: str) -> str:
 def workers_per_job(cluster: Any) -> int:
     """Dask workers (processes) each job of ``cluster`` starts."""
     return int(cluster._dummy_job.worker_processes)
-
-
-def jobs_for(cluster: Any, workers: int) -> int:
-    """Jobs ``cluster`` submits for ``workers`` workers (whole jobs, rounded up)."""
-    per_job = workers_per_job(cluster)
-    return -(-workers // per_job)
 
 
 def connect(queue: JobQueue, workers: int | None, field: str = "--cluster") -> tuple[Any, Any]:
