@@ -36,10 +36,11 @@ echo $! >>"$jobs/ids"
 echo "{said}"
 """
 
-#: squeue --noheader --format=%i --jobs=ID,ID and qstat ID ID: the jobs still there.
+#: squeue --noheader --format=%i --user=ME and qstat ID ID: the jobs still there.
 SQUEUE = """#!/usr/bin/env bash
-for arg in "$@"; do case "$arg" in --jobs=*) ids="${arg#--jobs=}";; esac; done
-for id in ${ids//,/ }; do kill -0 -- "-$id" 2>/dev/null && echo "$id"; done
+ids="$(dirname "$0")/jobs/ids"
+[ -e "$ids" ] || exit 0
+for id in $(cat "$ids"); do kill -0 -- "-$id" 2>/dev/null && echo "$id"; done
 exit 0
 """
 QSTAT = """#!/usr/bin/env bash
@@ -314,6 +315,8 @@ def test_squeue_and_qstat_output_name_the_jobs_still_queued(tmp_path, fake_queue
         queue = fake_queue(kind)
         monkeypatch.setenv("PATH", queue.env["PATH"])
         sleeper = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        (queue.bin / "jobs").mkdir()
+        (queue.bin / "jobs" / "ids").write_text(f"{sleeper.pid}\n")
         try:
             ids = [str(sleeper.pid), "999999"]
             assert job_queues.JOB_QUEUES[kind].running(ids) == {str(sleeper.pid)}
@@ -321,3 +324,9 @@ def test_squeue_and_qstat_output_name_the_jobs_still_queued(tmp_path, fake_queue
             sleeper.kill()
             sleeper.wait()
         assert job_queues.JOB_QUEUES[kind].running(ids) == set()
+
+
+def test_a_queue_that_does_not_answer_counts_its_jobs_as_still_there(fake_queue, monkeypatch):
+    queue = fake_queue("slurm", squeue="#!/bin/sh\necho 'squeue: error: timeout' >&2\nexit 1\n")
+    monkeypatch.setenv("PATH", queue.env["PATH"])
+    assert job_queues.JOB_QUEUES["slurm"].running(["123"]) == {"123"}

@@ -27,6 +27,7 @@ folder ``DASK_CONFIG`` names), or environment variables such as
 
 from __future__ import annotations
 
+import getpass
 import logging
 import shutil
 import signal
@@ -77,15 +78,23 @@ class JobQueue:
         if not job_ids:
             return set()
         if self.name == "slurm":
-            command = [self.status, "--noheader", "--format=%i", f"--jobs={','.join(job_ids)}"]
+            # the user's jobs, not --jobs=ID,...: squeue refuses the whole list when one
+            # id has been purged (a job that ended minutes ago), saying nothing of the rest
+            try:
+                user = getpass.getuser()
+            except (OSError, KeyError):  # no user name to ask about: cannot tell
+                return set(job_ids)
+            command = [self.status, "--noheader", "--format=%i", f"--user={user}"]
         else:
             command = [self.status, *job_ids]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired):
             return set(job_ids)  # cannot tell: assume they are still there, and wait
-        # squeue and qstat exit non-zero for jobs they no longer know; what they list
-        # is still queued or running (a PBS job listed as finished is not)
+        if self.name == "slurm" and done.returncode != 0:
+            return set(job_ids)  # the controller did not answer: cannot tell either
+        # qstat exits non-zero for jobs it no longer knows and lists the others; what
+        # squeue or qstat list is still queued or running (a PBS job shown finished is not)
         words = [line.split() for line in done.stdout.splitlines()]
         listed = {w[0].split(".")[0] for w in words if w and not _finished_pbs_line(w)}
         return {job for job in job_ids if job in listed}
