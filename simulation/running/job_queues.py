@@ -78,8 +78,9 @@ class JobQueue:
         if not job_ids:
             return set()
         if self.name == "slurm":
-            # the user's jobs, not --jobs=ID,...: squeue refuses the whole list when one
-            # id has been purged (a job that ended minutes ago), saying nothing of the rest
+            # the user's jobs (squeue lists queued, running and completing ones), not
+            # --jobs=ID,...: squeue may refuse a whole list for one id it has purged (a
+            # job that ended minutes ago), saying nothing of the others
             try:
                 user = getpass.getuser()
             except (OSError, KeyError):  # no user name to ask about: cannot tell
