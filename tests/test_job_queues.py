@@ -330,3 +330,36 @@ def test_a_queue_that_does_not_answer_counts_its_jobs_as_still_there(fake_queue,
     queue = fake_queue("slurm", squeue="#!/bin/sh\necho 'squeue: error: timeout' >&2\nexit 1\n")
     monkeypatch.setenv("PATH", queue.env["PATH"])
     assert job_queues.JOB_QUEUES["slurm"].running(["123"]) == {"123"}
+
+
+# --------------------------------------------------------------------------- the README
+
+
+def readme_jobqueue_yaml() -> dict:
+    """The jobqueue.yaml the README's "SLURM and PBS" section tells researchers to write."""
+    section = (ROOT / "README.md").read_text().split("### SLURM and PBS", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(block)
+
+
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_the_readme_settings_make_the_job_script_it_describes(kind, tmp_path, monkeypatch):
+    """Every key of the README's example is one dask-jobqueue reads (a mistyped key
+    would be ignored silently): the job script it writes carries each of them."""
+    import dask
+
+    monkeypatch.chdir(tmp_path)  # dask-jobqueue makes the log-directory in the folder
+
+    dask_jobqueue = job_queues._dask_jobqueue()
+    section = readme_jobqueue_yaml()["jobqueue"]["slurm"]  # the README: pbs takes the same keys
+    job_class = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind].job_cls
+    with dask.config.set({f"jobqueue.{kind}.{key}": value for key, value in section.items()}):
+        script = job_class("tcp://10.0.0.5:8786", name="worker").job_script()
+    assert "source ~/converge-env/bin/activate" in script  # job-script-prologue
+    assert "--nworkers 8" in script and "--nthreads 1" in script  # processes of cores
+    assert "04:00:00" in script and "standard" in script and "my-project" in script
+    assert "dask-logs/" in script and (tmp_path / "dask-logs").is_dir()  # log-directory
+    if kind == "slurm":
+        assert "#SBATCH --cpus-per-task=8" in script and "#SBATCH --mem=15G" in script
+    else:
+        assert "#PBS -l select=1:ncpus=8:mem=15GB" in script
