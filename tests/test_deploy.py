@@ -64,8 +64,8 @@ def test_compose_scheduler_and_workers_run_one_image_built_from_this_repository(
     build = scheduler["build"]
     assert (DEPLOY / build["context"]).resolve() == ROOT
     assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
-    assert worker["image"] == scheduler["image"] == services["client"]["image"]
-    assert "build" not in worker  # built once, by the scheduler's service
+    for service in services.values():  # one image, built the same way for each
+        assert (service["image"], service["build"]) == (scheduler["image"], build)
     assert "replicas" not in worker.get("deploy", {})  # --scale worker=N decides
 
 
