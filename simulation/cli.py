@@ -261,8 +261,10 @@ def _executor_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--cluster",
-        metavar="none|local|ADDRESS",
+        metavar="none|local|slurm|pbs|ADDRESS",
         help="'none': local processes without Dask; 'local': a Dask LocalCluster; "
+        "'slurm', 'pbs': Dask workers in batch jobs, set up in dask-jobqueue's "
+        "jobqueue.yaml (--workers: how many; default one job's); "
         "tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT: an existing Dask scheduler "
         "(default: $DASK_SCHEDULER_ADDRESS when set and --workers is not given, else none)",
     )

@@ -370,7 +370,9 @@ def test_cluster_values_accepted(cluster, expected):
 
 @pytest.mark.parametrize("cluster", ["lcoal", "tcp://host", "http://h:80", "h:0", "h:99999", ""])
 def test_other_cluster_values_are_refused_in_one_line(cluster):
-    with pytest.raises(ScenarioError, match=r"^--cluster: .* is not 'local', 'none' or a sched"):
+    with pytest.raises(
+        ScenarioError, match=r"^--cluster: .* is not 'local', 'none', 'slurm', 'pbs' or a sch"
+    ):
         executors.choose_executor(None, cluster, environ={})
 
 
@@ -391,7 +393,7 @@ def test_a_mistyped_cluster_exits_2_in_one_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: --cluster: 'lcoal' is not 'local', 'none' or a scheduler address "
+        "error: --cluster: 'lcoal' is not 'local', 'none', 'slurm', 'pbs' or a scheduler address "
         "(tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT)"
     ]
     assert not (tmp_path / "o").exists()

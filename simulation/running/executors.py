@@ -15,12 +15,13 @@ Ctrl-C, ``close()`` on the iterator) cancels every job not yet started.
   (:mod:`simulation.running.processes`). A worker that dies (killed, out of memory)
   costs nothing but time: its jobs are sent again to fresh workers.
 - :class:`DaskExecutor`: Dask distributed, on a LocalCluster or an existing scheduler
-  (which reruns the jobs of a worker it loses), reached within a connect timeout.
+  (which reruns the jobs of a worker it loses), reached within a connect timeout,
+  or on workers in SLURM or PBS batch jobs (:mod:`simulation.running.job_queues`).
 
-:func:`executor_for` picks one from ``--cluster`` (``none``, ``local`` or a scheduler
-address) and ``--workers``, as the command line and the app do. Executors carry jobs,
-seeds included, and never choose a seed: results never depend on where they ran
-(:mod:`simulation.inputs.seeds`).
+:func:`executor_for` picks one from ``--cluster`` (``none``, ``local``, ``slurm``,
+``pbs`` or a scheduler address) and ``--workers``, as the command line and the app do.
+Executors carry jobs, seeds included, and never choose a seed: results never depend on
+where they ran (:mod:`simulation.inputs.seeds`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulation.errors import ScenarioError
+from simulation.running import job_queues
+from simulation.running.job_queues import JobQueue, is_job_queue, job_queue
 from simulation.running.processes import (
     DEFAULT_PRELOAD,
     process_context,
@@ -325,11 +328,14 @@ class DaskExecutor(Executor):
     each). Closing is quiet: Dask's shutdown warnings are not the user's concern.
 
     Args:
-        address: "local" for a LocalCluster on this machine, or a scheduler's address
-            (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``), whose scheduler
-            and workers must run this process's code: checked on connect, refused
-            otherwise (:mod:`simulation.running.same_code`).
-        workers: LocalCluster workers (at most one per core); a scheduler has its own.
+        address: "local" for a LocalCluster on this machine, "slurm" or "pbs" for
+            workers in batch jobs (:mod:`simulation.running.job_queues`), or a
+            scheduler's address (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or
+            ``HOST:PORT``). The scheduler and workers of a scheduler or of batch jobs
+            must run this process's code: checked on connect, refused otherwise
+            (:mod:`simulation.running.same_code`).
+        workers: LocalCluster workers (at most one per core), or the workers the batch
+            jobs start (None: one job's); a scheduler has its own.
         connect_timeout: seconds to wait for a scheduler: past them, a
             :class:`ScenarioError` naming the address, under ``field``.
         field: what the error names as the source of the address.
@@ -350,6 +356,7 @@ class DaskExecutor(Executor):
 
         self.cluster = None
         self.client = None
+        self.queue: JobQueue | None = None
         if address == "local":
             # the nannies hand this configuration to the workers they start
             with dask.config.set(LOCAL_CLUSTER_CONFIG):
@@ -358,17 +365,28 @@ class DaskExecutor(Executor):
             # import the model in every worker now, as LocalProcesses' forkserver does:
             # otherwise the first job of each worker pays it (seconds) inside the sweep
             self.client.run(_import_modules, DEFAULT_PRELOAD)
+        elif is_job_queue(address):  # SLURM or PBS jobs (job_queues.py)
+            self.queue = job_queue(address)
+            self.cluster, self.client = job_queues.connect(self.queue, workers or None, field)
+            self._check_and_warm(field)
         else:
             self.client = _connect(Client, address, connect_timeout, field)
-            try:
-                check_cluster(self.client, field)
-            except BaseException:
-                self.close()
-                raise
-            # the workers import the model now, not inside the sweep's first chunks
-            self.client.run(_import_modules, DEFAULT_PRELOAD)
+            self._check_and_warm(field)
         self.address = self.client.scheduler.address
         self.workers = len(self.client.scheduler_info()["workers"])
+        if self.queue is not None:  # the sweep is sized for the jobs still queued too
+            self.workers = max(self.workers, job_queues.planned_workers(self.cluster))
+
+    def _check_and_warm(self, field: str) -> None:
+        """Refuse processes that run other code (closing this executor), then have the
+        workers import the model now, not inside the sweep's first chunks. Workers that
+        join later (batch jobs starting late) are checked by each job they run."""
+        try:
+            check_cluster(self.client, field)
+        except BaseException:
+            self.close()
+            raise
+        self.client.run(_import_modules, DEFAULT_PRELOAD)
 
     @staticmethod
     def _local_cluster(cluster_class: type, workers: int | None) -> Any:
@@ -459,7 +477,8 @@ class ExecutorChoice:
     """Where jobs run: local processes (``cluster`` None) or Dask, and why.
 
     Args:
-        cluster: None for this machine's processes, "local" or a scheduler address.
+        cluster: None for this machine's processes, "local", "slurm", "pbs" or a
+            scheduler address.
         workers: worker processes, capped at the cores.
         source: where the choice came from, when not the command line.
     """
@@ -474,8 +493,10 @@ def choose_executor(
     cluster: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> ExecutorChoice:
-    """``cluster``: "local" (a Dask LocalCluster), a scheduler address (``tcp://HOST:PORT``,
-    ``tls://HOST:PORT`` or ``HOST:PORT``), or "none" (local processes without Dask).
+    """``cluster``: "local" (a Dask LocalCluster), "slurm" or "pbs" (workers in batch
+    jobs; ``workers`` then is not capped, and 0 means one job's), a scheduler address
+    (``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``), or "none" (local
+    processes without Dask).
     Without it, DASK_SCHEDULER_ADDRESS names a scheduler, unless ``workers`` was given:
     an explicit worker count asks for local processes, which an environment variable
     must not silently override. ``workers`` is capped at the cores available."""
@@ -484,12 +505,20 @@ def choose_executor(
     if cluster is not None:
         if cluster.strip().lower() == "none":
             return ExecutorChoice(None, count)
+        if is_job_queue(cluster):  # workers on the queue's machines: not capped here
+            return ExecutorChoice(cluster.strip().lower(), workers or 0)
         return ExecutorChoice(_checked_address(cluster, "--cluster"), count)
     from_env = environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
     if from_env and workers is None:
         address = _checked_address(from_env, "DASK_SCHEDULER_ADDRESS")
         return ExecutorChoice(address, count, "DASK_SCHEDULER_ADDRESS")
     return ExecutorChoice(None, count)
+
+
+#: The names a cluster is given by, besides an address, by where it is given: a queue
+#: system is for --cluster only (DASK_SCHEDULER_ADDRESS names a scheduler).
+_ADDRESS_NAMES = "'local', 'none'"
+_CLUSTER_NAMES = {"--cluster": "'local', 'none', 'slurm', 'pbs'"}
 
 
 def _checked_address(text: str, field: str) -> str:
@@ -501,7 +530,7 @@ def _checked_address(text: str, field: str) -> str:
         shown = repr(text) if len(text) <= 60 else repr(text[:59]) + "…"
         raise ScenarioError(
             field,
-            f"{shown} is not 'local', 'none' or a scheduler address "
+            f"{shown} is not {_CLUSTER_NAMES.get(field, _ADDRESS_NAMES)} or a scheduler address "
             "(tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT)",
         )
     return address
@@ -539,6 +568,11 @@ def executor_notes(executor: Executor, requested: int | None) -> list[str]:
     variable chooses silently, and a capped ``--workers`` says so."""
     address = getattr(executor, "address", None)
     notes = [f"{executor.workers} worker{'s' if executor.workers != 1 else ''}"]
+    queue = getattr(executor, "queue", None)
+    if queue is not None:
+        jobs = job_queues.jobs_submitted(executor.cluster)
+        notes.append(f"{queue.title}, {jobs} job{'s' if jobs != 1 else ''}")
+        notes.append(f"dashboard {executor.cluster.dashboard_link}")
     if address:
         notes.append(address)
     if executor.source:
@@ -546,6 +580,6 @@ def executor_notes(executor: Executor, requested: int | None) -> list[str]:
     remote = isinstance(executor, DaskExecutor) and executor.cluster is None
     if requested and remote:
         notes.append("--workers does not apply to a scheduler's own workers")
-    elif requested and requested > executor.workers:
+    elif requested and requested > executor.workers and queue is None:
         notes.append(f"--workers {requested} capped at the {executor.workers} cores here")
     return notes
