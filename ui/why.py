@@ -1,0 +1,139 @@
+"""Compare's "Why?" panel: the gap between the baseline and each other organisation,
+split over what differs and over the mechanisms that carry it (issue 13).
+
+It runs the points of :func:`simulation.analysis.explain.design` on demand, under a
+progress bar, through the app's cached runs on the shared executor (``ui/runner.py``):
+each point is the baseline with some of the other's fields, or some mechanisms off,
+and replicate ``r`` of every point runs with seed ``seed + r`` (common random numbers),
+as ``python -m simulation explain`` does. The result stays in the session until the
+organisations, the replicates or the seed change. A pair that cannot be explained
+(nothing differs, a scheduled change differs) gets one line in a box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from simulation.analysis.comparison import card_kpis, values
+from simulation.analysis.explain import (
+    DEFAULT_REPLICATES,
+    decompose_factors,
+    decompose_mechanisms,
+    design,
+    point_count,
+    why_sentences,
+)
+from simulation.catalog.kpis import label
+from simulation.errors import ScenarioError
+from simulation.inputs.scenario import Scenario, with_overrides
+from simulation.presentation.explain_report import waterfall_chart
+from ui import common, runner
+
+STATE = "why_result"
+
+
+def _plan(a: Scenario, b: Scenario, seed: int, replicates: int) -> dict[str, Any]:
+    """One pair's study: its spec and the jobs (scenario YAML, seed) of every point and
+    replicate, point-major; or the one-line reason it cannot be explained."""
+    try:
+        points, spec = design(a, b, card_kpis(), seed=seed)
+        texts = [with_overrides(a, point).to_yaml() for point in points]
+    except ScenarioError as exc:
+        return {"error": str(exc)}
+    return {"spec": spec, "jobs": runner.replicate_jobs(texts, seed, replicates)}
+
+
+def _matrices(spec: dict[str, Any], kpis: Sequence[dict], replicates: int) -> dict:
+    points = point_count(spec)
+    return {key: values(kpis, key).reshape(points, replicates) for key in spec["kpis"]}
+
+
+def run_pairs(
+    names: Sequence[str], scenarios: Sequence[Scenario], seed: int, replicates: int
+) -> dict:
+    """Run the study of the baseline against each other organisation (one progress bar
+    over all of them) and keep each pair's KPI matrices."""
+    plans = [_plan(scenarios[0], other, seed, replicates) for other in scenarios[1:]]
+    jobs = [job for plan in plans for job in plan.get("jobs", [])]
+    digests = runner.run_with_progress(jobs)[0] if jobs else []
+    pairs, start = [], 0
+    for name, plan in zip(names[1:], plans, strict=True):
+        if "error" in plan:
+            pairs.append({"name": name, "error": plan["error"]})
+            continue
+        count = len(plan["jobs"])
+        kpis = [d.kpis for d in digests[start : start + count]]
+        start += count
+        pairs.append(
+            {
+                "name": name,
+                "spec": plan["spec"],
+                "matrices": _matrices(plan["spec"], kpis, replicates),
+            }
+        )
+    return {"pairs": pairs, "runs": len(jobs)}
+
+
+def why_panel(names: Sequence[str], scenarios: Sequence[Scenario], seed: int) -> None:
+    """The panel: a KPI, replicates, a button; then per other organisation a sentence
+    per main contributor and the two waterfalls."""
+    with st.container(border=True, key="why_panel"):
+        st.markdown("#### Why? What makes each gap")
+        st.caption(
+            "Splits the gap between the baseline and each other organisation into what "
+            "differs (the structure, each lever, each headcount) and the mechanisms that "
+            "carry it, as Shapley values with 95% intervals over replicates on common "
+            "random numbers. It runs the baseline with each part of the difference, and "
+            "with mechanisms switched off: several hundred runs per organisation."
+        )
+        left, right = st.columns([3, 2])
+        kpi = left.selectbox("KPI", card_kpis(), format_func=label, key="why_kpi")
+        replicates = int(
+            right.number_input(
+                "Replicates", 2, 20, DEFAULT_REPLICATES, key="why_reps",
+                help="Runs per point; replicate i runs with seed + i at every point.",
+            )
+        )  # fmt: skip
+        signature = (tuple(s.to_yaml() for s in scenarios), seed, replicates)
+        clicked = st.button("Explain the gaps", icon=":material/help:", key="why_run")
+        if clicked:
+            st.session_state[STATE] = {
+                "signature": signature,
+                **run_pairs(list(names), list(scenarios), seed, replicates),
+            }
+        result = st.session_state.get(STATE)
+        if result is None:
+            st.caption("Press **Explain the gaps** to run the study.")
+            return
+        if result["signature"] != signature:
+            st.info(
+                "The organisations or runs changed since this explanation: press "
+                "**Explain the gaps** to update it.",
+                icon=":material/update:",
+            )
+        for pair in result["pairs"]:
+            _pair(pair, names[0], kpi)
+
+
+def _pair(pair: dict, baseline: str, kpi: str) -> None:
+    st.markdown(f"**{common.plain(baseline)} → {common.plain(pair['name'])}**")
+    if "error" in pair:
+        st.error(f"Cannot explain this gap: {pair['error']}", icon=":material/error:")
+        return
+    matrix = pair["matrices"][kpi]
+    factors = decompose_factors(pair["spec"], matrix, kpi)
+    mechanisms = decompose_mechanisms(pair["spec"], matrix, kpi)
+    for sentence in why_sentences(factors, mechanisms):
+        st.markdown(common.plain(sentence))
+    start = float(np.nanmean(matrix[0]))
+    charts = st.columns(2)
+    for column, split, title in (
+        (charts[0], factors, "What differs"),
+        (charts[1], mechanisms, "The mechanisms that carry it"),
+    ):
+        chart = waterfall_chart(split, start, title).properties(width="container")
+        column.vega_lite_chart(spec=chart.to_dict(), width="stretch")
