@@ -834,7 +834,8 @@ def analyze_explain(directory: Path, kpis: list[str] | None, charts: bool, fmt: 
     )
     print(f"\nWrote {', '.join(written)} to {directory}")
     if charts:
-        files = write_charts(explain_charts(splits, levels), directory / "charts", fmt)
+        names = (spec["a"], spec["b"])
+        files = write_charts(explain_charts(splits, levels, names), directory / "charts", fmt)
         print(f"Charts: {len(files)} files in {directory / 'charts'}")
     return 0
 

@@ -120,6 +120,7 @@ def why_panel(names: Sequence[str], scenarios: Sequence[Scenario], seed: int) ->
 
 
 def _pair(pair: dict, baseline: str, kpi: str) -> None:
+    """One pair's sentences and waterfalls, or its error box."""
     st.markdown(f"**{common.plain(baseline)} → {common.plain(pair['name'])}**")
     if "error" in pair:
         st.error(f"Cannot explain this gap: {pair['error']}", icon=":material/error:")
@@ -135,5 +136,6 @@ def _pair(pair: dict, baseline: str, kpi: str) -> None:
         (charts[0], factors, "What differs"),
         (charts[1], mechanisms, "The mechanisms that carry it"),
     ):
-        chart = waterfall_chart(split, start, title).properties(width="container")
+        names = (baseline, pair["name"])
+        chart = waterfall_chart(split, start, title, names).properties(width="container")
         column.vega_lite_chart(spec=chart.to_dict(), width="stretch")

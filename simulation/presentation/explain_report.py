@@ -166,14 +166,17 @@ def _indent_lines(lines: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- charts
 
 
-def waterfall_frame(split: Decomposition, start: float) -> pd.DataFrame:
-    """The steps of a waterfall from ``start`` (design A's mean): one row per line with
-    its start, end, interval at the end, and whether it is good for the KPI."""
+def waterfall_frame(
+    split: Decomposition, start: float, names: tuple[str, str] = ("A", "B")
+) -> pd.DataFrame:
+    """The steps of a waterfall from ``start`` (design A's mean): a bar for A, one row
+    per line with its start, end, the interval of its end, and whether it is good for
+    the KPI, and a bar for B; ``names`` are A's and B's."""
     table = split.table()
     scale = 100.0 if split.kpi in percent_kpis() else 1.0
     entry = find_kpi(split.kpi)
     better = entry.higher_is_better if entry else None
-    rows = [_level_row("A", start * scale, 0)]
+    rows = [_level_row(names[0], start * scale, 0)]
     level = start * scale
     for order, (_, row) in enumerate(table.iloc[:-1].iterrows(), start=1):
         step = row["mean"] * scale
@@ -193,7 +196,7 @@ def waterfall_frame(split: Decomposition, start: float) -> pd.DataFrame:
             }
         )
         level += step
-    rows.append(_level_row("B", level, len(rows)))
+    rows.append(_level_row(names[1], level, len(rows)))
     return pd.DataFrame(rows)
 
 
@@ -210,12 +213,14 @@ def _level_row(name: str, value: float, order: int) -> dict:
     }
 
 
-def waterfall_chart(split: Decomposition, start: float, title: str = "") -> alt.LayerChart:
+def waterfall_chart(
+    split: Decomposition, start: float, title: str = "", names: tuple[str, str] = ("A", "B")
+) -> alt.LayerChart:
     """A horizontal waterfall of one split, from A's mean to B's (the steps in order,
-    each with its 95% interval)."""
-    frame = waterfall_frame(split, start)
-    frame["step"] = [f"{i}. {s}" if s not in ("A", "B") else s for i, s in
-                     zip(frame["order"], frame["step"], strict=True)]  # fmt: skip
+    each with its 95% interval); ``names`` label the first and last bars."""
+    frame = waterfall_frame(split, start, names)
+    last = len(frame) - 1
+    frame["step"] = [s if i in (0, last) else f"{i}. {s}" for i, s in enumerate(frame["step"])]
     order = list(frame["step"])
     y = alt.Y("step:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     axis_title = f"{label(split.kpi)} ({unit(split.kpi)})" if unit(split.kpi) else label(split.kpi)
@@ -246,13 +251,15 @@ def waterfall_chart(split: Decomposition, start: float, title: str = "") -> alt.
 def explain_charts(
     splits: Sequence[tuple[Decomposition, Decomposition]],
     levels: dict[str, tuple[float, float]],
+    names: tuple[str, str] = ("A", "B"),
 ) -> dict[str, alt.VConcatChart]:
-    """One chart per KPI: the factors' waterfall above the mechanisms'."""
+    """One chart per KPI: the factors' waterfall above the mechanisms'; ``names`` are
+    A's and B's."""
     charts = {}
     for factors, mechanisms in splits:
         start = levels[factors.kpi][0]
         charts[f"explain_{factors.kpi}"] = alt.vconcat(
-            waterfall_chart(factors, start, "What differs"),
-            waterfall_chart(mechanisms, start, "The mechanisms that carry it"),
+            waterfall_chart(factors, start, "What differs", names),
+            waterfall_chart(mechanisms, start, "The mechanisms that carry it", names),
         )
     return charts
