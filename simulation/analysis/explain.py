@@ -542,24 +542,27 @@ def explain(
 # --------------------------------------------------------------------------- words
 
 
-def amount(kpi: str, value: float, signed: bool = True) -> str:
+def amount(kpi: str, value: float, signed: bool = True, unit: bool = True) -> str:
     """A contribution to a KPI's gap as a person reads it: '+6.1 days', '-12.0 pts',
-    '+0.05' (ratios), '-120k' (money)."""
+    '+0.05' (ratios), '-120k' (money); ``unit=False`` leaves out days and items/week
+    (for a table whose heading says them)."""
     if value is None or math.isnan(value):
         return "n/a"
+    if value == 0:
+        return "0"  # exactly: a line that cannot matter (common random numbers)
     sign = "+" if signed else ""
     if kpi in catalog.percent_kpis():
         return f"{100 * value:{sign}.1f} pts"
     if kpi in catalog.money_kpis():
         return f"{value / 1e3:{sign},.0f}k"
-    unit = catalog.unit(kpi)
+    words = catalog.unit(kpi) if unit else ""
     if abs(value) >= 100:
         number = f"{value:{sign},.0f}"
     elif abs(value) >= 1:
         number = f"{value:{sign}.1f}"
     else:
         number = f"{value:{sign}.2g}"
-    return f"{number} {unit}" if unit in ("days", "items/week") else number
+    return f"{number} {words}" if words in ("days", "items/week") else number
 
 
 def why_sentences(split: Decomposition, mechanisms: Decomposition | None = None) -> list[str]:

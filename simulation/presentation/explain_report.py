@@ -22,7 +22,7 @@ from simulation.analysis.explain import (
     Decomposition,
     amount,
 )
-from simulation.catalog.kpis import find_kpi, label, percent_kpis, unit
+from simulation.catalog.kpis import find_kpi, label, money_kpis, percent_kpis, unit
 
 GOOD, BAD, NEUTRAL, LEVEL = "#2A9D8F", "#D1495B", "#8C8C8C", "#2F5D8A"
 
@@ -44,6 +44,8 @@ def _level(kpi: str, value: float) -> str:
         return "n/a"
     if kpi in percent_kpis():
         return f"{100 * value:.1f}%"
+    if kpi in money_kpis():
+        return f"{value / 1e3:,.0f}k"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
@@ -70,14 +72,15 @@ def split_table(split: Decomposition) -> str:
         header.append("sampling se")
     rows = []
     for _, row in table.iterrows():
+        kpi = split.kpi
         cells = [
             str(row["label"]),
-            amount(split.kpi, row["mean"]),
-            f"{amount(split.kpi, row['ci_low'])} to {amount(split.kpi, row['ci_high'])}",
-            "n/a" if math.isnan(row["share"]) else f"{100 * row['share']:.0f}%",
+            amount(kpi, row["mean"], unit=False),
+            _interval(kpi, row),
+            "n/a" if math.isnan(row["share"]) else f"{100 * row['share'] + 0.0:.0f}%",
         ]
         if sampled:
-            cells.append(amount(split.kpi, row["sampling_se"], signed=False))
+            cells.append(amount(kpi, row["sampling_se"], signed=False, unit=False))
         rows.append(cells)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in
@@ -90,6 +93,10 @@ def split_table(split: Decomposition) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _interval(kpi: str, row: pd.Series) -> str:
+    return f"{amount(kpi, row['ci_low'], unit=False)} to {amount(kpi, row['ci_high'], unit=False)}"
 
 
 def adds_up_text(split: Decomposition) -> str:
@@ -143,6 +150,12 @@ def report(
     parts = []
     for factors, mechanisms in splits:
         a, b = levels[factors.kpi]
+        if no_gap(factors, mechanisms):
+            parts.append(
+                f"{label(factors.kpi)}: {_level(factors.kpi, a)} in every run of both designs "
+                "and of every point: no gap to explain."
+            )
+            continue
         block = [heading(factors, a_name, b_name, a, b), ""]
         block += [f"  What differs: {method_text(factors)}", _indent(split_table(factors))]
         block += [f"  {adds_up_text(factors)}", ""]
@@ -153,6 +166,12 @@ def report(
     if left_out:
         parts.append("\n".join(left_out))
     return "\n\n".join(parts)
+
+
+def no_gap(factors: Decomposition, mechanisms: Decomposition) -> bool:
+    """Whether the KPI is the same in every run of the study (every line exactly 0)."""
+    lines = np.concatenate([factors.lines, mechanisms.lines, factors.total[None, :]])
+    return bool(np.all(lines == 0.0))
 
 
 def _indent(text: str) -> str:
