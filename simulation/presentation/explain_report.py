@@ -77,7 +77,7 @@ def split_table(split: Decomposition) -> str:
             str(row["label"]),
             amount(kpi, row["mean"], unit=False),
             _interval(kpi, row),
-            "n/a" if math.isnan(row["share"]) else f"{100 * row['share'] + 0.0:.0f}%",
+            "n/a" if math.isnan(row["share"]) else f"{round(100 * row['share'])}%",
         ]
         if sampled:
             cells.append(amount(kpi, row["sampling_se"], signed=False, unit=False))
