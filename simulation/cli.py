@@ -661,10 +661,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         parameter_columns,
         sensitivity,
     )
-    from simulation.running.batch import load_results, read_manifest
+    from simulation.running.batch import MANIFEST, load_results, read_manifest
     from simulation.running.studies import study_spec
 
-    if (study_spec(args.directory) or {}).get("kind") == "explain":  # explain (issue 13)
+    has_manifest = (args.directory / MANIFEST).is_file()
+    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "explain":  # issue 13
         return analyze_explain(args.directory, args.kpis, not args.no_charts, args.format)
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)

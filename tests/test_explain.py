@@ -322,6 +322,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert not (tmp_path / "never").exists()
 
 
+def test_explain_has_help_and_analyze_still_refuses_a_folder_without_a_sweep(tmp_path):
+    done = cli("explain", "--help")
+    assert done.returncode == 0 and "usage:" in done.stdout and "%%" not in done.stdout
+    empty = cli("analyze", str(tmp_path))
+    assert empty.returncode == 2 and "holds no sweep" in empty.stderr
+
+
 def test_the_command_line_defaults_are_the_analysis_defaults():
     from simulation import cli as command_line
 
