@@ -12,7 +12,9 @@ KPI between design A and design B, split two ways, each as Shapley values (see
    factors (the study sets the seeds). A coalition of factors is design A with those
    factors' fields set to B's values: the empty coalition is A, the full one is B.
 2. **The mechanisms that carry it**: the same gap with only the mechanisms of a set
-   ``M`` switched on, in both designs: ``v(M) = KPI(B, M) - KPI(A, M)``. The players are
+   ``M`` switched on, in both designs: ``v(M) = KPI(B, M) - KPI(A, M)``, where "on"
+   is as each design has it (a mechanism on in B only stays off in A) and every other
+   player is off in both, so ``v(all)`` is the gap itself. The players are
    the mechanisms switched on in A or B, except those that cannot act in either
    (:data:`IDLE_WHEN`: rotation without a rotation share, turnover at a rate of 0, the
    J-curve without a change, a shared language nothing raises; with common random
