@@ -335,3 +335,26 @@ def test_the_command_line_defaults_are_the_analysis_defaults():
     assert command_line.EXPLAIN_REPLICATES == explain.DEFAULT_REPLICATES
     assert command_line.EXPLAIN_ORDERS == explain.DEFAULT_ORDERS
     assert command_line.EXPLAIN_EXACT_UP_TO == explain.EXACT_UP_TO
+
+
+def test_many_factors_are_sampled_and_an_additive_gap_is_split_exactly():
+    """Eight differing fields: too many for every coalition, so orders are sampled;
+    on an additive game every order gives each factor its own effect, so the sampled
+    values are exact, their sampling error zero, and they add up."""
+    a = ready_made("siloed")
+    changes = {f"disciplines.{d.name}.headcount": d.headcount + 1 for d in a.disciplines}
+    changes |= {"levers.shared_language": 0.4, "levers.transparency": 0.5}
+    b = with_overrides(a, changes)
+    points, spec = explain.design(a, b, ["lead_time_mean"])
+    assert len(spec["factors"]) == 8 and spec["factor_method"] == explain.SAMPLED
+    names = [f["name"] for f in spec["factors"]]
+    assert names[:2] == ["shared_language", "transparency"] and "headcount.dev" in names
+    effects = np.arange(1.0, 9.0)
+    matrix = np.full((len(points), 3), np.nan)
+    for mask, point in spec["factor_points"]:
+        chosen = [i for i in range(8) if mask >> i & 1]
+        matrix[point] = effects[chosen].sum() + np.array([0.0, 0.1, -0.1])
+    split = explain.decompose_factors(spec, matrix, "lead_time_mean")
+    np.testing.assert_allclose(split.lines.mean(axis=1), effects)
+    np.testing.assert_allclose(split.sampling_se, 0.0, atol=1e-12)
+    assert split.adds_up <= 1e-12
