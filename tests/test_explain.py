@@ -358,3 +358,23 @@ def test_many_factors_are_sampled_and_an_additive_gap_is_split_exactly():
     np.testing.assert_allclose(split.lines.mean(axis=1), effects)
     np.testing.assert_allclose(split.sampling_se, 0.0, atol=1e-12)
     assert split.adds_up <= 1e-12
+
+
+def test_the_why_sentence_names_the_main_contributor_with_its_interval():
+    spec = synthetic_spec(2, 1)
+    spec["factors"] = [{"name": "structure", "label": "the structure"},
+                       {"name": "ways", "label": "ways"}]  # fmt: skip
+    matrix = np.zeros((4 + 4, 3))
+    noise = np.array([0.0, 0.2, -0.2])
+    for mask, point in spec["factor_points"]:
+        matrix[point] = 20 - 7.6 * (mask & 1) + 3.6 * (mask >> 1 & 1) + noise * (mask & 1)
+    for mask, pa, pb in spec["mechanism_points"]:
+        matrix[pa], matrix[pb] = 20.0, 20.0 - 4.0 * mask
+    factors = explain.decompose_factors(spec, matrix, "lead_time_mean")
+    mechanisms = explain.decompose_mechanisms(spec, matrix, "lead_time_mean")
+    (sentence,) = explain.why_sentences(factors, mechanisms)
+    assert sentence.startswith(
+        "Lead time, mean (new work): The structure alone brings more than the whole "
+        "-4.0 days (-7.6 days, 95% CI -8.1 days to -7.1 days); ways adds +3.6 days."
+    )
+    assert sentence.endswith("Mechanisms that carry it: m0 (-4.0 days).")

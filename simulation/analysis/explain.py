@@ -583,11 +583,15 @@ def why_sentences(split: Decomposition, mechanisms: Decomposition | None = None)
     if abs(total["mean"]) < 1e-12:
         return [f"{label}: no gap between the two designs."]
     first = lines.iloc[0]
-    lead = "Most" if first["share"] > 0.5 else "The largest part"
-    sentences = [
-        f"{label}: {lead} of the {gap} comes from {first['label']} "
-        f"({amount(split.kpi, first['mean'])}, 95% CI {_range(split.kpi, first)})"
-    ]
+    said = f"({amount(split.kpi, first['mean'])}, 95% CI {_range(split.kpi, first)})"
+    if first["share"] > 1.05:
+        opening = f"{first['label']} alone brings more than the whole {gap} {said}"
+    else:
+        lead = "Most" if first["share"] > 0.5 else "The largest part"
+        opening = f"{lead} of the {gap} comes from {first['label']} {said}"
+    unclear = total["ci_low"] <= 0 <= total["ci_high"]
+    doubt = " (the gap itself is not clear: its 95% CI spans zero)" if unclear else ""
+    sentences = [f"{label}{doubt}: {opening[0].upper()}{opening[1:]}"]
     for _, row in lines.iloc[1:3].iterrows():
         if abs(row["share"]) >= 0.05:
             sentences.append(f"{row['label']} adds {amount(split.kpi, row['mean'])}")
