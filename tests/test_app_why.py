@@ -64,7 +64,8 @@ def test_the_why_panel_explains_the_gap_on_demand():
     runs = at.session_state["why_result"]["runs"]
     at.selectbox(key="why_kpi").set_value("rework_effort_share").run()
     assert at.session_state["why_result"]["runs"] == runs
-    assert "Effort on rework:" in " ".join(m.value for m in at.markdown)
+    assert any(m.value.startswith("Effort on rework") for m in at.markdown)
+    assert any("runs (" in c.value and "from cache" in c.value for c in at.caption)
 
 
 def test_a_gap_that_cannot_be_explained_shows_one_line_in_a_box():

@@ -59,7 +59,7 @@ def run_pairs(
     over all of them) and keep each pair's KPI matrices."""
     plans = [_plan(scenarios[0], other, seed, replicates) for other in scenarios[1:]]
     jobs = [job for plan in plans for job in plan.get("jobs", [])]
-    digests = runner.run_with_progress(jobs)[0] if jobs else []
+    digests, cached, seconds = runner.run_with_progress(jobs) if jobs else ([], 0, 0.0)
     pairs, start = [], 0
     for name, plan in zip(names[1:], plans, strict=True):
         if "error" in plan:
@@ -75,7 +75,7 @@ def run_pairs(
                 "matrices": _matrices(plan["spec"], kpis, replicates),
             }
         )
-    return {"pairs": pairs, "runs": len(jobs)}
+    return {"pairs": pairs, "runs": len(jobs), "cached": cached, "seconds": seconds}
 
 
 def why_panel(names: Sequence[str], scenarios: Sequence[Scenario], seed: int) -> None:
@@ -98,7 +98,7 @@ def why_panel(names: Sequence[str], scenarios: Sequence[Scenario], seed: int) ->
                 help="Runs per point; replicate i runs with seed + i at every point.",
             )
         )  # fmt: skip
-        signature = (tuple(s.to_yaml() for s in scenarios), seed, replicates)
+        signature = (tuple(s.model_dump_json() for s in scenarios), seed, replicates)
         clicked = st.button("Explain the gaps", icon=":material/help:", key="why_run")
         if clicked:
             st.session_state[STATE] = {
@@ -117,6 +117,12 @@ def why_panel(names: Sequence[str], scenarios: Sequence[Scenario], seed: int) ->
             )
         for pair in result["pairs"]:
             _pair(pair, names[0], kpi)
+        st.caption(
+            f"{result['runs']:,} runs ({result['cached']:,} from cache) in "
+            f"{result['seconds']:.0f} s, {replicates} replicates per point. Exact Shapley "
+            "values where there are few factors or mechanisms, sampled orders (with their "
+            "error in the interval) where there are many; the lines add up to the gap."
+        )
 
 
 def _pair(pair: dict, baseline: str, kpi: str) -> None:
