@@ -78,3 +78,44 @@ def test_a_gap_that_cannot_be_explained_shows_one_line_in_a_box():
     assert [e.value for e in at.error] == [
         "Cannot explain this gap: nothing differs between the two scenarios"
     ]
+
+
+def explain_study(out, seed=7):
+    """A small explain study run into ``out`` (in this process)."""
+    from simulation.running.studies import Study, run_study
+
+    a = quick(ready_made("siloed"), name="Silo A")
+    b = with_overrides(a, {"name": "Teams B", "structure": "converged"})
+    points, spec = explain.design(a, b, ["lead_time_mean", "cx_index"])
+    run_study(Study("explain", "why study", a, points, 2, seed, spec), out)
+    return spec
+
+
+def test_the_results_page_shows_an_explain_study_as_its_explanation(monkeypatch, tmp_path):
+    from tests.conftest import open_results
+
+    explain_study(tmp_path / "study")
+    at = open_results(monkeypatch, tmp_path, "study")
+    assert not at.exception and not at.error
+    text = " ".join(m.value for m in at.markdown)
+    assert "Why? Silo A → Teams B" in text
+    assert "Lead time, mean (new work): Most of the" in text
+    assert len(at.get("vega_lite_chart")) == 2
+    table = at.dataframe[0].value
+    assert list(table["label"])[-1] == "total (B - A)"
+    at.selectbox(key="rs_why_kpi").set_value("cx_index").run()
+    assert any(m.value.startswith("CX index") for m in at.markdown)
+
+
+def test_a_damaged_explain_study_is_one_line_in_a_box(monkeypatch, tmp_path):
+    from simulation.running import batch
+    from tests.conftest import open_results
+
+    explain_study(tmp_path / "study")
+    manifest = tmp_path / "study" / batch.MANIFEST
+    data = json.loads(manifest.read_text())
+    del data["experiment"]["study"]["factor_points"]
+    manifest.write_text(json.dumps(data))
+    at = open_results(monkeypatch, tmp_path, "study")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Cannot read this explain study: its spec is damaged."]

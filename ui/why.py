@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from simulation.analysis.comparison import card_kpis, values
@@ -31,6 +32,7 @@ from simulation.catalog.kpis import label
 from simulation.errors import ScenarioError
 from simulation.inputs.scenario import Scenario, with_overrides
 from simulation.presentation.explain_report import waterfall_chart
+from simulation.running.studies import kpi_matrix
 from ui import common, runner
 
 STATE = "why_result"
@@ -131,9 +133,16 @@ def _pair(pair: dict, baseline: str, kpi: str) -> None:
     if "error" in pair:
         st.error(f"Cannot explain this gap: {pair['error']}", icon=":material/error:")
         return
-    matrix = pair["matrices"][kpi]
-    factors = decompose_factors(pair["spec"], matrix, kpi)
-    mechanisms = decompose_mechanisms(pair["spec"], matrix, kpi)
+    show_split(pair["spec"], pair["matrices"][kpi], kpi, (baseline, pair["name"]))
+
+
+def show_split(
+    spec: dict[str, Any], matrix: np.ndarray, kpi: str, names: tuple[str, str]
+) -> tuple[Any, Any]:
+    """The sentences and both waterfalls of ``kpi`` (``matrix``: points x replicates);
+    returns the two splits."""
+    factors = decompose_factors(spec, matrix, kpi)
+    mechanisms = decompose_mechanisms(spec, matrix, kpi)
     for sentence in why_sentences(factors, mechanisms):
         st.markdown(common.plain(sentence))
     start = float(np.nanmean(matrix[0]))
@@ -142,6 +151,44 @@ def _pair(pair: dict, baseline: str, kpi: str) -> None:
         (charts[0], factors, "What differs"),
         (charts[1], mechanisms, "The mechanisms that carry it"),
     ):
-        names = (baseline, pair["name"])
         chart = waterfall_chart(split, start, title, names).properties(width="container")
         column.vega_lite_chart(spec=chart.to_dict(), width="stretch")
+    return factors, mechanisms
+
+
+def study_view(experiment: dict[str, Any], results: pd.DataFrame) -> None:
+    """The Results page's view of an ``explain`` study (a sweep whose experiment holds
+    ``study.kind: explain``): a KPI, its sentences, waterfalls and table. A study whose
+    spec cannot be read is one line in a box."""
+    try:
+        spec = experiment["study"]
+        replicates = int(experiment["replicates"])
+        points = point_count(spec)
+        kpis = [k for k in spec["kpis"] if k in results.columns]
+        names = (str(spec["a"]), str(spec["b"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        common.log_unexpected(exc)
+        st.error("Cannot read this explain study: its spec is damaged.", icon=":material/error:")
+        return
+    st.markdown(f"#### Why? {common.plain(names[0])} → {common.plain(names[1])}")
+    if not kpis:
+        st.info("This study has no finished runs of its KPIs yet.", icon=":material/info:")
+        return
+    kpi = st.selectbox("KPI", kpis, format_func=label, key="rs_why_kpi")
+    try:
+        matrix = kpi_matrix(results, kpi, points, replicates)
+        factors, mechanisms = show_split(spec, matrix, kpi, names)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # coalitions that do not fit
+        common.log_unexpected(exc)
+        st.error("Cannot read this explain study: its spec is damaged.", icon=":material/error:")
+        return
+    table = pd.concat([factors.table(), mechanisms.table()])
+    st.dataframe(
+        table[["part", "label", "mean", "ci_low", "ci_high", "share", "sampling_se"]],
+        hide_index=True,
+    )
+    st.caption(
+        "As `python -m simulation analyze` prints it: each line's contribution to the gap "
+        "(B - A) with its 95% interval over replicates, its share of the gap and, where "
+        "orders were sampled, its sampling standard error (included in the interval)."
+    )
