@@ -302,6 +302,16 @@ def test_the_command_prints_the_splits_and_analyze_reprints_them(tmp_path):
     assert again.returncode == 0, again.stderr
     start = text.index("Lead time, mean")
     assert again.stdout.startswith(text[start : text.index("Wrote", start)])
+    # a study is a sweep: the same --out is refused without --resume, and resumed it
+    # runs nothing more and prints the same explanation
+    args = ["explain", *files, "--replicates", "2", "--kpi", "lead_time_mean",
+            "--workers", "1", "--out", str(out), "--no-charts"]  # fmt: skip
+    refused = cli(*args)
+    assert refused.returncode == 2 and "add --resume" in refused.stderr
+    resumed = cli(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("0 runs in")
+    assert text[start : text.index("Wrote", start)] in resumed.stdout
 
 
 @pytest.mark.parametrize(
