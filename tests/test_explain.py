@@ -12,6 +12,7 @@ from simulation.analysis import explain, shapley
 from simulation.catalog.parameters import mechanism_label
 from simulation.errors import ScenarioError
 from simulation.inputs.scenario import Mechanisms, with_overrides
+from simulation.presentation.explain_report import interaction_text
 from simulation.running.runs import run_scenario
 from simulation.running.studies import Study, kpi_matrix, load_study, run_study
 from tests.conftest import cli, ready_made, short
@@ -368,6 +369,8 @@ def test_many_factors_are_sampled_and_an_additive_gap_is_split_exactly():
     np.testing.assert_allclose(split.lines.mean(axis=1), effects)
     np.testing.assert_allclose(split.sampling_se, 0.0, atol=1e-12)
     assert split.adds_up <= 1e-12
+    assert split.interactions is None
+    assert "--group brings the factors down" in interaction_text(split)[0]
 
 
 def test_the_why_sentence_names_the_main_contributor_with_its_interval():

@@ -18,6 +18,7 @@ import pandas as pd
 
 from simulation.analysis.explain import (
     EXACT,
+    EXACT_UP_TO,
     FACTORS,
     Decomposition,
     amount,
@@ -119,6 +120,11 @@ def interaction_text(split: Decomposition) -> list[str]:
     """The pairs of factors: each alone, together, and their interaction; the largest
     named first."""
     frame = split.interactions
+    if split.method != EXACT:
+        return [
+            "Interactions need every coalition (at most "
+            f"{EXACT_UP_TO} factors): --group brings the factors down to that."
+        ]
     if frame is None or frame.empty:
         return []
     kpi = split.kpi
