@@ -567,13 +567,16 @@ def amount(kpi: str, value: float, signed: bool = True, unit: bool = True) -> st
     return f"{number} {words}" if words in ("days", "items/week") else number
 
 
-def why_sentences(split: Decomposition, mechanisms: Decomposition | None = None) -> list[str]:
-    """A sentence for the main contributors of one KPI's gap: "Most of the -9.9 days
-    comes from the structure (-9.9 days, 95% CI -10.3 to -9.5)", then the next ones,
-    then the mechanisms that carry most of it."""
+def why_sentences(
+    split: Decomposition, mechanisms: Decomposition | None = None, subject: str | None = None
+) -> list[str]:
+    """A sentence for the main contributors of one KPI's gap: "Lead time: Most of the
+    -9.9 days comes from the structure (-9.9 days, 95% CI -10.3 to -9.5)", then the
+    next ones, then the mechanisms that carry most of it. ``subject`` replaces the KPI's
+    label at the start ("Why" under a heading that names the KPI)."""
     table = split.table()
     total = table.iloc[-1]
-    label = catalog.label(split.kpi)
+    label = subject or catalog.label(split.kpi)
     if math.isnan(total["mean"]):
         return [f"{label}: not enough finished runs to explain the gap."]
     lines = table.iloc[:-1].reindex(

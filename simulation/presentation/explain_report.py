@@ -22,6 +22,7 @@ from simulation.analysis.explain import (
     FACTORS,
     Decomposition,
     amount,
+    why_sentences,
 )
 from simulation.catalog.kpis import find_kpi, label, money_kpis, percent_kpis, unit
 
@@ -162,7 +163,8 @@ def report(
                 "and of every point: no gap to explain."
             )
             continue
-        block = [heading(factors, a_name, b_name, a, b), ""]
+        block = [heading(factors, a_name, b_name, a, b)]
+        block += [f"  {line}" for line in why_sentences(factors, mechanisms, "Why")] + [""]
         block += [f"  What differs: {method_text(factors)}", _indent(split_table(factors))]
         block += [f"  {adds_up_text(factors)}", ""]
         block += _indent_lines(interaction_text(factors))
