@@ -31,6 +31,11 @@ PROG = "python -m simulation"
 #: Adds subcommands to the parser's subparsers (the ``converge`` command adds ``app``).
 AddCommands = Callable[[Any], None]
 
+# explain (issue 13): its defaults, read by --help (simulation/analysis/explain.py says why)
+EXPLAIN_REPLICATES = 5
+EXPLAIN_ORDERS = 8
+EXPLAIN_EXACT_UP_TO = 6
+
 
 def main(
     argv: list[str] | None = None, prog: str = PROG, add_commands: AddCommands | None = None
@@ -205,6 +210,71 @@ def build_parser(
         "--mechanism", metavar="NAME", help="only the entries of this mechanism or section"
     )
     parameters.set_defaults(handler=cmd_parameters)
+
+    # --------------------------------------------------------------- explain (issue 13)
+    explain = commands.add_parser(
+        "explain",
+        help="explain the gap between two designs: what differs, and the mechanisms",
+        description="Split the gap in each KPI between design A and design B into the "
+        "contributions of what differs (the structure, each lever, each headcount) and of "
+        "the mechanisms that carry it, as Shapley values with 95% intervals over common "
+        f"random numbers (exact up to {EXPLAIN_EXACT_UP_TO} players, sampled beyond); writes "
+        "contributions.csv, replicates.csv and waterfall charts into --out.",
+    )
+    explain.add_argument("a", type=Path, help="design A (the baseline) scenario file")
+    explain.add_argument("b", type=Path, help="design B scenario file")
+    explain.add_argument(
+        "--kpi",
+        action="append",
+        dest="kpis",
+        metavar="KPI",
+        help="a KPI to explain (repeatable; default: the headline KPIs)",
+    )
+    explain.add_argument(
+        "--replicates",
+        type=_replicates,
+        default=EXPLAIN_REPLICATES,
+        help=f"runs per point (default {EXPLAIN_REPLICATES})",
+    )
+    explain.add_argument(
+        "--orders",
+        type=_positive_int,
+        default=EXPLAIN_ORDERS,
+        help=f"orders sampled where there are too many players for exact values "
+        f"(default {EXPLAIN_ORDERS}, in antithetic pairs)",
+    )
+    explain.add_argument(
+        "--group",
+        action="append",
+        dest="groups",
+        default=[],
+        metavar="NAME=FIELD,FIELD",
+        help="treat these differing fields as one factor NAME (repeatable), e.g. "
+        "--group business=levers.shared_language --group it=levers.transparency",
+    )
+    explain.add_argument("--seed", type=_seed, help="first seed (default: A's)")
+    explain.add_argument("--days", type=_days, help="horizon in working days")
+    explain.add_argument(
+        "--out", type=Path, help="directory for the study (default: results/explain-<UTC time>)"
+    )
+    explain.add_argument(
+        "--resume", action="store_true", help="continue the study in --out (as sweep --resume)"
+    )
+    explain.add_argument(
+        "--allow-code-change", action="store_true", help="as sweep --allow-code-change"
+    )
+    explain.add_argument(
+        "--max-runs",
+        type=_positive_int,
+        default=MAX_RUNS,
+        help=f"refuse studies of more runs than this (default {MAX_RUNS:,})",
+    )
+    explain.add_argument("--no-charts", action="store_true", help="print tables only")
+    explain.add_argument(
+        "--format", choices=["png", "svg"], default="png", help="chart images (default png)"
+    )
+    _executor_options(explain)
+    explain.set_defaults(handler=cmd_explain)
     return parser
 
 
@@ -593,8 +663,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         parameter_columns,
         sensitivity,
     )
-    from simulation.running.batch import load_results, read_manifest
+    from simulation.running.batch import MANIFEST, load_results, read_manifest
+    from simulation.running.studies import study_spec
 
+    has_manifest = (args.directory / MANIFEST).is_file()
+    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "explain":  # issue 13
+        return analyze_explain(args.directory, args.kpis, not args.no_charts, args.format)
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)
     if results.empty:
@@ -648,6 +722,138 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
         print(f"\nCharts: {len(written)} files in {args.directory / 'charts'}")
     return 0
+
+
+# --------------------------------------------------------------- explain (issue 13)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain the gap from design A to design B: run the study (points x replicates,
+    common random numbers) into ``--out``, then print and write its analysis
+    (:func:`analyze_explain`)."""
+    from simulation.analysis.explain import design, parse_groups
+    from simulation.running.batch import check_output
+    from simulation.running.executors import choose_executor, executor_notes
+    from simulation.running.studies import Study, run_study
+
+    a, b = load_scenario(args.a), load_scenario(args.b)
+    kpis = _explain_kpis(args.kpis)
+    seed = a.seed if args.seed is None else args.seed
+    points, spec = design(a, b, kpis, parse_groups(args.groups), args.orders, seed)
+    study = Study("explain", f"explain: {a.name} -> {b.name}", a, points, args.replicates,
+                  seed, spec, args.days)  # fmt: skip
+    plan = study.plan(args.max_runs)
+    out = args.out or _study_folder("explain")
+    choose_executor(args.workers, args.cluster)
+    check_output(plan, out, args.resume, args.allow_code_change)
+    executor = _executor(args)
+    total = len(plan.runs)
+    print(
+        f"{study.name}: {len(points)} points x {args.replicates} replicates = {total} runs "
+        f"on {executor.name} ({', '.join(executor_notes(executor, args.workers))})",
+        file=sys.stderr,
+    )
+    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
+    try:
+        outcome = run_study(
+            study,
+            out,
+            executor,
+            resume=args.resume,
+            on_progress=lambda done, _: bar.update(done - bar.n),
+            allow_code_change=args.allow_code_change,
+            max_runs=args.max_runs,
+        )
+    except KeyboardInterrupt:
+        executor.close()
+        bar.close()
+        print(f"interrupted: run the same command with --out {out} --resume to finish",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        bar.close()
+        executor.close()
+    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{errors}. Study: {out}\n")
+    return analyze_explain(out, None, not args.no_charts, args.format)
+
+
+def _explain_kpis(kpis: list[str] | None) -> list[str]:
+    from simulation.analysis.comparison import card_kpis
+
+    chosen = kpis or card_kpis()
+    unknown = [k for k in chosen if catalog.find_kpi(k) is None]
+    if unknown:
+        raise ScenarioError("--kpi", f"{quote(unknown[0])} is not a KPI (known: "
+                            f"{', '.join(k.key for k in catalog.KPIS)})")  # fmt: skip
+    return list(dict.fromkeys(chosen))
+
+
+def _study_folder(kind: str) -> Path:
+    """A new folder ``results/<kind>-<UTC timestamp>`` for a study run without --out."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{kind}-{stamp}"
+
+
+def analyze_explain(directory: Path, kpis: list[str] | None, charts: bool, fmt: str) -> int:
+    """Print an explain study's tables (per KPI: both splits, their checks, the
+    interactions) and write contributions.csv, replicates.csv, interactions.csv and
+    the waterfall charts into ``directory``."""
+    import numpy as np
+    import pandas as pd
+
+    from simulation.analysis.explain import explain, point_count
+    from simulation.presentation.explain_report import explain_charts, report
+    from simulation.running.batch import read_manifest
+    from simulation.running.studies import kpi_matrix, load_study
+
+    spec, results = load_study(directory)
+    if results.empty:
+        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    chosen = kpis or spec["kpis"]
+    unknown = [k for k in chosen if k not in results.columns]
+    if unknown:
+        raise ScenarioError("--kpi", f"{quote(unknown[0])} is not a KPI of this study")
+    replicates = int(read_manifest(directory)["experiment"]["replicates"])
+    points = point_count(spec)
+    matrices = {k: kpi_matrix(results, k, points, replicates) for k in chosen}
+    splits = explain(spec, matrices)
+    levels = {k: (float(np.nanmean(m[0])), float(np.nanmean(m[1]))) for k, m in matrices.items()}
+    left_out = _left_out(spec)
+    print(report(splits, levels, spec["a"], spec["b"], left_out))
+    pd.concat([s.table() for pair in splits for s in pair]).to_csv(
+        directory / "contributions.csv", index=False
+    )
+    pd.concat([s.replicate_frame() for pair in splits for s in pair]).to_csv(
+        directory / "replicates.csv", index=False
+    )
+    interactions = [f.interactions for f, _ in splits if f.interactions is not None]
+    if interactions:
+        pd.concat(interactions).to_csv(directory / "interactions.csv", index=False)
+    written = ["contributions.csv", "replicates.csv"] + (
+        ["interactions.csv"] if interactions else []
+    )
+    print(f"\nWrote {', '.join(written)} to {directory}")
+    if charts:
+        names = (spec["a"], spec["b"])
+        files = write_charts(explain_charts(splits, levels, names), directory / "charts", fmt)
+        print(f"Charts: {len(files)} files in {directory / 'charts'}")
+    return 0
+
+
+def _left_out(spec: dict[str, Any]) -> list[str]:
+    from simulation.analysis.explain import HELD_ON
+    from simulation.catalog.parameters import mechanism_label
+
+    lines = []
+    if spec["idle"]:
+        names = ", ".join(mechanism_label(m) for m in spec["idle"])
+        lines.append(f"Left out, as they cannot act in either design (each would get 0): {names}.")
+    for name in spec["held_on"]:
+        lines.append(f"Held on in every run: {mechanism_label(name)} ({HELD_ON.get(name, '')}).")
+    return lines
 
 
 def write_charts(charts: dict, folder: Path, fmt: str) -> list[Path]:

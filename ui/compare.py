@@ -41,7 +41,7 @@ from simulation.inputs.levers import (
     relevant_changes,
 )
 from simulation.inputs.scenario import Scenario, ScenarioError
-from ui import common, figures, runner
+from ui import common, figures, runner, why
 
 MAX_SCENARIOS = 4
 RESULT = "cmp_result"
@@ -523,6 +523,9 @@ with st.container(border=True):
             "95% confidence intervals of differences are paired by seed: replicate i "
             "of every organisation runs with the same seed."
         )
+
+if current and len(scenarios) > 1:  # issue 13: why each gap, on demand
+    why.why_panel(names, scenarios, seed)
 
 # --------------------------------------------------------------------------- charts
 

@@ -37,7 +37,7 @@ from simulation.running.sweep_results import (
     stamp,
     value_text,
 )
-from ui import common
+from ui import common, why
 
 RESULTS_ROOT = common.results_root()
 NO_COLOUR = "(none)"
@@ -150,6 +150,10 @@ st.caption(
     " · ".join(about)
     + (f"  \n{experiment['description']}" if experiment.get("description") else "")
 )
+
+if (experiment.get("study") or {}).get("kind") == "explain":  # issue 13: an explain study
+    why.study_view(experiment, sweep.results)
+    st.stop()
 
 ok = sweep.ok
 configurations = (

@@ -1428,3 +1428,14 @@ PARAMETERS: tuple[Parameter, ...] = (
 
 #: The mechanism names entries are grouped by, in catalog order.
 MECHANISMS: tuple[str, ...] = tuple(dict.fromkeys(p.mechanism for p in PARAMETERS))
+
+
+def mechanism_label(name: str) -> str:
+    """What the catalog calls mechanism ``name`` ("handoff latency", "misunderstanding
+    and rework"): the words of its ``enabled`` switch, without any parenthesis; the
+    name itself for a mechanism without a switch."""
+    for entry in PARAMETERS:
+        if entry.path == f"mechanisms.{name}.enabled":
+            words = entry.description.removeprefix("Switches ").removesuffix(" on or off.")
+            return words.split(" (")[0]
+    return name
