@@ -1,0 +1,200 @@
+"""Robustness (issue 13, item 3): win shares, regret and where the favourite loses,
+checked on constructed cases whose answer is known, then on the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import qmc
+
+from simulation.analysis import robustness as rb
+from simulation.errors import ScenarioError
+from tests.conftest import ready_made
+
+NAMES = ["A", "B"]
+
+
+def unit_worlds(n: int = 256, d: int = 4, seed: int = 7) -> np.ndarray:
+    return qmc.LatinHypercube(d=d, rng=np.random.default_rng(seed)).random(n)
+
+
+def ranges(d: int = 4) -> list[rb.Range]:
+    return [rb.Range(f"x{j}", 0.0, 1.0) for j in range(d)]
+
+
+def two_designs(b_values: np.ndarray, replicates: int = 1) -> np.ndarray:
+    """Worlds x 2 designs x replicates: A is 1 everywhere, B as given."""
+    a = np.ones_like(b_values)
+    return np.repeat(np.stack([a, b_values], axis=1)[:, :, None], replicates, axis=2)
+
+
+def test_b_wins_unless_x0_is_under_0_3_and_prim_names_that_region():
+    units = unit_worlds()
+    values = two_designs(np.where(units[:, 0] < 0.3, 0.5, 2.0))
+    result = rb.analyse_kpi(values, units, ranges(), NAMES, "roi", higher_is_better=True)
+    assert result.favourite == "B"
+    b = result.designs[1]
+    assert b.win_share == pytest.approx((units[:, 0] >= 0.3).mean())
+    assert b.win_low < b.win_share < b.win_high
+    region = result.region
+    assert region is not None and region.clear
+    assert [r.path for r in region.restrictions] == ["x0"]
+    (only,) = region.restrictions
+    assert only.low is None and only.high == pytest.approx(0.3, abs=0.03)
+    assert region.coverage > 0.9 and region.density > 0.9
+    assert "x0 is under 0.3" in rb.region_sentence(result)
+
+
+def test_a_loss_in_a_corner_of_two_parameters_names_both():
+    units = unit_worlds(d=5)
+    corner = (units[:, 1] < 0.4) & (units[:, 3] > 0.6)
+    # lower is better here: B takes 5 days, A 6, except in the corner where B takes 9
+    values = two_designs(np.where(corner, 9.0, 5.0)) + 0.0
+    values[:, 0] = 6.0
+    result = rb.analyse_kpi(values, units, ranges(5), NAMES, "lead_time_mean")
+    assert result.favourite == "B"
+    region = result.region
+    assert region is not None and region.clear
+    found = {r.path: r for r in region.restrictions}
+    assert set(found) == {"x1", "x3"}
+    assert found["x1"].low is None and found["x1"].high == pytest.approx(0.4, abs=0.05)
+    assert found["x3"].high is None and found["x3"].low == pytest.approx(0.6, abs=0.05)
+
+
+def test_losses_at_random_make_no_clear_region():
+    units = unit_worlds()
+    lost = np.random.default_rng(3).random(len(units)) < 0.3
+    values = two_designs(np.where(lost, 0.5, 2.0))
+    result = rb.analyse_kpi(values, units, ranges(), NAMES, "roi", higher_is_better=True)
+    assert result.region is not None and not result.region.clear
+    assert result.region.p_value > rb.SIGNIFICANCE
+    assert "spread over the plausible ranges" in rb.region_sentence(result)
+
+
+def test_win_shares_add_up_to_one_per_world_and_regret_is_zero_for_the_winner():
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 2, size=(64, 3, 2))
+    values[:5, 1] = values[:5, 0]  # ties: the win is shared
+    units = unit_worlds(64, 3)
+    for higher in (True, False):
+        result = rb.analyse_kpi(values, units, ranges(3), ["A", "B", "C"], "roi", higher)
+        np.testing.assert_allclose(result.wins.sum(axis=1), 1.0)
+        assert sum(o.win_share for o in result.designs) == pytest.approx(1.0)
+        winners = result.wins > 0
+        assert (result.regret[winners] == 0).all() and (result.regret[~winners] > 0).all()
+        means = values.mean(axis=2)
+        best = means.max(axis=1) if higher else means.min(axis=1)
+        np.testing.assert_allclose(
+            result.regret.max(axis=1), np.abs(means - best[:, None]).max(axis=1)
+        )
+    tied = rb.win_matrix(np.array([[1.0, 1.0, 0.0]]), higher_is_better=True)
+    np.testing.assert_allclose(tied, [[0.5, 0.5, 0.0]])
+
+
+def test_a_design_that_wins_everywhere_has_no_losing_region():
+    units = unit_worlds(32, 2)
+    values = two_designs(np.full(32, 3.0))
+    result = rb.analyse_kpi(values, units, ranges(2), NAMES, "roi", higher_is_better=True)
+    assert result.favourite == "B" and result.region is None
+    assert result.designs[0].regret_median == pytest.approx(2.0)
+    assert "in every one of the 32 worlds" in rb.region_sentence(result)
+
+
+def test_worlds_without_every_design_are_left_out():
+    units = unit_worlds(20, 2)
+    values = two_designs(np.full(20, 3.0), replicates=2)
+    values[3, 1, :] = np.nan  # B never finished in world 3
+    values[4, 0, 1] = np.nan  # one replicate of A missing: the other stands for it
+    result = rb.analyse_kpi(values, units, ranges(2), NAMES, "roi", higher_is_better=True)
+    assert result.worlds == 19
+
+
+def test_wilson_interval_matches_the_published_formula():
+    # Newcombe (1998), Statistics in Medicine 17, table I: 81 of 263 -> 0.2553 to 0.3662
+    low, high = rb.wilson(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+    assert rb.wilson(0, 10)[0] == 0.0 and rb.wilson(10, 10)[1] == 1.0
+
+
+def test_a_world_is_decided_only_when_the_lead_is_clear_over_replicates():
+    clear = np.array([[[5.0, 5.1, 4.9], [1.0, 1.1, 0.9]]])  # A leads by 4 every time
+    noisy = np.array([[[5.0, 1.0, 3.0], [2.0, 4.0, 3.1]]])  # A leads on average only
+    values = np.concatenate([clear, noisy])
+    decided = rb.decided_worlds(values, higher_is_better=True)
+    assert decided.tolist() == [True, False]
+    assert rb.decided_worlds(values[:, :, :1], True) is None
+
+
+def test_prim_peels_towards_the_cases():
+    units = unit_worlds(200, 2)
+    cases = units[:, 1] > 0.7
+    trajectory = rb.prim(units, cases)
+    assert trajectory[0].mass == 1.0 and trajectory[0].coverage == 1.0
+    densities = [box.density for box in trajectory]
+    assert densities == sorted(densities) and densities[-1] == 1.0
+    assert all(box.mass >= rb.MIN_MASS for box in trajectory)
+    best = rb.clearest_box(trajectory)
+    assert best.low[1] == pytest.approx(0.7, abs=0.03) and best.low[0] == 0.0
+
+
+# --------------------------------------------------------------------------- the design
+
+
+def structures():
+    return [ready_made(name) for name in ("siloed", "aligned", "converged")]
+
+
+def test_the_worlds_leave_out_decisions_and_mechanisms_with_nothing_to_act_on():
+    paths = [r.path for r in rb.uncertain_ranges(structures())]
+    assert "mechanisms.handoff.cross_unit_days" in paths
+    assert "demand_scale" in paths  # how much demand arrives is an unknown
+    assert "brms.latency_effect" in paths  # aligned has BRMs
+    for decided in ("structure", "team_size", "brms.count", "levers.shared_language"):
+        assert decided not in paths
+    for inert in ("mechanisms.rotation.skill_gain", "pdca.z", "mechanisms.change.dip_depth"):
+        assert inert not in paths
+    assert not any("[]" in p for p in paths)
+    siloed_only = [ready_made("siloed"), ready_made("siloed_mature")]
+    paths = [r.path for r in rb.uncertain_ranges(siloed_only)]
+    assert not any(p.startswith("brms.") for p in paths)
+    assert "mechanisms.releases.team_interval_days" not in paths
+    off = [s.model_copy(deep=True) for s in siloed_only]
+    for s in off:
+        s.mechanisms.handoff.enabled = False
+    assert not any(r.path.startswith("mechanisms.handoff.") for r in rb.uncertain_ranges(off))
+
+
+def test_chosen_parameters_are_checked():
+    chosen = rb.uncertain_ranges(structures(), ["disciplines.dev.cost_per_day", "demand_scale"])
+    assert [(r.path, r.low, r.high) for r in chosen] == [
+        ("disciplines.dev.cost_per_day", 300.0, 1200.0),
+        ("demand_scale", 0.7, 1.2),
+    ]
+    with pytest.raises(ScenarioError, match=r"--parameters: 'mechanisms\.nope' is not a parameter"):
+        rb.uncertain_ranges(structures(), ["mechanisms.nope"])
+    with pytest.raises(ScenarioError, match=r"'brms\.count' differs between the designs"):
+        rb.uncertain_ranges(structures(), ["brms.count"])
+
+
+def test_every_world_runs_every_design_and_the_sample_fills_the_ranges():
+    designs = structures()
+    found = rb.uncertain_ranges(designs)
+    worlds = rb.sample_worlds(found, 40, seed=5)
+    assert worlds == rb.sample_worlds(found, 40, seed=5)
+    for r in found:
+        values = np.array([w[r.path] for w in worlds])
+        assert values.min() >= r.low and values.max() <= r.high
+        if not r.integer:  # a Latin hypercube puts one world in each 1/40 of the range
+            bins = np.floor((values - r.low) / (r.high - r.low) * 40).clip(0, 39)
+            assert len(set(bins)) == 40
+    peers = next(r for r in found if r.path == "mechanisms.coordination.department_peers")
+    assert peers.integer and {w[peers.path] for w in worlds} == {1, 2, 3, 4}
+    points = rb.robustness_points(worlds, rb.design_overrides(designs))
+    assert len(points) == 120
+    assert [p["structure"] for p in points[:6]] == ["siloed", "aligned", "converged"] * 2
+    assert points[3]["demand_scale"] == worlds[1]["demand_scale"] == points[5]["demand_scale"]
+    assert points[1]["brms.count"] == 3 and points[0]["brms.count"] == 0
+    with pytest.raises(ScenarioError, match="--worlds: must be at least 1"):
+        rb.sample_worlds(found, 0, seed=5)
+    with pytest.raises(ScenarioError, match="at least two designs"):
+        rb.design_overrides(designs[:1])
