@@ -4,12 +4,14 @@ checked on constructed cases whose answer is known, then on the model."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import qmc
 
 from simulation.analysis import robustness as rb
 from simulation.errors import ScenarioError
-from tests.conftest import ready_made
+from simulation.running.studies import load_study
+from tests.conftest import SCENARIOS, cli, ready_made
 
 NAMES = ["A", "B"]
 
@@ -198,3 +200,77 @@ def test_every_world_runs_every_design_and_the_sample_fills_the_ranges():
         rb.sample_worlds(found, 0, seed=5)
     with pytest.raises(ScenarioError, match="at least two designs"):
         rb.design_overrides(designs[:1])
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def robustness_cli(out, *extra: str, designs=("siloed", "converged")):
+    return cli(
+        "robustness",
+        *(str(SCENARIOS / f"{name}.yaml") for name in designs),
+        "--worlds", "4", "--replicates", "2", "--days", "40",
+        "--parameters", "mechanisms.handoff.cross_unit_days", "demand_scale",
+        "--kpi", "lead_time_mean", "--kpi", "cost_total",
+        "--out", str(out), *extra,
+    )  # fmt: skip
+
+
+def test_the_command_runs_every_design_in_every_world_and_analyze_reprints_it(tmp_path):
+    out = tmp_path / "rob"
+    done = robustness_cli(out, "--workers", "1", "--format", "svg")
+    assert done.returncode == 0, done.stderr
+    assert "4 worlds x 2 designs x 2 replicates = 16 runs over 2 parameters" in done.stderr
+    assert "Lead time, mean (new work) (lower is better): 4 worlds" in done.stdout
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["kpi"]) == {"lead_time_mean", "cost_total"}
+    np.testing.assert_allclose(summary.groupby("kpi")["win_share"].sum(), 1.0)
+    worlds = pd.read_csv(out / "worlds.csv")
+    assert len(worlds) == 8 and list(worlds["design"][:2]) == [
+        "Siloed departments",
+        "Converged teams",
+    ]
+    np.testing.assert_allclose(worlds.groupby("world")["lead_time_mean_win"].sum(), 1.0)
+    assert (worlds.loc[worlds["lead_time_mean_win"] == 1, "lead_time_mean_regret"] == 0).all()
+    _, results = load_study(out)
+    assert results.groupby("point")["seed"].apply(list).map(tuple).nunique() == 1  # CRN
+    for chart in ("win_shares", "regret"):
+        assert (out / "charts" / f"{chart}.svg").exists()
+    again = cli("analyze", str(out), "--no-charts")
+    assert again.returncode == 0, again.stderr
+    body = done.stdout[done.stdout.index("Lead time") : done.stdout.index("Wrote")]
+    assert body in again.stdout
+    resumed = robustness_cli(out, "--workers", "1", "--resume", "--no-charts")
+    assert resumed.returncode == 0 and "0 runs in" in resumed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--designs-one"], "error: scenarios: robustness compares two or more designs"),
+        (
+            ["--parameters", "mechanisms.handoff.nope"],
+            "error: --parameters: 'mechanisms.handoff.nope' is not a parameter",
+        ),
+        (["--worlds", "0"], "argument --worlds: 0 must be at least 1"),
+        (["--kpi", "speed"], "error: --kpi: unknown KPI speed"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    designs = ("siloed",) if args == ["--designs-one"] else ("siloed", "converged")
+    extra = [] if args == ["--designs-one"] else args
+    done = robustness_cli(tmp_path / "rob", *extra, designs=designs)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "rob").exists()
+
+
+def test_it_runs_unchanged_on_a_dask_cluster(tmp_path):
+    local = robustness_cli(tmp_path / "local", "--workers", "1", "--no-charts")
+    dask = robustness_cli(tmp_path / "dask", "--cluster", "local", "--workers", "1", "--no-charts")
+    assert local.returncode == dask.returncode == 0, dask.stderr
+    assert "on dask" in dask.stderr
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "local" / "worlds.csv"),
+        pd.read_csv(tmp_path / "dask" / "worlds.csv"),
+    )

@@ -73,13 +73,6 @@ from simulation.catalog.parameters import PARAMETERS, Parameter
 from simulation.errors import ScenarioError
 from simulation.inputs.scenario import Scenario
 
-#: Worlds sampled unless asked otherwise: enough for a win share within about +-6
-#: points (95% Wilson at 50%) and for PRIM boxes of 5% of the worlds (13 worlds).
-DEFAULT_WORLDS = 256
-#: Replicates per world and design unless asked otherwise: two, so that a world's
-#: winner can be tested against its runner-up (a t-interval needs two), at
-#: 256 x 3 x 2 = 1,536 runs for the three ready-made structures.
-DEFAULT_REPLICATES = 2
 #: Fields no world varies: what the designs decide (the levers, except how much demand
 #: arrives, which nobody decides).
 DECISIONS = frozenset(lever.path for lever in LEVERS) - {"demand_scale"}
@@ -282,13 +275,18 @@ def robustness_points(
 
 
 def robustness_spec(
-    names: Sequence[str], ranges: Sequence[Range], worlds: int, kpis: Sequence[str]
+    names: Sequence[str],
+    ranges: Sequence[Range],
+    worlds: int,
+    replicates: int,
+    kpis: Sequence[str],
 ) -> dict[str, Any]:
     """What the analysis needs from the study's manifest (JSON-able)."""
     return {
         "designs": list(names),
         "parameters": [r.to_json() for r in ranges],
         "worlds": worlds,
+        "replicates": replicates,
         "kpis": list(kpis),
     }
 
@@ -654,13 +652,14 @@ def analyse_kpi(
 
 
 def study_arrays(
-    results: pd.DataFrame, spec: dict[str, Any], kpi: str, replicates: int
+    results: pd.DataFrame, spec: dict[str, Any], kpi: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """From a robustness study's rows: ``kpi`` as worlds x designs x replicates (NaN:
     not finished or failed) and the worlds' parameters as worlds x parameters in [0, 1]
     of their ranges (NaN for a world with no row yet)."""
     ranges = [range_from_json(r) for r in spec["parameters"]]
     worlds, designs = int(spec["worlds"]), len(spec["designs"])
+    replicates = int(spec["replicates"])
     values = np.full((worlds * designs, replicates), np.nan)
     units = np.full((worlds, len(ranges)), np.nan)
     if results.empty:
@@ -681,17 +680,13 @@ def study_arrays(
 
 
 def analyse_study(
-    results: pd.DataFrame,
-    spec: dict[str, Any],
-    replicates: int,
-    kpis: Sequence[str] = (),
-    seed: int = 0,
+    results: pd.DataFrame, spec: dict[str, Any], kpis: Sequence[str] = (), seed: int = 0
 ) -> list[KpiRobustness]:
     """Every KPI of a robustness study (``kpis``, default the spec's), in order."""
     ranges = [range_from_json(r) for r in spec["parameters"]]
     found = []
     for kpi in kpis or spec["kpis"]:
-        values, units = study_arrays(results, spec, kpi, replicates)
+        values, units = study_arrays(results, spec, kpi)
         found.append(analyse_kpi(values, units, ranges, spec["designs"], kpi, seed=seed))
     return found
 
@@ -701,7 +696,7 @@ def analyse_study(
 
 def region_sentence(result: KpiRobustness) -> str:
     """Where the favourite loses on the KPI, in one or two sentences."""
-    label = catalog.label(result.kpi).lower()
+    label = catalog.label(result.kpi)
     favourite = result.favourite
     share = next(o.win_share for o in result.designs if o.design == favourite)
     if share >= 1.0:
@@ -774,7 +769,7 @@ def regions_frame(found: Sequence[KpiRobustness]) -> pd.DataFrame:
 
 
 def worlds_frame(
-    results: pd.DataFrame, spec: dict[str, Any], found: Sequence[KpiRobustness], replicates: int
+    results: pd.DataFrame, spec: dict[str, Any], found: Sequence[KpiRobustness]
 ) -> pd.DataFrame:
     """One row per world and design: the world's parameters, and per KPI the design's
     mean over replicates, whether it won (its share of the win) and its regret."""
@@ -784,11 +779,11 @@ def worlds_frame(
     frame = pd.DataFrame(
         {"world": np.repeat(np.arange(worlds), len(names)), "design": names * worlds}
     )
-    _, units = study_arrays(results, spec, "", replicates)
+    _, units = study_arrays(results, spec, "")
     for j, r in enumerate(ranges):
         frame[r.path] = np.repeat(r.low + units[:, j] * (r.high - r.low), len(names))
     for r in found:
-        values, _ = study_arrays(results, spec, r.kpi, replicates)
+        values, _ = study_arrays(results, spec, r.kpi)
         means = replicate_means(values)
         complete = np.isfinite(means).all(axis=1)
         frame[r.kpi] = means.reshape(-1)
