@@ -11,7 +11,7 @@ from scipy.stats import qmc
 from simulation.analysis import robustness as rb
 from simulation.errors import ScenarioError
 from simulation.running.studies import load_study
-from tests.conftest import SCENARIOS, cli, ready_made
+from tests.conftest import SCENARIOS, cli, open_app, ready_made
 
 NAMES = ["A", "B"]
 
@@ -109,6 +109,14 @@ def test_worlds_without_every_design_are_left_out():
     values[4, 0, 1] = np.nan  # one replicate of A missing: the other stands for it
     result = rb.analyse_kpi(values, units, ranges(2), NAMES, "roi", higher_is_better=True)
     assert result.worlds == 19
+
+
+def test_a_handful_of_worlds_is_analysed_too():
+    for n in (1, 2, 3):
+        units = unit_worlds(n, 2)
+        values = two_designs(np.array([3.0, 0.0, 0.5][:n]))
+        result = rb.analyse_kpi(values, units, ranges(2), NAMES, "roi", higher_is_better=True)
+        assert result.worlds == n and sum(o.win_share for o in result.designs) == 1
 
 
 def test_wilson_interval_matches_the_published_formula():
@@ -274,3 +282,41 @@ def test_it_runs_unchanged_on_a_dask_cluster(tmp_path):
         pd.read_csv(tmp_path / "local" / "worlds.csv"),
         pd.read_csv(tmp_path / "dask" / "worlds.csv"),
     )
+
+
+# --------------------------------------------------------------------------- the app
+
+
+@pytest.mark.usefixtures("in_process")
+def test_the_compare_page_tests_its_answer_in_plausible_worlds(monkeypatch):
+    import ui.robustness
+
+    monkeypatch.setattr(ui.robustness, "APP_WORLDS", 3)
+    at = open_app(s="siloed,converged", r="1", seed="1701")
+    assert not at.exception
+    assert any("How sure are we?" in m.value for m in at.markdown)
+    button = next(b for b in at.button if b.label == "Test against plausible worlds")
+    assert not [c for c in at.get("vega_lite_chart") if "worlds won" in c.proto.spec]
+    button.click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    said = "\n".join(m.value for m in at.markdown)
+    assert "in the 3 worlds" in said or "every one of the 3 worlds" in said
+    assert "Converged teams is best on Lead time" in said
+    assert any("worlds won (%)" in c.proto.spec for c in at.get("vega_lite_chart"))
+    tables = [t.value for t in at.dataframe if "Won [95% CI]" in t.value.columns]
+    assert len(tables) == 8 and tables[0]["Organisation"].iloc[0] == "Siloed departments"
+    # the answer stays while the page reruns for anything else
+    at.run()
+    assert "Converged teams is best on Lead time" in "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.usefixtures("in_process")
+def test_organisations_a_study_cannot_compare_get_an_error_box(monkeypatch):
+    import ui.robustness
+
+    monkeypatch.setattr(ui.robustness, "APP_WORLDS", 2)
+    at = open_app(s="siloed,transition_big_bang", r="1", seed="1801")
+    next(b for b in at.button if b.label == "Test against plausible worlds").click().run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error if "How sure" in e.value]
+    assert "changes" in error and "single values" in error

@@ -42,6 +42,7 @@ from simulation.inputs.levers import (
 )
 from simulation.inputs.scenario import Scenario, ScenarioError
 from ui import common, figures, runner
+from ui.robustness import how_sure_panel
 
 MAX_SCENARIOS = 4
 RESULT = "cmp_result"
@@ -523,6 +524,9 @@ with st.container(border=True):
             "95% confidence intervals of differences are paired by seed: replicate i "
             "of every organisation runs with the same seed."
         )
+
+# how sure (issue 13): the comparison tested against plausible worlds, on demand
+how_sure_panel(scenarios, names, seed, current=result["signature"] == signature)
 
 # --------------------------------------------------------------------------- charts
 

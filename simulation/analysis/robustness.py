@@ -399,6 +399,8 @@ def prim(
     minimum = max(1, math.ceil(min_mass * len(units)))
     while True:
         points, hits = units[inside], cases[inside].astype(float)
+        if len(points) < 3:  # nothing left to peel from both sides
+            break
         # the alpha share of the box's points on either side of each parameter (a sort
         # rather than np.quantile: PRIM peels points, and this is several times faster)
         cut = max(1, int(alpha * len(points)))
