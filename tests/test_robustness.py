@@ -320,3 +320,20 @@ def test_organisations_a_study_cannot_compare_get_an_error_box(monkeypatch):
     assert not at.exception
     (error,) = [e.value for e in at.error if "How sure" in e.value]
     assert "changes" in error and "single values" in error
+
+
+def test_charts_show_win_shares_with_intervals_and_regret_in_the_kpis_unit():
+    from simulation.presentation.robustness_charts import regret_chart, win_share_chart
+
+    units = unit_worlds(40, 2)
+    cost = two_designs(np.where(units[:, 0] < 0.5, 1.2e6, 0.9e6)) * 1.0
+    cost[:, 0] = 1.0e6  # A costs 1.0M; B 0.9M or 1.2M
+    found = [rb.analyse_kpi(cost, units, ranges(2), NAMES, "cost_total")]
+    chart = regret_chart(found)
+    regret = chart.data  # one panel: Altair lifts its data to the top
+    assert regret.groupby("design")["regret"].max().to_dict() == pytest.approx(
+        {"A": 100.0, "B": 200.0}  # in thousands, the catalog's unit for cost
+    )
+    bars = win_share_chart(found).data  # lifted from its two layers
+    assert bars["share"].sum() == pytest.approx(100.0)
+    assert (bars["low"] <= bars["share"]).all() and (bars["share"] <= bars["high"]).all()

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from simulation.analysis.robustness import KpiRobustness
-from simulation.catalog.kpis import label, percent_kpis, unit
+from simulation.catalog.kpis import label, money_kpis, percent_kpis, unit
 from simulation.presentation.sweep_charts import PALETTE
 
 
@@ -69,7 +69,8 @@ def regret_chart(found: Sequence[KpiRobustness]) -> alt.VConcatChart:
     the best design of each world, in the KPI's unit (0: it was the best)."""
     panels = []
     for r in found:
-        scale = 100.0 if r.kpi in percent_kpis() else 1.0
+        # shares read in points, money in thousands (the catalog's unit "k")
+        scale = 100.0 if r.kpi in percent_kpis() else 1e-3 if r.kpi in money_kpis() else 1.0
         frame = pd.DataFrame(
             {
                 "design": [o.design for o in r.designs for _ in range(len(r.regret))],
@@ -83,7 +84,7 @@ def regret_chart(found: Sequence[KpiRobustness]) -> alt.VConcatChart:
             .mark_boxplot(extent="min-max")
             .encode(
                 y=alt.Y("design:N", title=None, sort=designs),
-                x=alt.X("regret:Q", title=f"regret, {label(r.kpi).lower()} ({shown})"),
+                x=alt.X("regret:Q", title=f"regret: {label(r.kpi)} ({shown})"),
                 color=alt.Color("design:N", scale=_colour(designs), legend=None),
             )
             .properties(width=420, height=22 * len(designs))
