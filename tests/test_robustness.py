@@ -11,7 +11,7 @@ from scipy.stats import qmc
 from simulation.analysis import robustness as rb
 from simulation.errors import ScenarioError
 from simulation.running.studies import load_study
-from tests.conftest import SCENARIOS, cli, open_app, ready_made
+from tests.conftest import SCENARIOS, cli, open_app, open_results, ready_made
 
 NAMES = ["A", "B"]
 
@@ -337,3 +337,14 @@ def test_charts_show_win_shares_with_intervals_and_regret_in_the_kpis_unit():
     bars = win_share_chart(found).data  # lifted from its two layers
     assert bars["share"].sum() == pytest.approx(100.0)
     assert (bars["low"] <= bars["share"]).all() and (bars["share"] <= bars["high"]).all()
+
+
+@pytest.mark.usefixtures("in_process")
+def test_the_results_page_shows_a_robustness_study(tmp_path, monkeypatch):
+    assert robustness_cli(tmp_path / "rob", "--workers", "1", "--no-charts").returncode == 0
+    at = open_results(monkeypatch, tmp_path, "rob")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    said = "\n".join(m.value for m in at.markdown)
+    assert "How sure: robustness across plausible worlds" in said
+    assert "best on Lead time, mean (new work)" in said and "best on Cost" in said
+    assert any("worlds won (%)" in c.proto.spec for c in at.get("vega_lite_chart"))

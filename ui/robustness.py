@@ -129,6 +129,33 @@ def how_sure_panel(scenarios: list[Scenario], names: list[str], seed: int, curre
         show_result(stored["found"])
 
 
+@st.cache_data(max_entries=4, show_spinner="Analysing the plausible worlds…")
+def _analysed(path: str, key: tuple) -> list[KpiRobustness]:
+    # ``key`` (the directory's stamp) is part of the cache key: new rows, new analysis
+    spec, results = load_study(Path(path))
+    return analyse_study(results, spec)
+
+
+def study_panel(path: Path, key: tuple, experiment: dict) -> bool:
+    """On the Results page: when the sweep in ``path`` is a robustness study, show its
+    win shares, regret and losing regions and return True (the page's sweep charts, a
+    KPI along each of tens of sampled parameters, say little about it)."""
+    study = experiment.get("study") or {}
+    if study.get("kind") != "robustness":
+        return False
+    st.markdown("#### How sure: robustness across plausible worlds")
+    st.caption(
+        f"{study.get('worlds', '?')} plausible worlds x {len(study.get('designs', []))} "
+        f"designs ({', '.join(study.get('designs', []))}), {study.get('replicates', '?')} "
+        "runs each with the same seeds for every design; worlds not finished are left out."
+    )
+    try:
+        show_result(_analysed(str(path), key))
+    except ScenarioError as exc:
+        st.info(common.plain(f"Nothing to show yet: {exc}"), icon=":material/info:")
+    return True
+
+
 def show_result(found: list[KpiRobustness]) -> None:
     """Win shares, the sentences on where each favourite loses, and the regret."""
     st.vega_lite_chart(spec=win_share_chart(found).to_dict(), width="stretch")
