@@ -25,6 +25,13 @@ from simulation.inputs.scenario import json_schema, load_scenario
 from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
 
 EXIT_BAD_INPUT = 2
+# robustness: plausible worlds unless asked otherwise: enough for a win share within about
+# +-6 points (95% Wilson at 50%) and PRIM boxes of 5% of the worlds (13 worlds); two
+# replicates per world and design, so that a world's winner can be tested against its
+# runner-up (a t-interval needs two): 256 x 3 x 2 = 1,536 runs for the three
+# ready-made structures, well inside issue 13's ten minutes on two cores.
+DEFAULT_WORLDS = 256
+DEFAULT_ROBUSTNESS_REPLICATES = 2
 EXIT_FAILED = 1
 PROG = "python -m simulation"
 
@@ -210,6 +217,67 @@ def build_parser(
         "--mechanism", metavar="NAME", help="only the entries of this mechanism or section"
     )
     parameters.set_defaults(handler=cmd_parameters)
+
+    # robustness: how sure (issue 13, item 3)
+    robustness = commands.add_parser(
+        "robustness",
+        help="how sure: which design wins across plausible worlds, and where it loses",
+        description="Run every design in plausible worlds (a Latin hypercube over the "
+        "catalog's parameter ranges, the same seeds for every design) and print, per KPI, "
+        "the share of worlds each design wins, its regret, and the parameter region where "
+        "the favourite loses (PRIM). Writes CSV and charts; resumable with --resume.",
+    )
+    robustness.add_argument(
+        "scenarios", type=Path, nargs="+", help="two or more scenario files (the first is the base)"
+    )
+    robustness.add_argument(
+        "--worlds",
+        type=lambda text: _whole_number(text, 1, MAX_RUNS),
+        default=DEFAULT_WORLDS,
+        help=f"plausible worlds to sample (default {DEFAULT_WORLDS})",
+    )
+    robustness.add_argument(
+        "--parameters",
+        nargs="+",
+        metavar="PATH",
+        help="the parameters the worlds vary (default: every catalog parameter the designs "
+        "leave open and give work to; python -m simulation parameters lists them)",
+    )
+    robustness.add_argument(
+        "--kpi",
+        action="append",
+        dest="kpis",
+        metavar="KPI",
+        help="a KPI to judge the designs on (repeatable; default: the headline KPIs)",
+    )
+    robustness.add_argument(
+        "--replicates",
+        type=_replicates,
+        default=DEFAULT_ROBUSTNESS_REPLICATES,
+        help=f"runs per world and design (default {DEFAULT_ROBUSTNESS_REPLICATES})",
+    )
+    robustness.add_argument("--seed", type=_seed, help="first seed (default: the first scenario's)")
+    robustness.add_argument("--days", type=_days, help="horizon in working days")
+    _executor_options(robustness)
+    robustness.add_argument(
+        "--out",
+        type=Path,
+        help="directory for the results (default: results/robustness-<UTC time>)",
+    )
+    robustness.add_argument(
+        "--resume", action="store_true", help="continue a robustness study in --out"
+    )
+    robustness.add_argument(
+        "--max-runs",
+        type=_positive_int,
+        default=MAX_RUNS,
+        help=f"refuse studies of more runs than this (default {MAX_RUNS:,})",
+    )
+    robustness.add_argument("--no-charts", action="store_true", help="print tables only")
+    robustness.add_argument(
+        "--format", choices=["png", "svg"], default="png", help="image format of the charts"
+    )
+    robustness.set_defaults(handler=cmd_robustness)
 
     # --------------------------------------------------------------- explain (issue 13)
     explain = commands.add_parser(
@@ -669,6 +737,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     has_manifest = (args.directory / MANIFEST).is_file()
     if has_manifest and (study_spec(args.directory) or {}).get("kind") == "explain":  # issue 13
         return analyze_explain(args.directory, args.kpis, not args.no_charts, args.format)
+    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "robustness":
+        return analyze_robustness(args.directory, args.kpis, not args.no_charts, args.format)
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)
     if results.empty:
@@ -866,6 +936,154 @@ def write_charts(charts: dict, folder: Path, fmt: str) -> list[Path]:
             chart.save(str(path), **({"scale_factor": 2} if suffix == "png" else {}))
             written.append(path)
     return written
+
+
+# ------------------------------------------------------------ robustness (issue 13)
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """Run every design in plausible worlds into ``--out`` (resumable) and print who
+    wins where, with what regret, and where the favourite loses (``analyze_robustness``).
+    """
+    from datetime import UTC, datetime
+
+    from simulation.analysis.comparison import unique_names
+    from simulation.analysis.robustness import (
+        design_overrides,
+        robustness_points,
+        robustness_spec,
+        sample_worlds,
+        uncertain_ranges,
+    )
+    from simulation.running.batch import check_output
+    from simulation.running.executors import choose_executor, executor_notes
+    from simulation.running.studies import Study, run_study
+
+    if len(args.scenarios) < 2:
+        raise ScenarioError("scenarios", "robustness compares two or more designs; give another")
+    scenarios = [load_scenario(p) for p in args.scenarios]
+    names = unique_names([s.name for s in scenarios])
+    kpis = args.kpis or catalog_card_kpis()
+    _check_kpis(kpis)
+    seed = scenarios[0].seed if args.seed is None else args.seed
+    ranges = uncertain_ranges(scenarios, args.parameters or ())
+    worlds = sample_worlds(ranges, args.worlds, seed)
+    study = Study(
+        kind="robustness",
+        name=f"Robustness: {', '.join(names)}",
+        base=scenarios[0],
+        points=robustness_points(worlds, design_overrides(scenarios)),
+        replicates=args.replicates,
+        seed=seed,
+        spec=robustness_spec(names, ranges, args.worlds, args.replicates, kpis),
+        days=args.days,
+    )
+    out = args.out or Path("results") / f"robustness-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    plan = study.plan(args.max_runs)
+    choose_executor(args.workers, args.cluster)
+    check_output(plan, out, args.resume)
+    total = len(plan.runs)
+    executor = _executor(args)
+    print(
+        f"{study.name}: {args.worlds} worlds x {len(names)} designs x {args.replicates} "
+        f"replicates = {total} runs over {len(ranges)} parameters on {executor.name} "
+        f"({', '.join(executor_notes(executor, args.workers))}); results in {out}",
+        file=sys.stderr,
+    )
+    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
+    try:
+        outcome = run_study(
+            study, out, executor, resume=args.resume,
+            on_progress=lambda done, _: bar.update(done - bar.n), max_runs=args.max_runs,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        executor.close()
+        bar.close()
+        print(
+            f"interrupted: {bar.n} of {total} runs are written in {out}; run the same "
+            "command with --out and --resume to finish",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        bar.close()
+        executor.close()
+    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{errors}.\n")
+    return analyze_robustness(out, kpis, not args.no_charts, args.format)
+
+
+def catalog_card_kpis() -> list[str]:
+    """The headline KPIs, which robustness judges designs on by default."""
+    return [entry.key for entry in catalog.headline_kpis()]
+
+
+def _check_kpis(kpis: list[str]) -> None:
+    unknown = [k for k in kpis if catalog.find_kpi(k) is None]
+    if unknown:
+        raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
+
+
+def analyze_robustness(
+    directory: Path, kpis: list[str] | None, charts: bool = True, fmt: str = "png"
+) -> int:
+    """Print a robustness study's tables and findings; write worlds.csv, summary.csv,
+    regions.csv and (with ``charts``) charts/ into ``directory``."""
+    from simulation.analysis.robustness import (
+        analyse_study,
+        format_outcomes,
+        region_sentence,
+        regions_frame,
+        summary_frame,
+        worlds_frame,
+    )
+    from simulation.running.batch import read_manifest
+    from simulation.running.studies import load_study
+
+    spec, results = load_study(directory)
+    if results.empty:
+        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    if kpis:
+        _check_kpis(kpis)
+    found = analyse_study(results, spec, kpis or spec["kpis"])
+    manifest = read_manifest(directory)
+    replicates = int(spec["replicates"])
+    print(
+        f"{manifest['experiment']['name']}: {len(results)} runs "
+        f"({int((results['status'] == 'error').sum())} errors), "
+        f"{manifest.get('status', 'unknown')}; {spec['worlds']} plausible worlds over "
+        f"{len(spec['parameters'])} parameters, {replicates} replicate"
+        f"{'s' if replicates != 1 else ''} per world and design (the same seeds for "
+        "every design).\n"
+        "Won: share of worlds in which the design is best [95% Wilson interval]; "
+        "regret: how much worse than the best design of each world (* the favourite).\n"
+    )
+    for result in found:
+        entry = catalog.kpi(result.kpi)
+        better = "higher" if entry.higher_is_better else "lower"
+        decided = (
+            ""
+            if result.decided is None
+            else f"; in {result.decided} the winner leads by a 95% interval over replicates"
+        )
+        print(f"{entry.label} ({better} is better): {result.worlds} worlds{decided}")
+        header = ["design", "won [95% CI]", "regret median", "p90", "max"]
+        print(_grid(format_outcomes(result), header))
+        print(region_sentence(result) + "\n")
+    worlds_frame(results, spec, found).to_csv(directory / "worlds.csv", index=False)
+    summary_frame(found).to_csv(directory / "summary.csv", index=False)
+    regions_frame(found).to_csv(directory / "regions.csv", index=False)
+    written = []
+    if charts:
+        from simulation.presentation.robustness_charts import robustness_charts
+
+        written = write_charts(robustness_charts(found), directory / "charts", fmt)
+    print(
+        "Wrote worlds.csv (per world and design), summary.csv and regions.csv"
+        + (f", and {len(written)} chart files in {directory / 'charts'}" if written else "")
+        + f" to {directory}"
+    )
+    return 0
 
 
 def _fmt_param(value: Any) -> str:

@@ -42,6 +42,7 @@ from simulation.inputs.levers import (
 )
 from simulation.inputs.scenario import Scenario, ScenarioError
 from ui import common, figures, runner, why
+from ui.robustness import how_sure_panel
 
 MAX_SCENARIOS = 4
 RESULT = "cmp_result"
@@ -526,6 +527,9 @@ with st.container(border=True):
 
 if current and len(scenarios) > 1:  # issue 13: why each gap, on demand
     why.why_panel(names, scenarios, seed)
+
+# how sure (issue 13): the comparison tested against plausible worlds, on demand
+how_sure_panel(scenarios, names, seed, current=result["signature"] == signature)
 
 # --------------------------------------------------------------------------- charts
 

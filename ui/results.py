@@ -38,6 +38,7 @@ from simulation.running.sweep_results import (
     value_text,
 )
 from ui import common, why
+from ui.robustness import study_panel
 
 RESULTS_ROOT = common.results_root()
 NO_COLOUR = "(none)"
@@ -190,6 +191,9 @@ if sweep.errors:
             hide_index=True,
             width="stretch",
         )
+# robustness (issue 13): a robustness study shows who wins where instead of sweep charts
+if study_panel(sweep.path, stamp(path), experiment):
+    st.stop()
 if ok.empty:
     st.info("No run has finished without an error yet: nothing to plot.", icon=":material/info:")
     st.stop()
