@@ -1,0 +1,192 @@
+"""Global sensitivity (issue 13, item 2): the analysis code the ``sensitivity`` command
+uses reproduces the published Sobol indices of the Ishigami function and ranks an inert
+factor last; the study varies only parameters that can act; on the real model a
+parameter that cannot matter gets nothing; the command writes its tables and refuses
+bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulation.analysis.global_sensitivity import (
+    Factor,
+    analyse,
+    check_budget,
+    design,
+    design_size,
+    evaluate,
+    ishigami,
+    noise_share,
+)
+from simulation.analysis.sensitivity_study import (
+    chosen_factors,
+    decode_design,
+    default_factors,
+    encode_design,
+    factors_to_spec,
+    kpi_table,
+    study_points,
+    versus_overrides,
+)
+from simulation.errors import ScenarioError
+from tests.conftest import ready_made
+
+PI = np.pi
+ISHIGAMI = [Factor("x1", -PI, PI), Factor("x2", -PI, PI), Factor("x3", -PI, PI)]
+#: Published indices for a=7, b=0.1 (Ishigami & Homma 1990; Saltelli et al. 2008).
+ISHIGAMI_S1 = [0.314, 0.442, 0.0]
+ISHIGAMI_ST = [0.558, 0.442, 0.244]
+
+
+def test_sobol_reproduces_the_ishigami_indices_within_its_intervals():
+    x = design("sobol", ISHIGAMI, samples=1024, seed=3)
+    assert len(x) == design_size("sobol", 3, samples=1024) == 1024 * 5
+    table = analyse("sobol", ISHIGAMI, x, evaluate(ishigami, x), seed=3)
+    for column, published in (("S1", ISHIGAMI_S1), ("ST", ISHIGAMI_ST)):
+        error = np.abs(table[column].to_numpy() - published)
+        assert (error <= table[f"{column}_conf"].to_numpy()).all(), table
+        # and the intervals are tight enough to tell the factors apart
+        assert (table[f"{column}_conf"] < 0.1).all(), table
+    assert list(table["rank"]) == [1, 2, 3]
+
+
+def test_morris_ranks_an_inert_factor_last_with_nothing():
+    factors = [*ISHIGAMI, Factor("inert", 0.0, 1.0)]
+    x = design("morris", factors, trajectories=20, seed=5)
+    assert len(x) == design_size("morris", 4, trajectories=20) == 20 * 5
+    table = analyse("morris", factors, x, evaluate(ishigami, x), seed=5).set_index("parameter")
+    assert table.loc["inert", "mu_star"] == 0 and table.loc["inert", "sigma"] == 0
+    assert table.loc["inert", "rank"] == 4
+    live = table.drop("inert")
+    assert (live["mu_star"] - live["mu_star_conf"] > 0).all(), table
+    # x3 acts only through its interaction with x1: its effects vary (sigma > mu)
+    assert table.loc["x3", "sigma"] > abs(table.loc["x3", "mu"])
+
+
+def test_budgets_too_small_for_the_method_are_refused():
+    with pytest.raises(ScenarioError, match="--trajectories"):
+        check_budget("morris", 5, trajectories=2)
+    with pytest.raises(ScenarioError, match="--levels"):
+        check_budget("morris", 5, levels=3)
+    with pytest.raises(ScenarioError, match=r"--samples.*power of two"):
+        check_budget("sobol", 5, samples=48)
+    with pytest.raises(ScenarioError, match=r"--parameters.*at least 2"):
+        check_budget("sobol", 1)
+    with pytest.raises(ScenarioError, match="--method"):
+        check_budget("fast", 5)
+
+
+def test_noise_share_is_the_replicate_variance_of_the_means():
+    rng = np.random.default_rng(1)
+    signal = np.linspace(0, 10, 50)[:, None]
+    assert noise_share(signal + rng.normal(0, 0.01, (50, 4))) < 0.001
+    assert noise_share(rng.normal(0, 1, (200, 4))) == pytest.approx(1.0, abs=0.25)
+    assert noise_share(signal) is None  # one replicate: not measurable
+
+
+# --------------------------------------------------------------------------- the study
+
+
+def test_parameters_that_cannot_act_are_left_out_with_the_reason():
+    siloed = ready_made("siloed")
+    factors, left_out = default_factors([siloed])
+    paths = {f.path for f in factors}
+    reasons = {o.path: o.reason for o in left_out}
+    assert "mechanisms.rework.p_business_it" in paths
+    assert reasons["brms.latency_effect"] == "no BRMs"
+    assert reasons["mechanisms.handoff.within_team_days"] == "no teams"
+    assert reasons["levers.transparency"].startswith("a design choice")
+    assert reasons["disciplines[].cost_per_day"].startswith("set per list item")
+    off = siloed.model_copy(deep=True)
+    off.mechanisms.rework.enabled = False
+    reasons = {o.path: o.reason for o in default_factors([off])[1]}
+    assert reasons["mechanisms.rework.p_business_it"] == "the rework mechanism is off"
+    # two designs: what acts in either is varied, what differs between them is not
+    both, _ = default_factors([siloed, ready_made("aligned")])
+    assert "brms.latency_effect" in {f.path for f in both}
+    assert "brms.count" not in {f.path for f in both}
+
+
+def test_named_parameters_resolve_list_items_by_name():
+    siloed = ready_made("siloed")
+    factors = chosen_factors(["disciplines.dev.cost_per_day", "team_size"], [siloed])
+    assert factors[0] == Factor("disciplines.dev.cost_per_day", 300.0, 1200.0)
+    assert factors[1].integer
+    with pytest.raises(ScenarioError, match=r"--parameters.*not a parameter"):
+        chosen_factors(["mechanisms.rework.nonsense"], [siloed])
+    with pytest.raises(ScenarioError, match="no entry named 'design'"):
+        chosen_factors(["disciplines.design.cost_per_day"], [siloed])
+    with pytest.raises(ScenarioError, match="differs between the designs"):
+        chosen_factors(["brms.count"], [siloed, ready_made("aligned")])
+
+
+def test_a_gap_study_runs_the_same_sample_on_both_designs():
+    siloed, converged = ready_made("siloed"), ready_made("converged")
+    versus = versus_overrides(siloed, converged)
+    assert versus == {"levers.prioritisation": "value", "structure": "converged"}
+    factors = [
+        Factor("mechanisms.rework.p_business_it", 0.3, 0.7),
+        Factor("mechanisms.coordination.department_peers", 1, 4, integer=True),
+    ]
+    x = design("morris", factors, trajectories=4, seed=1)
+    points = study_points(factors, x, versus)
+    assert len(points) == 2 * len(x)
+    for row, first, second in zip(x, points[0::2], points[1::2], strict=True):
+        assert first["mechanisms.rework.p_business_it"] == row[0]
+        assert isinstance(first["mechanisms.coordination.department_peers"], int)
+        assert second == {**versus, **first}
+    np.testing.assert_allclose(
+        decode_design(
+            {"method": "morris", "levels": 4, "grid": encode_design("morris", factors, x, 4)},
+            factors,
+            len(x),
+        ),
+        x,
+    )
+
+
+def _synthetic_spec(method: str, factors, x, versus: bool) -> dict:
+    return {
+        "method": method,
+        "factors": factors_to_spec(factors),
+        "levels": 4,
+        "grid": encode_design(method, factors, x, 4),
+        "seed": 7,
+        "versus": {"structure": "converged"} if versus else None,
+    }
+
+
+def test_the_gap_is_analysed_per_sample_on_shared_seeds():
+    """A constructed pair of designs: both depend strongly on a and b, but the gap
+    B - A depends on c alone; replicate noise is shared by both (common seeds)."""
+    factors = [Factor("a", 0, 1), Factor("b", 0, 1), Factor("c", 0, 1)]
+    x = design("morris", factors, trajectories=12, seed=2)
+    seeds = np.random.default_rng(4).normal(0, 0.5, size=3)  # shared by both designs
+    first = 10 * x[:, [0]] + 5 * x[:, [1]] + seeds
+    second = first + 2 * x[:, [2]]
+    matrix = np.empty((2 * len(x), 3))
+    matrix[0::2], matrix[1::2] = first, second
+    table, summary = kpi_table(
+        _synthetic_spec("morris", factors, x, True), "lead_time_mean", matrix
+    )
+    table = table.set_index("parameter")
+    assert table.loc["c", "rank"] == 1
+    assert table.loc["a", "mu_star"] == pytest.approx(0, abs=1e-9)
+    assert table.loc["c", "mu_star"] == pytest.approx(2, rel=0.01)
+    assert summary["second_better_share"] == 0  # B is slower in every sample
+    assert summary["noise_share"] == pytest.approx(0, abs=1e-12)
+    # the same matrix read as one design sees a and b, not c
+    single, _ = kpi_table(
+        _synthetic_spec("morris", factors, x, False), "lead_time_mean", matrix[0::2]
+    )
+    assert single.set_index("parameter").loc["a", "rank"] == 1
+
+
+def test_a_kpi_with_missing_runs_is_not_analysed():
+    factors = [Factor("a", 0, 1), Factor("b", 0, 1)]
+    x = design("sobol", factors, samples=8, seed=1)
+    matrix = evaluate(lambda r: r[0], x)[:, None]
+    matrix[3, 0] = np.nan
+    with pytest.raises(ScenarioError, match="1 of 32 samples lack a value"):
+        kpi_table(_synthetic_spec("sobol", factors, x, False), "cx_index", matrix)
