@@ -6,8 +6,13 @@ bad input."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
 from simulation.analysis.global_sensitivity import (
     Factor,
@@ -30,7 +35,7 @@ from simulation.analysis.sensitivity_study import (
     versus_overrides,
 )
 from simulation.errors import ScenarioError
-from tests.conftest import ready_made
+from tests.conftest import cli, ready_made
 
 PI = np.pi
 ISHIGAMI = [Factor("x1", -PI, PI), Factor("x2", -PI, PI), Factor("x3", -PI, PI)]
@@ -190,3 +195,74 @@ def test_a_kpi_with_missing_runs_is_not_analysed():
     matrix[3, 0] = np.nan
     with pytest.raises(ScenarioError, match="1 of 32 samples lack a value"):
         kpi_table(_synthetic_spec("sobol", factors, x, False), "cx_index", matrix)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _rework_off(folder: Path) -> Path:
+    """siloed.yaml with misunderstanding and rework switched off."""
+    scenario = ready_made("siloed").model_copy(deep=True)
+    scenario.mechanisms.rework.enabled = False
+    path = folder / "rework_off.yaml"
+    path.write_text(yaml.safe_dump(scenario.model_dump(mode="json")))
+    return path
+
+
+@pytest.fixture(scope="module")
+def morris_study(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A small Morris study of the real model: a strong parameter and one of a
+    mechanism that is switched off, 30-day runs."""
+    folder = tmp_path_factory.mktemp("morris")
+    done = cli(
+        "sensitivity", str(_rework_off(folder)),
+        "--parameters", "mechanisms.handoff.business_it_days", "mechanisms.rework.p_business_it",
+        "--trajectories", "4", "--days", "30", "--workers", "1", "--format", "svg",
+        "--kpi", "lead_time_mean", "--kpi", "cost_total", "--out", str(folder / "out"),
+    )  # fmt: skip
+    return folder / "out", done
+
+
+def test_on_the_model_a_parameter_of_a_switched_off_mechanism_gets_nothing(morris_study):
+    out, done = morris_study
+    assert done.returncode == 0, done.stderr
+    assert "p_business_it cannot act here (the rework mechanism is off)" in done.stderr
+    table = pd.read_csv(out / "sensitivity.csv")
+    lead = table[table["kpi"] == "lead_time_mean"].set_index("parameter")
+    idle = lead.loc["mechanisms.rework.p_business_it"]
+    assert idle["mu_star"] == 0 and idle["sigma"] == 0 and idle["rank"] == 2
+    strong = lead.loc["mechanisms.handoff.business_it_days"]
+    assert strong["mu_star"] - strong["mu_star_conf"] > 0
+    # 2 parameters x 4 trajectories -> 12 points, 2 replicates each on shared seeds
+    results = pd.read_parquet(out / "results.parquet")
+    assert len(results) == 24 and set(results["seed"]) == {2026, 2027}
+    assert (out / "charts" / "morris_lead_time_mean.svg").exists()
+    assert "Morris mu*" in done.stdout and "mechanisms.handoff.business_it_days" in done.stdout
+
+
+def test_analyze_reprints_a_sensitivity_study(morris_study):
+    out, _ = morris_study
+    (out / "sensitivity.csv").unlink()
+    again = cli("analyze", str(out), "--no-charts", "--kpi", "lead_time_mean")
+    assert again.returncode == 0, again.stderr
+    assert "Lead time" in again.stdout and "mechanisms.rework.p_business_it" in again.stdout
+    assert set(pd.read_csv(out / "sensitivity.csv")["kpi"]) == {"lead_time_mean"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--method", "fast"], "--method: 'fast' is not one of morris, sobol"),
+        (["--parameters", "mechanisms.rework.nope"], "--parameters: 'mechanisms.rework.nope'"),
+        (["--trajectories", "3"], "--trajectories: 3 is too few"),
+        (["--method", "sobol", "--samples", "4"], "--samples: 4: Sobol needs a power of two"),
+        (["--kpi", "happiness"], "--kpi: unknown KPI happiness"),
+        (["--versus", "scenarios/transition_stepwise.yaml"], "--versus: differs from"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    done = cli("sensitivity", "scenarios/siloed.yaml", *args, "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {done.stderr.strip().removeprefix('error: ')}"
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

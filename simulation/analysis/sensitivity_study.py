@@ -288,6 +288,25 @@ def chosen_factors(paths: Sequence[str], scenarios: Sequence[Scenario]) -> list[
     return factors
 
 
+def idle_factors(factors: Sequence[Factor], scenarios: Sequence[Scenario]) -> list[tuple[str, str]]:
+    """The chosen factors that cannot act in any of ``scenarios`` (a mechanism off, no
+    BRMs, ...), each with the reason: a study may still vary them, as a check."""
+    idle = []
+    for factor in factors:
+        entry = catalog_entry(factor.path)
+        if entry is None or "[]" in entry.path:
+            continue
+        reasons = [_cannot_act(entry, s) for s in scenarios]
+        if all(reasons):
+            idle.append((factor.path, str(reasons[0])))
+    return idle
+
+
+def _cannot_act(entry: Parameter, s: Scenario) -> str | None:
+    reason = left_out_reason(entry, s)
+    return None if reason is None or reason.startswith("a design choice") else reason
+
+
 # --------------------------------------------------------------------------- which points
 
 
