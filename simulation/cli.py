@@ -782,6 +782,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     replicates = args.replicates or (2 if args.method == "morris" else 1)
     x = gsa.design(args.method, factors, seed=args.seed, **budget)
     names = [s.name for s in scenarios]
+    idle = design.idle_factors(factors, scenarios)
     spec = {
         "method": args.method,
         "factors": design.factors_to_spec(factors),
@@ -791,6 +792,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         "versus": versus,
         "kpis": kpis,
         "left_out": [[o.path, o.reason] for o in left_out],
+        "idle": [list(pair) for pair in idle],
         "grid": design.encode_design(args.method, factors, x, args.levels),
     }
     study = Study(
@@ -817,7 +819,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     _print_left_out(left_out)
-    for path, reason in design.idle_factors(factors, scenarios):
+    for path, reason in idle:
         print(f"Note: {path} cannot act here ({reason}): expect nothing from it", file=sys.stderr)
     bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
     try:
@@ -879,6 +881,7 @@ def analyze_sensitivity(
     from simulation.analysis.sensitivity_study import study_tables
     from simulation.presentation.sensitivity_charts import (
         TOP,
+        constant,
         display_table,
         effect_unit,
         output_title,
@@ -906,6 +909,8 @@ def analyze_sensitivity(
         kpi = row["kpi"]
         unit = f" (effects in {effect_unit(kpi)})" if method == "morris" else ""
         print(f"\n{output_title(kpi, spec)}{unit}\n  {summary_line(row, spec)}")
+        if constant(row):
+            continue
         shown = display_table(table, kpi, method)
         print(_grid(shown.astype(str).values.tolist(), list(shown.columns)))
     for note in notes:

@@ -38,6 +38,7 @@ from simulation.running.sweep_results import (
     value_text,
 )
 from ui import common
+from ui.sensitivity import show_sensitivity
 
 RESULTS_ROOT = common.results_root()
 NO_COLOUR = "(none)"
@@ -134,6 +135,8 @@ except Exception as exc:  # whatever else a damaged directory throws: one line, 
     st.stop()
 if st.query_params.get("sweep") != chosen:
     st.query_params.from_dict({"sweep": chosen})
+if show_sensitivity(sweep):  # a sensitivity study has its own view (ui/sensitivity.py)
+    st.stop()
 
 # --------------------------------------------------------------------------- overview
 

@@ -207,6 +207,8 @@ def _morris(
         return pd.DataFrame(0.0, index=range(len(factors)), columns=columns)
     from SALib.analyze import morris as morris_analyze
 
+    # Rounding leaves effects of 1e-15 where a factor does nothing: call them 0.
+    tiny = 1e-9 * float(np.ptp(y))
     found = morris_analyze.analyze(
         _problem(factors),
         x,
@@ -216,7 +218,8 @@ def _morris(
         num_levels=levels,
         seed=seed,
     )
-    return pd.DataFrame({c: np.asarray(found[c], dtype=float) for c in columns})
+    table = pd.DataFrame({c: np.asarray(found[c], dtype=float) for c in columns})
+    return table.mask(table.abs() < tiny, 0.0)
 
 
 def _sobol(factors: Sequence[Factor], y: np.ndarray, seed: int) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from simulation.catalog.kpis import find_kpi, percent_kpis
+from simulation.catalog.kpis import find_kpi, money_kpis, percent_kpis
 from simulation.presentation.sweep_charts import kpi_label
 
 #: Parameters a chart or a printed table shows, most influential first.
@@ -41,7 +41,18 @@ def output_title(kpi: str, spec: dict[str, Any]) -> str:
 
 
 def _scale(kpi: str) -> float:
-    return 100.0 if kpi in percent_kpis() else 1.0
+    """Percent KPIs (shares) show in percent, money KPIs in thousands, as every table."""
+    if kpi in percent_kpis():
+        return 100.0
+    return 0.001 if kpi in money_kpis() else 1.0
+
+
+def level_unit(kpi: str) -> str:
+    """The unit of ``kpi``'s own values as shown."""
+    if kpi in percent_kpis():
+        return "%"
+    entry = find_kpi(kpi)
+    return entry.unit if entry and entry.unit else ""
 
 
 def effect_unit(kpi: str) -> str:
@@ -54,7 +65,7 @@ def effect_unit(kpi: str) -> str:
     return "index points" if entry.unit[0].isdigit() else entry.unit
 
 
-def _frame(table: pd.DataFrame, kpi: str, method: str) -> pd.DataFrame:
+def _frame(table: pd.DataFrame, kpi: str, method: str, top: int | None = TOP) -> pd.DataFrame:
     rows = table[table["kpi"] == kpi].copy()
     rows["name"] = rows["parameter"].map(short_name)
     if method == "morris":
@@ -63,7 +74,8 @@ def _frame(table: pd.DataFrame, kpi: str, method: str) -> pd.DataFrame:
             rows[column] = rows[column] * scale
         rows["low"] = (rows["mu_star"] - rows["mu_star_conf"]).clip(lower=0)
         rows["high"] = rows["mu_star"] + rows["mu_star_conf"]
-    return rows.sort_values("rank").head(TOP)
+    rows = rows.sort_values("rank")
+    return rows if top is None else rows.head(top)
 
 
 def morris_chart(table: pd.DataFrame, kpi: str, spec: dict[str, Any]) -> alt.LayerChart:
@@ -144,10 +156,13 @@ def sensitivity_charts(table: pd.DataFrame, spec: dict[str, Any]) -> dict[str, a
     return {f"{method}_{kpi}": draw(table, kpi, spec) for kpi in dict.fromkeys(table["kpi"])}
 
 
-def display_table(table: pd.DataFrame, kpi: str, method: str) -> pd.DataFrame:
+def display_table(
+    table: pd.DataFrame, kpi: str, method: str, top: int | None = TOP
+) -> pd.DataFrame:
     """``kpi``'s indices as a page or a terminal shows them: rank, parameter, the
-    method's estimates each with its 95% interval in words, most influential first."""
-    rows = _frame(table, kpi, method).sort_values("rank")
+    method's estimates each with its 95% interval in words, the ``top`` most
+    influential first (None: all)."""
+    rows = _frame(table, kpi, method, top)
     if method == "morris":
         shown = {
             "rank": rows["rank"],
@@ -176,14 +191,27 @@ def _pm(value: float, half: float, decimals: int | None = None) -> str:
     return f"{_num(value)} ± {_num(half)}"
 
 
+def constant(summary: dict[str, Any]) -> bool:
+    """Whether the output summarised took one value in every sample (then every index
+    is 0 and a table of them says nothing)."""
+    return summary["high"] - summary["low"] <= 1e-12 * max(1.0, abs(summary["mean"]))
+
+
 def summary_line(summary: dict[str, Any], spec: dict[str, Any]) -> str:
     """One line on an output: its mean and range over the samples, the replicate
     noise in it, and with two designs how often the second is better."""
     kpi = summary["kpi"]
     scale = _scale(kpi)
-    unit = effect_unit(kpi)
+    unit = level_unit(kpi)
+    gap = "gap " if spec.get("versus") is not None else ""
+    sep = "" if unit == "%" else " "
+    if constant(summary):
+        return (
+            f"{gap}{_num(summary['mean'] * scale)}{sep}{unit} in every sample: no parameter "
+            "varied here acts on it"
+        )
     text = (
-        f"mean {_num(summary['mean'] * scale)} {unit} over the samples "
+        f"{gap}mean {_num(summary['mean'] * scale)}{sep}{unit} over the samples "
         f"(from {_num(summary['low'] * scale)} to {_num(summary['high'] * scale)})"
     )
     noise = summary.get("noise_share")
