@@ -241,6 +241,19 @@ def build_parser(
         "list item); default: every catalog parameter that can act in the scenario(s)",
     )
     sensitivity.add_argument(
+        "--screen",
+        type=Path,
+        metavar="DIR",
+        help="vary the --top parameters a Morris study in DIR (of the same designs) found "
+        "most influential: Sobol where the budget allows",
+    )
+    sensitivity.add_argument(
+        "--top",
+        type=_positive_int,
+        default=SCREEN_TOP,
+        help=f"with --screen: how many parameters to keep (default {SCREEN_TOP})",
+    )
+    sensitivity.add_argument(
         "--trajectories",
         type=_positive_int,
         default=SENSITIVITY_TRAJECTORIES,
@@ -754,6 +767,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 #: Default budgets of ``sensitivity`` (runs and wall times in the README).
 SENSITIVITY_TRAJECTORIES = 10
 SENSITIVITY_SAMPLES = 64
+SCREEN_TOP = 8
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -773,8 +787,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     scenarios = [first] if second is None else [first, second]
     kpis = _sensitivity_kpis(args.kpis)
     versus = design.versus_overrides(first, second) if second is not None else None
+    if args.parameters and args.screen:
+        raise ScenarioError("--screen", "choose the parameters with --parameters or --screen")
     if args.parameters:
         factors, left_out = design.chosen_factors(args.parameters, scenarios), []
+    elif args.screen:
+        factors, left_out = _screened(args.screen, args.top, [s.name for s in scenarios])
     else:
         factors, left_out = design.default_factors(scenarios)
     budget = {"trajectories": args.trajectories, "levels": args.levels, "samples": args.samples}
@@ -845,6 +863,51 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return analyze_sensitivity(out, None, args.no_charts, args.format)
 
 
+def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], list[Any]]:
+    """The ``top`` factors of the Morris study in ``directory``, and what it left out
+    (with the screening as the reason for the rest)."""
+    from simulation.analysis.sensitivity_study import (
+        LeftOut,
+        factors_from_spec,
+        screened_factors,
+        study_tables,
+    )
+    from simulation.running.studies import kpi_matrix, load_study
+
+    if not (directory / "manifest.json").is_file():
+        raise ScenarioError("--screen", "holds no study", str(directory))
+    spec, results = load_study(directory)
+    if spec.get("kind") != "sensitivity" or spec.get("method") != "morris":
+        raise ScenarioError("--screen", "is not a Morris sensitivity study", str(directory))
+    if spec.get("designs") != names:
+        raise ScenarioError(
+            "--screen", f"screened {' vs '.join(spec.get('designs') or [])}, not "
+            f"{' vs '.join(names)}", str(directory)
+        )  # fmt: skip
+    points = _study_points(directory)
+    replicates = read_replicates(directory)
+    matrices = {k: kpi_matrix(results, k, points, replicates) for k in spec.get("kpis") or []}
+    table, _, _ = study_tables(spec, matrices)
+    if table.empty:
+        raise ScenarioError("--screen", "has no finished Morris indices", str(directory))
+    factors = factors_from_spec(spec)
+    kept = screened_factors(table, factors, top)
+    screened = [
+        LeftOut(f.path, f"not in the top {top} of the Morris screening in {directory}")
+        for f in factors
+        if f not in kept
+    ]
+    left = [LeftOut(path, reason) for path, reason in spec.get("left_out") or []]
+    return kept, [*screened, *left]
+
+
+def read_replicates(directory: Path) -> int:
+    """The replicates of the study or sweep in ``directory``, as its manifest records them."""
+    from simulation.running.batch import read_manifest
+
+    return int((read_manifest(directory).get("experiment") or {}).get("replicates") or 1)
+
+
 def _sensitivity_kpis(kpis: list[str] | None) -> list[str]:
     chosen = kpis or [k.key for k in catalog.headline_kpis()]
     unknown = [k for k in chosen if catalog.find_kpi(k) is None]
@@ -863,8 +926,10 @@ def _new_results_folder(kind: str) -> Path:
 
 def _print_left_out(left_out: list[Any]) -> None:
     by_reason: dict[str, list[str]] = {}
+    first: dict[str, str] = {}  # list items' reasons differ only in their example
     for item in left_out:
         path, reason = (item.path, item.reason) if hasattr(item, "path") else item
+        reason = first.setdefault(reason.split(":")[0], reason)
         by_reason.setdefault(reason, []).append(path)
     if by_reason:
         print("Left out (they cannot act here, or are not unknowns; --parameters names "
@@ -897,8 +962,7 @@ def analyze_sensitivity(
     unknown = [k for k in chosen if k not in results.columns]
     if unknown:
         raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
-    points, replicates = int(results["point"].max()) + 1, int(results["replicate"].max()) + 1
-    points = max(points, _study_points(directory))
+    points, replicates = _study_points(directory), read_replicates(directory)
     matrices = {k: kpi_matrix(results, k, points, replicates) for k in chosen}
     table, summary, notes = study_tables(spec, matrices)
     method = spec["method"]

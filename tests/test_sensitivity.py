@@ -31,6 +31,7 @@ from simulation.analysis.sensitivity_study import (
     encode_design,
     factors_to_spec,
     kpi_table,
+    screened_factors,
     study_points,
     versus_overrides,
 )
@@ -266,3 +267,27 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert done.stderr.strip() == f"error: {done.stderr.strip().removeprefix('error: ')}"
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_a_screening_keeps_the_top_parameters_over_every_kpi():
+    """mu* is compared within a KPI (units differ), then at its best over the KPIs."""
+    table = pd.DataFrame(
+        {
+            "kpi": ["lead"] * 3 + ["cost"] * 3,
+            "parameter": ["a", "b", "c"] * 2,
+            "mu_star": [10.0, 5.0, 0.0, 0.001, 0.0, 0.002],
+        }
+    )
+    factors = [Factor("a", 0, 1), Factor("b", 0, 1), Factor("c", 0, 1), Factor("d", 0, 1)]
+    assert [f.path for f in screened_factors(table, factors, 2)] == ["a", "c"]
+    # a parameter with nothing on every KPI is never kept, however large top is
+    assert [f.path for f in screened_factors(table, factors, 10)] == ["a", "b", "c"]
+
+
+def test_screen_needs_a_morris_study_of_the_same_design(morris_study, tmp_path):
+    out, _ = morris_study
+    other = cli("sensitivity", "scenarios/converged.yaml", "--screen", str(out), "--out",
+                str(tmp_path / "o"))  # fmt: skip
+    assert other.returncode == 2 and "--screen: screened Siloed departments, not" in other.stderr
+    empty = cli("sensitivity", "scenarios/siloed.yaml", "--screen", str(tmp_path))
+    assert empty.returncode == 2 and "--screen: holds no study" in empty.stderr

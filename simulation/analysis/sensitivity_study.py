@@ -307,6 +307,20 @@ def _cannot_act(entry: Parameter, s: Scenario) -> str | None:
     return None if reason is None or reason.startswith("a design choice") else reason
 
 
+def screened_factors(table: pd.DataFrame, factors: Sequence[Factor], top: int) -> list[Factor]:
+    """The ``top`` factors a Morris screening (its indices, :func:`study_tables`) found
+    most influential: each factor's mu* as a share of the largest mu* of the same KPI,
+    at its highest over the KPIs, so that one KPI's units do not outweigh another's.
+    Factors with nothing on any KPI are never kept."""
+    rows = table.dropna(subset=["mu_star"])
+    largest = rows.groupby("kpi")["mu_star"].transform("max")
+    share = (rows["mu_star"] / largest.where(largest > 0)).fillna(0.0)
+    best = share.groupby(rows["parameter"]).max()
+    best = best[best > 0].sort_values(ascending=False, kind="stable")
+    keep = set(best.index[:top])
+    return [f for f in factors if f.path in keep]
+
+
 # --------------------------------------------------------------------------- which points
 
 
