@@ -291,3 +291,9 @@ def test_screen_needs_a_morris_study_of_the_same_design(morris_study, tmp_path):
     assert other.returncode == 2 and "--screen: screened Siloed departments, not" in other.stderr
     empty = cli("sensitivity", "scenarios/siloed.yaml", "--screen", str(tmp_path))
     assert empty.returncode == 2 and "--screen: holds no study" in empty.stderr
+
+
+def test_sensitivity_has_help():
+    done = cli("sensitivity", "--help")
+    assert done.returncode == 0 and "usage:" in done.stdout
+    assert "%%" not in done.stdout and "--versus" in done.stdout

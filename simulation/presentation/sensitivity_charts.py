@@ -52,7 +52,9 @@ def level_unit(kpi: str) -> str:
     if kpi in percent_kpis():
         return "%"
     entry = find_kpi(kpi)
-    return entry.unit if entry and entry.unit else ""
+    if entry is None or not entry.unit or entry.unit[0].isdigit():  # "0-100": a scale
+        return ""
+    return entry.unit
 
 
 def effect_unit(kpi: str) -> str:
@@ -182,6 +184,8 @@ def display_table(
 
 
 def _num(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
 
 
@@ -204,7 +208,7 @@ def summary_line(summary: dict[str, Any], spec: dict[str, Any]) -> str:
     scale = _scale(kpi)
     unit = level_unit(kpi)
     gap = "gap " if spec.get("versus") is not None else ""
-    sep = "" if unit == "%" else " "
+    sep = "" if unit in ("%", "") else " "
     if constant(summary):
         return (
             f"{gap}{_num(summary['mean'] * scale)}{sep}{unit} in every sample: no parameter "
