@@ -6,6 +6,7 @@ bad input."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from simulation.analysis.sensitivity_study import (
     versus_overrides,
 )
 from simulation.errors import ScenarioError
+from simulation.presentation.sensitivity_charts import sensitivity_charts
 from tests.conftest import cli, ready_made
 
 PI = np.pi
@@ -297,3 +299,25 @@ def test_sensitivity_has_help():
     done = cli("sensitivity", "--help")
     assert done.returncode == 0 and "usage:" in done.stdout
     assert "%%" not in done.stdout and "--versus" in done.stdout
+
+
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_charts_draw_each_index_with_its_interval(method):
+    x = design(method, ISHIGAMI, trajectories=8, samples=64, seed=1)
+    table = analyse(method, ISHIGAMI, x, evaluate(ishigami, x), seed=1)
+    table.insert(0, "kpi", "lead_time_mean")
+    charts = sensitivity_charts(table, {"method": method, "designs": ["A", "B"], "versus": {}})
+    spec = charts[f"{method}_lead_time_mean"].to_dict()
+    assert "gap B - A" in json.dumps(spec["title"])
+    (data,) = spec["datasets"].values()
+    drawn = pd.DataFrame(data)
+    if method == "sobol":
+        for index, column in (("first order (S1)", "S1"), ("total (ST)", "ST")):
+            rows = drawn[drawn["index"] == index].set_index("name")
+            expected = table.set_index("parameter")
+            np.testing.assert_allclose(rows["high"] - rows["value"], expected[f"{column}_conf"])
+            np.testing.assert_allclose(rows["value"], expected[column])
+    else:
+        rows = drawn.set_index("name")
+        expected = table.set_index("parameter")
+        np.testing.assert_allclose(rows["high"] - rows["mu_star"], expected["mu_star_conf"])
