@@ -859,7 +859,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         bar.close()
         executor.close()
     errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
-    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{errors}. Results: {out}\n")
+    skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}. Results: {out}\n")
     return analyze_sensitivity(out, None, args.no_charts, args.format)
 
 

@@ -321,3 +321,26 @@ def test_charts_draw_each_index_with_its_interval(method):
         rows = drawn.set_index("name")
         expected = table.set_index("parameter")
         np.testing.assert_allclose(rows["high"] - rows["mu_star"], expected["mu_star_conf"])
+
+
+def test_an_interrupted_study_resumes_to_the_same_rows(tmp_path):
+    out = tmp_path / "out"
+    args = [
+        "sensitivity", "scenarios/siloed.yaml", "--days", "30", "--trajectories", "4",
+        "--replicates", "1", "--workers", "1", "--no-charts", "--kpi", "lead_time_mean",
+        "--parameters", "mechanisms.handoff.business_it_days", "mechanisms.rework.detection",
+    ]  # fmt: skip
+    assert cli(*args, "--out", str(out)).returncode == 0
+    whole = pd.read_parquet(out / "results.parquet")
+    (out / "results.parquet").unlink()
+    sorted((out / "parts").glob("*.parquet"))[-1].unlink()
+    again = cli(*args, "--out", str(out), "--resume")
+    assert again.returncode == 0, again.stderr
+    assert f"already written). Results: {out}" in again.stdout
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "results.parquet").drop(columns="elapsed_s"),
+        whole.drop(columns="elapsed_s"),
+    )
+    # a different study into the same folder is refused, in one line
+    other = cli(*args[:-1], "mechanisms.rework.p_business_it", "--out", str(out), "--resume")
+    assert other.returncode == 2 and len(other.stderr.strip().splitlines()) == 1
