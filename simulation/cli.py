@@ -775,69 +775,28 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     or of the gap between two designs, then print and write its tables and charts.
     Bad input (an unknown parameter, method or KPI, a budget too small for the method)
     is one line and exit 2 before anything runs."""
-    from simulation.analysis import global_sensitivity as gsa
-    from simulation.analysis import sensitivity_study as design
     from simulation.running.batch import check_output
     from simulation.running.executors import choose_executor, executor_notes
-    from simulation.running.studies import Study, run_study
+    from simulation.running.studies import run_study
 
-    gsa.check_method(args.method)
-    first = load_scenario(args.scenario)
-    second = load_scenario(args.versus) if args.versus else None
-    scenarios = [first] if second is None else [first, second]
-    kpis = _sensitivity_kpis(args.kpis)
-    versus = design.versus_overrides(first, second) if second is not None else None
-    if args.parameters and args.screen:
-        raise ScenarioError("--screen", "choose the parameters with --parameters or --screen")
-    if args.parameters:
-        factors, left_out = design.chosen_factors(args.parameters, scenarios), []
-    elif args.screen:
-        factors, left_out = _screened(args.screen, args.top, [s.name for s in scenarios])
-    else:
-        factors, left_out = design.default_factors(scenarios)
-    budget = {"trajectories": args.trajectories, "levels": args.levels, "samples": args.samples}
-    gsa.check_budget(args.method, len(factors), **budget)
-    replicates = args.replicates or (2 if args.method == "morris" else 1)
-    x = gsa.design(args.method, factors, seed=args.seed, **budget)
-    names = [s.name for s in scenarios]
-    idle = design.idle_factors(factors, scenarios)
-    spec = {
-        "method": args.method,
-        "factors": design.factors_to_spec(factors),
-        **budget,
-        "seed": args.seed,
-        "designs": names,
-        "versus": versus,
-        "kpis": kpis,
-        "left_out": [[o.path, o.reason] for o in left_out],
-        "idle": [list(pair) for pair in idle],
-        "grid": design.encode_design(args.method, factors, x, args.levels),
-    }
-    study = Study(
-        kind="sensitivity",
-        name=f"{args.method} sensitivity of {' vs '.join(names)}",
-        base=first,
-        points=design.study_points(factors, x, versus),
-        replicates=replicates,
-        seed=args.seed,
-        spec=spec,
-        days=args.days,
-    )
+    study, left_out = _sensitivity_study(args)
     out = args.out or _new_results_folder("sensitivity")
     plan = study.plan(args.max_runs)
     choose_executor(args.workers, args.cluster)
     check_output(plan, out, args.resume, args.allow_code_change)
     executor = _executor(args)
     total = len(plan.runs)
-    per_sample = "" if versus is None else " x 2 designs"
+    spec = study.spec
+    samples = len(study.points) // (1 if spec["versus"] is None else 2)
+    per_sample = "" if spec["versus"] is None else " x 2 designs"
     print(
-        f"{study.name}: {len(factors)} parameters, {len(x)} samples{per_sample} x "
-        f"{replicates} replicates = {total} runs on {executor.name} "
+        f"{study.name}: {len(spec['factors'])} parameters, {samples} samples{per_sample} x "
+        f"{study.replicates} replicates = {total} runs on {executor.name} "
         f"({', '.join(executor_notes(executor, args.workers))})",
         file=sys.stderr,
     )
     _print_left_out(left_out)
-    for path, reason in idle:
+    for path, reason in spec["idle"]:
         print(f"Note: {path} cannot act here ({reason}): expect nothing from it", file=sys.stderr)
     bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
     try:
@@ -862,6 +821,63 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
     print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}. Results: {out}\n")
     return analyze_sensitivity(out, None, args.no_charts, args.format)
+
+
+def _sensitivity_study(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The study ``sensitivity``'s arguments ask for, and the catalog parameters it
+    leaves out (each with its reason); a ScenarioError for bad input."""
+    from simulation.analysis import global_sensitivity as gsa
+    from simulation.analysis import sensitivity_study as design
+    from simulation.running.studies import Study
+
+    gsa.check_method(args.method)
+    first = load_scenario(args.scenario)
+    scenarios = [first, load_scenario(args.versus)] if args.versus else [first]
+    kpis = _sensitivity_kpis(args.kpis)
+    versus = design.versus_overrides(*scenarios) if args.versus else None
+    names = [s.name for s in scenarios]
+    factors, left_out = _sensitivity_factors(args, scenarios, names)
+    budget = {"trajectories": args.trajectories, "levels": args.levels, "samples": args.samples}
+    gsa.check_budget(args.method, len(factors), **budget)
+    x = gsa.design(args.method, factors, seed=args.seed, **budget)
+    spec = {
+        "method": args.method,
+        "factors": design.factors_to_spec(factors),
+        **budget,
+        "seed": args.seed,
+        "designs": names,
+        "versus": versus,
+        "kpis": kpis,
+        "left_out": [[o.path, o.reason] for o in left_out],
+        "idle": [list(pair) for pair in design.idle_factors(factors, scenarios)],
+        "grid": design.encode_design(args.method, factors, x, args.levels),
+    }
+    study = Study(
+        kind="sensitivity",
+        name=f"{args.method} sensitivity of {' vs '.join(names)}",
+        base=first,
+        points=design.study_points(factors, x, versus),
+        replicates=args.replicates or (2 if args.method == "morris" else 1),
+        seed=args.seed,
+        spec=spec,
+        days=args.days,
+    )
+    return study, left_out
+
+
+def _sensitivity_factors(
+    args: argparse.Namespace, scenarios: list[Any], names: list[str]
+) -> tuple[list[Any], list[Any]]:
+    """The factors: named (--parameters), screened (--screen) or the catalog's default."""
+    from simulation.analysis import sensitivity_study as design
+
+    if args.parameters and args.screen:
+        raise ScenarioError("--screen", "choose the parameters with --parameters or --screen")
+    if args.parameters:
+        return design.chosen_factors(args.parameters, scenarios), []
+    if args.screen:
+        return _screened(args.screen, args.top, names)
+    return design.default_factors(scenarios)
 
 
 def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], list[Any]]:
