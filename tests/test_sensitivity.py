@@ -344,3 +344,14 @@ def test_an_interrupted_study_resumes_to_the_same_rows(tmp_path):
     # a different study into the same folder is refused, in one line
     other = cli(*args[:-1], "mechanisms.rework.p_business_it", "--out", str(out), "--resume")
     assert other.returncode == 2 and len(other.stderr.strip().splitlines()) == 1
+
+
+def test_a_scenario_error_survives_the_trip_back_from_a_worker():
+    """A worker that refuses a study's chunk (it runs other source files) sends a
+    ScenarioError back; one that cannot be unpickled broke the process pool and read
+    "worker processes kept dying" instead of the reason."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ScenarioError("--cluster", "runs other code", "here")))
+    assert (error.field, error.reason, error.source) == ("--cluster", "runs other code", "here")
+    assert str(error) == "here: --cluster: runs other code"
