@@ -41,7 +41,7 @@ def test_results_page_shows_a_sensitivity_study(study, monkeypatch):
     ]
     text = " ".join(m.value for m in at.markdown)
     assert "gap Converged teams - Siloed departments" in text
-    assert "Converged teams is better in" in text
+    assert "Converged teams is better in" in text and " of 12 samples" in text  # 4 x (2 + 1)
     # the sweep view's metrics and heatmap are not shown for a study
     assert not at.metric
     (chart,) = charts_on(at)

@@ -183,6 +183,7 @@ def test_the_gap_is_analysed_per_sample_on_shared_seeds():
     assert table.loc["a", "mu_star"] == pytest.approx(0, abs=1e-9)
     assert table.loc["c", "mu_star"] == pytest.approx(2, rel=0.01)
     assert summary["second_better_share"] == 0  # B is slower in every sample
+    assert (summary["second_better"], summary["samples"]) == (0, len(x))
     assert summary["noise_share"] == pytest.approx(0, abs=1e-12)
     # the same matrix read as one design sees a and b, not c
     single, _ = kpi_table(

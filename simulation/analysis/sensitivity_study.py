@@ -438,6 +438,8 @@ def kpi_table(spec: dict[str, Any], kpi: str, matrix: np.ndarray) -> tuple[pd.Da
     if spec.get("versus") is not None:
         better = y < 0 if not kpi_catalog.higher_is_better(kpi) else y > 0
         summary["second_better_share"] = float(better.mean())
+        summary["second_better"] = int(better.sum())
+        summary["samples"] = len(y)
     return table, summary
 
 

@@ -223,8 +223,9 @@ def summary_line(summary: dict[str, Any], spec: dict[str, Any]) -> str:
         text += f"; replicate noise is {noise:.0%} of its variance"
     else:
         text += "; replicate noise not measured (one replicate)"
-    better = summary.get("second_better_share")
-    if better is not None and better == better:
+    better, samples = summary.get("second_better"), summary.get("samples")
+    if better is not None and better == better and samples:
+        # counts, not a rounded share: 359 of 360 must not read as 100%
         designs = spec.get("designs") or ["A", "B"]
-        text += f"; {designs[1]} is better in {better:.0%} of the samples"
+        text += f"; {designs[1]} is better in {int(better)} of {int(samples)} samples"
     return text
