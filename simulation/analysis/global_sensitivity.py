@@ -32,6 +32,11 @@ for its parallel mode), none of which is imported here: importing its samplers a
 analysers costs a few tens of milliseconds on top of scipy and pandas, and this module
 imports it only when a design or an analysis is made.
 
+Every ``*_conf`` is SALib's: 1.96 times the standard deviation of the estimate over
+1,000 bootstrap resamples (of the trajectories, or of the base samples), the half-width
+of a normal-approximation 95% interval. It covers the sampling of the design; replicate
+noise in the outputs is in it too, and is measured on its own by :func:`noise_share`.
+
 Integer factors (a count of people or ties) are run at the nearest whole number; the
 analysis uses the design's unrounded values, so a Morris step of an integer factor is
 measured per the step the design asked for (a small bias, at most half a unit).
