@@ -343,6 +343,117 @@ def build_parser(
     )
     _executor_options(explain)
     explain.set_defaults(handler=cmd_explain)
+
+    # ------------------------------------------------------------------ sensitivity
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="which unknown parameters decide the KPIs, or the gap between two designs",
+        description="Global sensitivity over the catalog's parameter ranges: Morris "
+        "screening (mu*, sigma) or Sobol first-order and total indices, each with 95% "
+        "bootstrap intervals, for the KPIs of SCENARIO or, with --versus, for the gap "
+        "B - A on the same parameter sample and seeds. Runs as a resumable sweep; "
+        "writes sensitivity.csv and charts/ into --out.",
+    )
+    sensitivity.add_argument("scenario", type=Path, help="scenario YAML file (design A)")
+    sensitivity.add_argument(
+        "--versus", type=Path, metavar="B.yaml", help="a second design: analyse the gap B - A"
+    )
+    sensitivity.add_argument(
+        "--method",
+        default="morris",
+        metavar="morris|sobol",
+        help="morris (screening, the default: run it first) or sobol",
+    )
+    sensitivity.add_argument(
+        "--kpi",
+        action="append",
+        dest="kpis",
+        metavar="KPI",
+        help="a KPI to analyse (repeatable; default: the headline KPIs)",
+    )
+    sensitivity.add_argument(
+        "--parameters",
+        nargs="+",
+        metavar="PATH",
+        help="the parameters to vary, by dotted path (disciplines.dev.cost_per_day for a "
+        "list item); default: every catalog parameter that can act in the scenario(s)",
+    )
+    sensitivity.add_argument(
+        "--screen",
+        type=Path,
+        metavar="DIR",
+        help="vary the --top parameters a Morris study in DIR (of the same designs) found "
+        "most influential: Sobol where the budget allows",
+    )
+    sensitivity.add_argument(
+        "--top",
+        type=_positive_int,
+        default=SCREEN_TOP,
+        help=f"with --screen: how many parameters to keep (default {SCREEN_TOP})",
+    )
+    sensitivity.add_argument(
+        "--trajectories",
+        type=_positive_int,
+        default=SENSITIVITY_TRAJECTORIES,
+        help=f"Morris: one-at-a-time paths (default {SENSITIVITY_TRAJECTORIES}; runs = "
+        "trajectories x (parameters + 1) x replicates)",
+    )
+    sensitivity.add_argument(
+        "--levels",
+        type=_positive_int,
+        default=4,
+        help="Morris: grid levels per parameter, even (default 4)",
+    )
+    sensitivity.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=SENSITIVITY_SAMPLES,
+        help=f"Sobol: base samples, a power of two (default {SENSITIVITY_SAMPLES}; runs = "
+        "samples x (parameters + 2) x replicates)",
+    )
+    sensitivity.add_argument(
+        "--replicates",
+        type=_replicates,
+        help="runs per point, on seeds shared by every point (default 2 for morris, which "
+        "measures the replicate noise, 1 for sobol)",
+    )
+    sensitivity.add_argument(
+        "--seed",
+        type=_seed,
+        default=2026,
+        help="seed of the design and of replicate 0 (default 2026)",
+    )
+    sensitivity.add_argument("--days", type=_days, help="horizon in working days")
+    sensitivity.add_argument(
+        "--out",
+        type=Path,
+        help="directory for the results (default: a new results/sensitivity-<UTC time>)",
+    )
+    _executor_options(sensitivity)
+    sensitivity.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a study in --out (the same command), skipping runs already written",
+    )
+    sensitivity.add_argument(
+        "--allow-code-change",
+        action="store_true",
+        help="with --resume: continue even though the code changed since the study started",
+    )
+    sensitivity.add_argument(
+        "--max-runs",
+        type=_positive_int,
+        default=MAX_RUNS,
+        help=f"refuse studies of more runs than this (default {MAX_RUNS:,})",
+    )
+    sensitivity.add_argument("--no-charts", action="store_true", help="print tables only")
+    sensitivity.add_argument(
+        "--format",
+        choices=["png", "svg"],
+        default="png",
+        help="image format of the charts, besides HTML (default png)",
+    )
+    sensitivity.set_defaults(handler=cmd_sensitivity)
     return parser
 
 
@@ -739,6 +850,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return analyze_explain(args.directory, args.kpis, not args.no_charts, args.format)
     if has_manifest and (study_spec(args.directory) or {}).get("kind") == "robustness":
         return analyze_robustness(args.directory, args.kpis, not args.no_charts, args.format)
+    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "sensitivity":
+        return analyze_sensitivity(args.directory, args.kpis, args.no_charts, args.format)
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)
     if results.empty:
@@ -945,7 +1058,6 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     """Run every design in plausible worlds into ``--out`` (resumable) and print who
     wins where, with what regret, and where the favourite loses (``analyze_robustness``).
     """
-    from datetime import UTC, datetime
 
     from simulation.analysis.comparison import unique_names
     from simulation.analysis.robustness import (
@@ -978,7 +1090,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         spec=robustness_spec(names, ranges, args.worlds, args.replicates, kpis),
         days=args.days,
     )
-    out = args.out or Path("results") / f"robustness-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    out = args.out or _study_folder("robustness")
     plan = study.plan(args.max_runs)
     choose_executor(args.workers, args.cluster)
     check_output(plan, out, args.resume)
@@ -1084,6 +1196,249 @@ def analyze_robustness(
         + f" to {directory}"
     )
     return 0
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+#: Default budgets of ``sensitivity`` (runs and wall times in the README).
+SENSITIVITY_TRAJECTORIES = 10
+SENSITIVITY_SAMPLES = 64
+SCREEN_TOP = 8
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Run a sensitivity study (Morris or Sobol over the catalog's ranges) of a scenario
+    or of the gap between two designs, then print and write its tables and charts.
+    Bad input (an unknown parameter, method or KPI, a budget too small for the method)
+    is one line and exit 2 before anything runs."""
+    from simulation.running.batch import check_output
+    from simulation.running.executors import choose_executor, executor_notes
+    from simulation.running.studies import run_study
+
+    study, left_out = _sensitivity_study(args)
+    out = args.out or _study_folder("sensitivity")
+    plan = study.plan(args.max_runs)
+    choose_executor(args.workers, args.cluster)
+    check_output(plan, out, args.resume, args.allow_code_change)
+    executor = _executor(args)
+    total = len(plan.runs)
+    spec = study.spec
+    samples = len(study.points) // (1 if spec["versus"] is None else 2)
+    per_sample = "" if spec["versus"] is None else " x 2 designs"
+    print(
+        f"{study.name}: {len(spec['factors'])} parameters, {samples} samples{per_sample} x "
+        f"{study.replicates} replicates = {total} runs on {executor.name} "
+        f"({', '.join(executor_notes(executor, args.workers))})",
+        file=sys.stderr,
+    )
+    _print_left_out(left_out)
+    for path, reason in spec["idle"]:
+        print(f"Note: {path} cannot act here ({reason}): expect nothing from it", file=sys.stderr)
+    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
+    try:
+        outcome = run_study(
+            study, out, executor, resume=args.resume, max_runs=args.max_runs,
+            on_progress=lambda done, _: bar.update(done - bar.n),
+            allow_code_change=args.allow_code_change,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        executor.close()
+        bar.close()
+        print(
+            f"interrupted: {bar.n} of {total} runs are written in {out}; run the same "
+            f"command with --out {out} --resume to finish",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        bar.close()
+        executor.close()
+    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
+    skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}. Results: {out}\n")
+    return analyze_sensitivity(out, None, args.no_charts, args.format)
+
+
+def _sensitivity_study(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The study ``sensitivity``'s arguments ask for, and the catalog parameters it
+    leaves out (each with its reason); a ScenarioError for bad input."""
+    from simulation.analysis import global_sensitivity as gsa
+    from simulation.analysis import sensitivity_study as design
+    from simulation.running.studies import Study
+
+    gsa.check_method(args.method)
+    first = load_scenario(args.scenario)
+    scenarios = [first, load_scenario(args.versus)] if args.versus else [first]
+    kpis = _sensitivity_kpis(args.kpis)
+    versus = design.versus_overrides(*scenarios) if args.versus else None
+    names = [s.name for s in scenarios]
+    factors, left_out = _sensitivity_factors(args, scenarios, names)
+    budget = {"trajectories": args.trajectories, "levels": args.levels, "samples": args.samples}
+    gsa.check_budget(args.method, len(factors), **budget)
+    x = gsa.design(args.method, factors, seed=args.seed, **budget)
+    spec = {
+        "method": args.method,
+        "factors": design.factors_to_spec(factors),
+        **budget,
+        "seed": args.seed,
+        "designs": names,
+        "versus": versus,
+        "kpis": kpis,
+        "left_out": [[o.path, o.reason] for o in left_out],
+        "idle": [list(pair) for pair in design.idle_factors(factors, scenarios)],
+        "grid": design.encode_design(args.method, factors, x, args.levels),
+    }
+    study = Study(
+        kind="sensitivity",
+        name=f"{args.method} sensitivity of {' vs '.join(names)}",
+        base=first,
+        points=design.study_points(factors, x, versus),
+        replicates=args.replicates or (2 if args.method == "morris" else 1),
+        seed=args.seed,
+        spec=spec,
+        days=args.days,
+    )
+    return study, left_out
+
+
+def _sensitivity_factors(
+    args: argparse.Namespace, scenarios: list[Any], names: list[str]
+) -> tuple[list[Any], list[Any]]:
+    """The factors: named (--parameters), screened (--screen) or the catalog's default."""
+    from simulation.analysis import sensitivity_study as design
+
+    if args.parameters and args.screen:
+        raise ScenarioError("--screen", "choose the parameters with --parameters or --screen")
+    if args.parameters:
+        return design.chosen_factors(args.parameters, scenarios), []
+    if args.screen:
+        return _screened(args.screen, args.top, names)
+    return design.default_factors(scenarios)
+
+
+def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], list[Any]]:
+    """The ``top`` factors of the Morris study in ``directory``, and what it left out
+    (with the screening as the reason for the rest)."""
+    from simulation.analysis.sensitivity_study import (
+        LeftOut,
+        factors_from_spec,
+        screened_factors,
+        study_tables,
+    )
+    from simulation.running.studies import kpi_matrix, load_study
+
+    if not (directory / "manifest.json").is_file():
+        raise ScenarioError("--screen", "holds no study", str(directory))
+    spec, results = load_study(directory)
+    if spec.get("kind") != "sensitivity" or spec.get("method") != "morris":
+        raise ScenarioError("--screen", "is not a Morris sensitivity study", str(directory))
+    if spec.get("designs") != names:
+        raise ScenarioError(
+            "--screen", f"screened {' vs '.join(spec.get('designs') or [])}, not "
+            f"{' vs '.join(names)}", str(directory)
+        )  # fmt: skip
+    points = _study_points(directory)
+    replicates = read_replicates(directory)
+    matrices = {k: kpi_matrix(results, k, points, replicates) for k in spec.get("kpis") or []}
+    table, _, _ = study_tables(spec, matrices)
+    if table.empty:
+        raise ScenarioError("--screen", "has no finished Morris indices", str(directory))
+    factors = factors_from_spec(spec)
+    kept = screened_factors(table, factors, top)
+    screened = [
+        LeftOut(f.path, f"not in the top {top} of the Morris screening in {directory}")
+        for f in factors
+        if f not in kept
+    ]
+    left = [LeftOut(path, reason) for path, reason in spec.get("left_out") or []]
+    return kept, [*screened, *left]
+
+
+def read_replicates(directory: Path) -> int:
+    """The replicates of the study or sweep in ``directory``, as its manifest records them."""
+    from simulation.running.batch import read_manifest
+
+    return int((read_manifest(directory).get("experiment") or {}).get("replicates") or 1)
+
+
+def _sensitivity_kpis(kpis: list[str] | None) -> list[str]:
+    chosen = kpis or [k.key for k in catalog.headline_kpis()]
+    unknown = [k for k in chosen if catalog.find_kpi(k) is None]
+    if unknown:
+        raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
+    return list(dict.fromkeys(chosen))
+
+
+def _print_left_out(left_out: list[Any]) -> None:
+    by_reason: dict[str, list[str]] = {}
+    first: dict[str, str] = {}  # list items' reasons differ only in their example
+    for item in left_out:
+        path, reason = (item.path, item.reason) if hasattr(item, "path") else item
+        reason = first.setdefault(reason.split(":")[0], reason)
+        by_reason.setdefault(reason, []).append(path)
+    if by_reason:
+        print("Left out (they cannot act here, or are not unknowns; --parameters names "
+              "any of them):", file=sys.stderr)  # fmt: skip
+    for reason, paths in by_reason.items():
+        print(f"  {reason}: {', '.join(paths)}", file=sys.stderr)
+
+
+def analyze_sensitivity(
+    directory: Path, kpis: list[str] | None, no_charts: bool, fmt: str = "png"
+) -> int:
+    """Print a sensitivity study's tables (each KPI's most influential parameters with
+    95% intervals) and write sensitivity.csv, sensitivity_summary.csv and charts/."""
+    from simulation.analysis.sensitivity_study import study_tables
+    from simulation.presentation.sensitivity_charts import (
+        TOP,
+        constant,
+        display_table,
+        effect_unit,
+        output_title,
+        sensitivity_charts,
+        summary_line,
+    )
+    from simulation.running.studies import kpi_matrix, load_study
+
+    spec, results = load_study(directory)
+    if results.empty:
+        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    chosen = kpis or spec.get("kpis") or [k.key for k in catalog.headline_kpis()]
+    unknown = [k for k in chosen if k not in results.columns]
+    if unknown:
+        raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
+    points, replicates = _study_points(directory), read_replicates(directory)
+    matrices = {k: kpi_matrix(results, k, points, replicates) for k in chosen}
+    table, summary, notes = study_tables(spec, matrices)
+    method = spec["method"]
+    what = "Morris mu* (mean |effect| over each parameter's range) and sigma" if method == (
+        "morris") else "Sobol first-order (S1) and total (ST) indices"  # fmt: skip
+    print(f"{what}, each ± half its 95% bootstrap interval; top {TOP} per KPI.")
+    for row in summary.to_dict("records"):
+        kpi = row["kpi"]
+        unit = f" (effects in {effect_unit(kpi)})" if method == "morris" else ""
+        print(f"\n{output_title(kpi, spec)}{unit}\n  {summary_line(row, spec)}")
+        if constant(row):
+            continue
+        shown = display_table(table, kpi, method)
+        print(_grid(shown.astype(str).values.tolist(), list(shown.columns)))
+    for note in notes:
+        print(f"\nNot analysed: {note}")
+    if not table.empty:
+        table.to_csv(directory / "sensitivity.csv", index=False)
+        summary.to_csv(directory / "sensitivity_summary.csv", index=False)
+        print(f"\nTables: {directory / 'sensitivity.csv'}, {directory / 'sensitivity_summary.csv'}")
+    if not no_charts and not table.empty:
+        written = write_charts(sensitivity_charts(table, spec), directory / "charts", fmt)
+        print(f"Charts: {len(written)} files in {directory / 'charts'}")
+    return 0
+
+
+def _study_points(directory: Path) -> int:
+    from simulation.running.batch import read_manifest
+
+    experiment = read_manifest(directory).get("experiment") or {}
+    return len(experiment.get("points") or [])
 
 
 def _fmt_param(value: Any) -> str:

@@ -23,6 +23,11 @@ class ScenarioError(ValueError):
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{field}: {reason}" if field else f"{where}{reason}")
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str | None]]:
+        """Pickle by its fields: a worker process that refuses a job (other source files)
+        sends this error back, and an error that cannot be rebuilt breaks the pool."""
+        return type(self), (self.field, self.reason, self.source)
+
 
 def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
     """``repr(value)`` cut to ``limit`` characters, on one line.

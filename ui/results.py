@@ -39,6 +39,7 @@ from simulation.running.sweep_results import (
 )
 from ui import common, why
 from ui.robustness import study_panel
+from ui.sensitivity import show_sensitivity
 
 RESULTS_ROOT = common.results_root()
 NO_COLOUR = "(none)"
@@ -135,6 +136,8 @@ except Exception as exc:  # whatever else a damaged directory throws: one line, 
     st.stop()
 if st.query_params.get("sweep") != chosen:
     st.query_params.from_dict({"sweep": chosen})
+if show_sensitivity(sweep):  # a sensitivity study has its own view (ui/sensitivity.py)
+    st.stop()
 
 # --------------------------------------------------------------------------- overview
 
