@@ -244,39 +244,13 @@ def build_parser(
         "leave open and give work to; python -m simulation parameters lists them)",
     )
     robustness.add_argument(
-        "--kpi",
-        action="append",
-        dest="kpis",
-        metavar="KPI",
-        help="a KPI to judge the designs on (repeatable; default: the headline KPIs)",
-    )
-    robustness.add_argument(
         "--replicates",
         type=_replicates,
         default=DEFAULT_ROBUSTNESS_REPLICATES,
         help=f"runs per world and design (default {DEFAULT_ROBUSTNESS_REPLICATES})",
     )
     robustness.add_argument("--seed", type=_seed, help="first seed (default: the first scenario's)")
-    robustness.add_argument("--days", type=_days, help="horizon in working days")
-    _executor_options(robustness)
-    robustness.add_argument(
-        "--out",
-        type=Path,
-        help="directory for the results (default: results/robustness-<UTC time>)",
-    )
-    robustness.add_argument(
-        "--resume", action="store_true", help="continue a robustness study in --out"
-    )
-    robustness.add_argument(
-        "--max-runs",
-        type=_positive_int,
-        default=MAX_RUNS,
-        help=f"refuse studies of more runs than this (default {MAX_RUNS:,})",
-    )
-    robustness.add_argument("--no-charts", action="store_true", help="print tables only")
-    robustness.add_argument(
-        "--format", choices=["png", "svg"], default="png", help="image format of the charts"
-    )
+    _study_options(robustness, "robustness")
     robustness.set_defaults(handler=cmd_robustness)
 
     # --------------------------------------------------------------- explain (issue 13)
@@ -291,13 +265,6 @@ def build_parser(
     )
     explain.add_argument("a", type=Path, help="design A (the baseline) scenario file")
     explain.add_argument("b", type=Path, help="design B scenario file")
-    explain.add_argument(
-        "--kpi",
-        action="append",
-        dest="kpis",
-        metavar="KPI",
-        help="a KPI to explain (repeatable; default: the headline KPIs)",
-    )
     explain.add_argument(
         "--replicates",
         type=_replicates,
@@ -321,27 +288,7 @@ def build_parser(
         "--group business=levers.shared_language --group it=levers.transparency",
     )
     explain.add_argument("--seed", type=_seed, help="first seed (default: A's)")
-    explain.add_argument("--days", type=_days, help="horizon in working days")
-    explain.add_argument(
-        "--out", type=Path, help="directory for the study (default: results/explain-<UTC time>)"
-    )
-    explain.add_argument(
-        "--resume", action="store_true", help="continue the study in --out (as sweep --resume)"
-    )
-    explain.add_argument(
-        "--allow-code-change", action="store_true", help="as sweep --allow-code-change"
-    )
-    explain.add_argument(
-        "--max-runs",
-        type=_positive_int,
-        default=MAX_RUNS,
-        help=f"refuse studies of more runs than this (default {MAX_RUNS:,})",
-    )
-    explain.add_argument("--no-charts", action="store_true", help="print tables only")
-    explain.add_argument(
-        "--format", choices=["png", "svg"], default="png", help="chart images (default png)"
-    )
-    _executor_options(explain)
+    _study_options(explain, "explain")
     explain.set_defaults(handler=cmd_explain)
 
     # ------------------------------------------------------------------ sensitivity
@@ -363,13 +310,6 @@ def build_parser(
         default="morris",
         metavar="morris|sobol",
         help="morris (screening, the default: run it first) or sobol",
-    )
-    sensitivity.add_argument(
-        "--kpi",
-        action="append",
-        dest="kpis",
-        metavar="KPI",
-        help="a KPI to analyse (repeatable; default: the headline KPIs)",
     )
     sensitivity.add_argument(
         "--parameters",
@@ -423,38 +363,42 @@ def build_parser(
         default=2026,
         help="seed of the design and of replicate 0 (default 2026)",
     )
-    sensitivity.add_argument("--days", type=_days, help="horizon in working days")
-    sensitivity.add_argument(
-        "--out",
-        type=Path,
-        help="directory for the results (default: a new results/sensitivity-<UTC time>)",
+    _study_options(sensitivity, "sensitivity")
+    sensitivity.set_defaults(handler=cmd_sensitivity)
+    return parser
+
+
+def _study_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """The options every study (explain, sensitivity, robustness) shares with ``sweep``:
+    which KPIs, the horizon, where it runs and writes, resuming, and its charts."""
+    parser.add_argument(
+        "--kpi",
+        action="append",
+        dest="kpis",
+        metavar="KPI",
+        help="a KPI to analyse (repeatable; default: the headline KPIs)",
     )
-    _executor_options(sensitivity)
-    sensitivity.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue a study in --out (the same command), skipping runs already written",
+    parser.add_argument("--days", type=_days, help="horizon in working days")
+    _executor_options(parser)
+    parser.add_argument(
+        "--out", type=Path, help=f"directory for the study (default: results/{kind}-<UTC time>)"
     )
-    sensitivity.add_argument(
-        "--allow-code-change",
-        action="store_true",
-        help="with --resume: continue even though the code changed since the study started",
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the study in --out (as sweep --resume)"
     )
-    sensitivity.add_argument(
+    parser.add_argument(
+        "--allow-code-change", action="store_true", help="as sweep --allow-code-change"
+    )
+    parser.add_argument(
         "--max-runs",
         type=_positive_int,
         default=MAX_RUNS,
         help=f"refuse studies of more runs than this (default {MAX_RUNS:,})",
     )
-    sensitivity.add_argument("--no-charts", action="store_true", help="print tables only")
-    sensitivity.add_argument(
-        "--format",
-        choices=["png", "svg"],
-        default="png",
-        help="image format of the charts, besides HTML (default png)",
+    parser.add_argument("--no-charts", action="store_true", help="print tables only")
+    parser.add_argument(
+        "--format", choices=["png", "svg"], default="png", help="chart images (default png)"
     )
-    sensitivity.set_defaults(handler=cmd_sensitivity)
-    return parser
 
 
 class _PrintVersion(argparse.Action):
@@ -1093,7 +1037,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     out = args.out or _study_folder("robustness")
     plan = study.plan(args.max_runs)
     choose_executor(args.workers, args.cluster)
-    check_output(plan, out, args.resume)
+    check_output(plan, out, args.resume, args.allow_code_change)
     total = len(plan.runs)
     executor = _executor(args)
     print(
@@ -1107,6 +1051,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         outcome = run_study(
             study, out, executor, resume=args.resume,
             on_progress=lambda done, _: bar.update(done - bar.n), max_runs=args.max_runs,
+            allow_code_change=args.allow_code_change,
         )  # fmt: skip
     except KeyboardInterrupt:
         executor.close()
