@@ -859,53 +859,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
     common random numbers) into ``--out``, then print and write its analysis
     (:func:`analyze_explain`)."""
     from simulation.analysis.explain import design, parse_groups
-    from simulation.running.batch import check_output
-    from simulation.running.executors import choose_executor, executor_notes
-    from simulation.running.studies import Study, run_study
+    from simulation.running.studies import Study
 
     a, b = load_scenario(args.a), load_scenario(args.b)
-    kpis = _explain_kpis(args.kpis)
+    kpis = _study_kpis(args.kpis)
     seed = a.seed if args.seed is None else args.seed
     points, spec = design(a, b, kpis, parse_groups(args.groups), args.orders, seed)
     study = Study("explain", f"explain: {a.name} -> {b.name}", a, points, args.replicates,
                   seed, spec, args.days)  # fmt: skip
-    plan = study.plan(args.max_runs)
     out = args.out or _study_folder("explain")
-    choose_executor(args.workers, args.cluster)
-    check_output(plan, out, args.resume, args.allow_code_change)
-    executor = _executor(args)
-    total = len(plan.runs)
-    print(
-        f"{study.name}: {len(points)} points x {args.replicates} replicates = {total} runs "
-        f"on {executor.name} ({', '.join(executor_notes(executor, args.workers))})",
-        file=sys.stderr,
-    )
-    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
-    try:
-        outcome = run_study(
-            study,
-            out,
-            executor,
-            resume=args.resume,
-            on_progress=lambda done, _: bar.update(done - bar.n),
-            allow_code_change=args.allow_code_change,
-            max_runs=args.max_runs,
-        )
-    except KeyboardInterrupt:
-        executor.close()
-        bar.close()
-        print(f"interrupted: run the same command with --out {out} --resume to finish",
-              file=sys.stderr)  # fmt: skip
+    counts = f"{study.name}: {len(points)} points x {args.replicates} replicates"
+    if _run_study(args, study, out, counts) is None:
         return 130
-    finally:
-        bar.close()
-        executor.close()
-    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
-    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{errors}. Study: {out}\n")
     return analyze_explain(out, None, not args.no_charts, args.format)
 
 
-def _explain_kpis(kpis: list[str] | None) -> list[str]:
+def _study_kpis(kpis: list[str] | None) -> list[str]:
+    """The KPIs a study analyses: those asked for (each checked), else the headline ones."""
     from simulation.analysis.comparison import card_kpis
 
     chosen = kpis or card_kpis()
@@ -914,6 +884,59 @@ def _explain_kpis(kpis: list[str] | None) -> list[str]:
         raise ScenarioError("--kpi", f"{quote(unknown[0])} is not a KPI (known: "
                             f"{', '.join(k.key for k in catalog.KPIS)})")  # fmt: skip
     return list(dict.fromkeys(chosen))
+
+
+def _run_study(
+    args: argparse.Namespace,
+    study: Any,
+    out: Path,
+    counts: str,
+    notes: Callable[[], None] | None = None,
+) -> Any:
+    """Run ``study`` into ``out`` as ``sweep`` runs an experiment: refused before any
+    worker starts when the options or ``out`` are wrong, on the executor the options
+    name, under a progress bar. Prints ``counts`` (what the runs are) with the total
+    and the executor first, then ``notes()``, and a line when done. Returns the
+    outcome, or None when Ctrl-C stopped it (after saying how to resume)."""
+    from simulation.running.batch import check_output
+    from simulation.running.executors import choose_executor, executor_notes
+    from simulation.running.studies import run_study
+
+    plan = study.plan(args.max_runs)
+    choose_executor(args.workers, args.cluster)
+    check_output(plan, out, args.resume, args.allow_code_change)
+    executor = _executor(args)
+    total = len(plan.runs)
+    print(
+        f"{counts} = {total} runs on {executor.name} "
+        f"({', '.join(executor_notes(executor, args.workers))}); results in {out}",
+        file=sys.stderr,
+    )
+    if notes:
+        notes()
+    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
+    try:
+        outcome = run_study(
+            study, out, executor, resume=args.resume, max_runs=args.max_runs,
+            on_progress=lambda done, _: bar.update(done - bar.n),
+            allow_code_change=args.allow_code_change,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        executor.close()
+        bar.close()
+        print(
+            f"interrupted: {bar.n} of {total} runs are written in {out}; run the same "
+            f"command with --out {out} --resume to finish",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        bar.close()
+        executor.close()
+    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
+    skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}. Results: {out}\n")
+    return outcome
 
 
 def _study_folder(kind: str) -> Path:
@@ -1011,16 +1034,13 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         sample_worlds,
         uncertain_ranges,
     )
-    from simulation.running.batch import check_output
-    from simulation.running.executors import choose_executor, executor_notes
-    from simulation.running.studies import Study, run_study
+    from simulation.running.studies import Study
 
     if len(args.scenarios) < 2:
         raise ScenarioError("scenarios", "robustness compares two or more designs; give another")
     scenarios = [load_scenario(p) for p in args.scenarios]
     names = unique_names([s.name for s in scenarios])
-    kpis = args.kpis or catalog_card_kpis()
-    _check_kpis(kpis)
+    kpis = _study_kpis(args.kpis)
     seed = scenarios[0].seed if args.seed is None else args.seed
     ranges = uncertain_ranges(scenarios, args.parameters or ())
     worlds = sample_worlds(ranges, args.worlds, seed)
@@ -1035,50 +1055,13 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         days=args.days,
     )
     out = args.out or _study_folder("robustness")
-    plan = study.plan(args.max_runs)
-    choose_executor(args.workers, args.cluster)
-    check_output(plan, out, args.resume, args.allow_code_change)
-    total = len(plan.runs)
-    executor = _executor(args)
-    print(
-        f"{study.name}: {args.worlds} worlds x {len(names)} designs x {args.replicates} "
-        f"replicates = {total} runs over {len(ranges)} parameters on {executor.name} "
-        f"({', '.join(executor_notes(executor, args.workers))}); results in {out}",
-        file=sys.stderr,
+    counts = (
+        f"{study.name}, {len(ranges)} parameters: {args.worlds} worlds x {len(names)} "
+        f"designs x {args.replicates} replicates"
     )
-    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
-    try:
-        outcome = run_study(
-            study, out, executor, resume=args.resume,
-            on_progress=lambda done, _: bar.update(done - bar.n), max_runs=args.max_runs,
-            allow_code_change=args.allow_code_change,
-        )  # fmt: skip
-    except KeyboardInterrupt:
-        executor.close()
-        bar.close()
-        print(
-            f"interrupted: {bar.n} of {total} runs are written in {out}; run the same "
-            "command with --out and --resume to finish",
-            file=sys.stderr,
-        )
+    if _run_study(args, study, out, counts) is None:
         return 130
-    finally:
-        bar.close()
-        executor.close()
-    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
-    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{errors}.\n")
     return analyze_robustness(out, kpis, not args.no_charts, args.format)
-
-
-def catalog_card_kpis() -> list[str]:
-    """The headline KPIs, which robustness judges designs on by default."""
-    return [entry.key for entry in catalog.headline_kpis()]
-
-
-def _check_kpis(kpis: list[str]) -> None:
-    unknown = [k for k in kpis if catalog.find_kpi(k) is None]
-    if unknown:
-        raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
 
 
 def analyze_robustness(
@@ -1101,7 +1084,7 @@ def analyze_robustness(
     if results.empty:
         raise ScenarioError("", "holds no finished runs yet", str(directory))
     if kpis:
-        _check_kpis(kpis)
+        _study_kpis(kpis)
     found = analyse_study(results, spec, kpis or spec["kpis"])
     manifest = read_manifest(directory)
     replicates = int(spec["replicates"])
@@ -1156,51 +1139,25 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     or of the gap between two designs, then print and write its tables and charts.
     Bad input (an unknown parameter, method or KPI, a budget too small for the method)
     is one line and exit 2 before anything runs."""
-    from simulation.running.batch import check_output
-    from simulation.running.executors import choose_executor, executor_notes
-    from simulation.running.studies import run_study
 
     study, left_out = _sensitivity_study(args)
     out = args.out or _study_folder("sensitivity")
-    plan = study.plan(args.max_runs)
-    choose_executor(args.workers, args.cluster)
-    check_output(plan, out, args.resume, args.allow_code_change)
-    executor = _executor(args)
-    total = len(plan.runs)
     spec = study.spec
     samples = len(study.points) // (1 if spec["versus"] is None else 2)
     per_sample = "" if spec["versus"] is None else " x 2 designs"
-    print(
+    counts = (
         f"{study.name}: {len(spec['factors'])} parameters, {samples} samples{per_sample} x "
-        f"{study.replicates} replicates = {total} runs on {executor.name} "
-        f"({', '.join(executor_notes(executor, args.workers))})",
-        file=sys.stderr,
+        f"{study.replicates} replicates"
     )
-    _print_left_out(left_out)
-    for path, reason in spec["idle"]:
-        print(f"Note: {path} cannot act here ({reason}): expect nothing from it", file=sys.stderr)
-    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
-    try:
-        outcome = run_study(
-            study, out, executor, resume=args.resume, max_runs=args.max_runs,
-            on_progress=lambda done, _: bar.update(done - bar.n),
-            allow_code_change=args.allow_code_change,
-        )  # fmt: skip
-    except KeyboardInterrupt:
-        executor.close()
-        bar.close()
-        print(
-            f"interrupted: {bar.n} of {total} runs are written in {out}; run the same "
-            f"command with --out {out} --resume to finish",
-            file=sys.stderr,
-        )
+
+    def notes() -> None:
+        _print_left_out(left_out)
+        for path, reason in spec["idle"]:
+            print(f"Note: {path} cannot act here ({reason}): expect nothing from it",
+                  file=sys.stderr)  # fmt: skip
+
+    if _run_study(args, study, out, counts, notes) is None:
         return 130
-    finally:
-        bar.close()
-        executor.close()
-    errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
-    skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
-    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}. Results: {out}\n")
     return analyze_sensitivity(out, None, args.no_charts, args.format)
 
 
@@ -1214,7 +1171,7 @@ def _sensitivity_study(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     gsa.check_method(args.method)
     first = load_scenario(args.scenario)
     scenarios = [first, load_scenario(args.versus)] if args.versus else [first]
-    kpis = _sensitivity_kpis(args.kpis)
+    kpis = _study_kpis(args.kpis)
     versus = design.versus_overrides(*scenarios) if args.versus else None
     names = [s.name for s in scenarios]
     factors, left_out = _sensitivity_factors(args, scenarios, names)
@@ -1304,14 +1261,6 @@ def read_replicates(directory: Path) -> int:
     from simulation.running.batch import read_manifest
 
     return int((read_manifest(directory).get("experiment") or {}).get("replicates") or 1)
-
-
-def _sensitivity_kpis(kpis: list[str] | None) -> list[str]:
-    chosen = kpis or [k.key for k in catalog.headline_kpis()]
-    unknown = [k for k in chosen if catalog.find_kpi(k) is None]
-    if unknown:
-        raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
-    return list(dict.fromkeys(chosen))
 
 
 def _print_left_out(left_out: list[Any]) -> None:

@@ -260,7 +260,7 @@ def test_analyze_reprints_a_sensitivity_study(morris_study):
         (["--parameters", "mechanisms.rework.nope"], "--parameters: 'mechanisms.rework.nope'"),
         (["--trajectories", "3"], "--trajectories: 3 is too few"),
         (["--method", "sobol", "--samples", "4"], "--samples: 4: Sobol needs a power of two"),
-        (["--kpi", "happiness"], "--kpi: unknown KPI happiness"),
+        (["--kpi", "happiness"], "--kpi: 'happiness' is not a KPI (known: "),
         (["--versus", "scenarios/transition_stepwise.yaml"], "--versus: differs from"),
     ],
 )
