@@ -76,6 +76,10 @@ FULLY_CHECKED_POINTS = 10_000
 #: value of every axis).
 FIRST_CHECKED_POINTS = 100
 
+#: Values of each grid axis checked up front in a large design (each axis's values
+#: beyond are checked when their runs are made).
+AXIS_VALUES_CHECKED = 10_000
+
 #: Scenarios kept built: a sweep asks for them point by point, in order.
 SCENARIO_CACHE = 64
 
@@ -224,12 +228,12 @@ class Plan:
         """The points validated when the plan is made: all of a design of at most
         :data:`FULLY_CHECKED_POINTS` points; of a larger one, the first
         :data:`FIRST_CHECKED_POINTS`, the last, and (grid) points that between them take
-        every value of every axis (up to :data:`FULLY_CHECKED_POINTS` values per axis)."""
+        every value of every axis (up to :data:`AXIS_VALUES_CHECKED` values per axis)."""
         count = self.point_count
         if count <= FULLY_CHECKED_POINTS:
             return list(range(count))
         indices = {*range(FIRST_CHECKED_POINTS), count - 1}
-        indices.update(self._design.every_value_indices(FULLY_CHECKED_POINTS))
+        indices.update(self._design.every_value_indices(AXIS_VALUES_CHECKED))
         return sorted(indices)
 
     def _scenario_for(self, index: int) -> Scenario:
