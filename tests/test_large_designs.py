@@ -277,3 +277,36 @@ def test_the_command_line_reports_runs_per_second(tmp_path):
     done = cli("sweep", str(experiment), "--out", str(tmp_path / "out"), "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert re.search(r"^4 runs in [\d.]+ s \([\d.]+ runs/s\)\.$", done.stdout, re.MULTILINE)
+
+
+def test_a_resumed_sweeps_progress_counts_only_its_own_runs(tmp_path, monkeypatch):
+    from simulation import cli as command_line
+
+    bars = []
+
+    class Bar:
+        """Stands in for tqdm: records how it was made and what it was told."""
+
+        def __init__(self, **options):
+            self.options, self.n, self.updates = options, options.get("initial", 0), []
+            bars.append(self)
+
+        def update(self, step):
+            self.n += step
+            self.updates.append(step)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(command_line, "_progress", Bar)
+    experiment = experiment_file(tmp_path, replicates=1, days=10)
+    out = tmp_path / "out"
+    sweep(plan_from_data(experiment_data(replicates=1, days=10)), out, InProcess())
+    for name in parts_written(out)[2:]:  # two of four runs lost
+        (out / "parts" / name).unlink()
+    args = ["sweep", str(experiment), "--out", str(out), "--workers", "1", "--resume"]
+    assert command_line.main(args) == 0
+    (bar,) = bars
+    # the rate and time left count the two runs of this call, not the two written before
+    assert bar.options["initial"] == 2 and bar.options["total"] == 4
+    assert bar.n == 4 and sum(bar.updates) == 2
