@@ -28,3 +28,4 @@ bench:
 	.venv/bin/python benchmarks/scenarios.py
 	.venv/bin/python benchmarks/scaling.py
 	.venv/bin/python benchmarks/batch.py
+	.venv/bin/python benchmarks/large_design.py

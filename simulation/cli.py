@@ -728,21 +728,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.running.executors import choose_executor, executor_notes
 
     plan = load_experiment(args.experiment, max_runs=args.max_runs)
-    total = len(plan.runs)
+    total = plan.run_count
     # Refuse a bad --cluster, --out or --resume before any worker or cluster starts.
     choose_executor(args.workers, args.cluster)
     check_output(plan, args.out, args.resume, args.allow_code_change)
     executor = _executor(args)
     print(
-        f"{plan.experiment.name}: {len(plan.points)} points x "
-        f"{plan.experiment.replicates} replicates = {total} runs on {executor.name} "
+        f"{plan.experiment.name}: {plan.point_count:,} points x "
+        f"{plan.experiment.replicates:,} replicates = {total:,} runs on {executor.name} "
         f"({', '.join(executor_notes(executor, args.workers))})",
         file=sys.stderr,
     )
-    bar = _progress(total=total, desc="runs", unit="run", smoothing=0.1)
+    bars = []  # made at the first report: a resumed sweep's bar starts at what is written
 
     def progress(done: int, _: int) -> None:
-        bar.update(done - bar.n)
+        if not bars:  # initial=: the rate and time left count only this call's runs
+            bars.append(
+                _progress(total=total, initial=done, desc="runs", unit="run", smoothing=0.1)
+            )
+        bars[0].update(done - bars[0].n)
 
     try:
         outcome = sweep(
@@ -757,19 +761,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         executor.close()  # first, so that nothing prints after the message
-        bar.close()
+        written = bars[0].n if bars else 0
+        for bar in bars:
+            bar.close()
         print(
-            f"interrupted: {bar.n} of {total} runs are written in {args.out}; run the same "
+            f"interrupted: {written} of {total} runs are written in {args.out}; run the same "
             "command with --resume to finish",
             file=sys.stderr,
         )
         return 130
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
         executor.close()
     skipped = f" ({outcome.skipped} already written)" if outcome.skipped else ""
     errors = f"; {outcome.errors} raised (see the error column)" if outcome.errors else ""
-    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s{skipped}{errors}.")
+    rate = outcome.ran / outcome.elapsed_s if outcome.elapsed_s > 0 else 0.0
+    print(f"{outcome.ran} runs in {outcome.elapsed_s:.1f} s ({rate:.1f} runs/s){skipped}{errors}.")
     print(f"Results: {args.out / 'results.parquet'}  (python -m simulation analyze {args.out})")
     return 0
 
@@ -906,7 +914,7 @@ def _run_study(
     choose_executor(args.workers, args.cluster)
     check_output(plan, out, args.resume, args.allow_code_change)
     executor = _executor(args)
-    total = len(plan.runs)
+    total = plan.run_count
     print(
         f"{counts} = {total} runs on {executor.name} "
         f"({', '.join(executor_notes(executor, args.workers))}); results in {out}",

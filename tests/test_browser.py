@@ -30,7 +30,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import ROOT, app_server, swept
+from tests.conftest import ROOT, SCENARIOS, app_server, cli, swept
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 WIDTH, HEIGHT = 1500, 1100
@@ -56,6 +56,26 @@ def sweep_dir(tmp_path_factory) -> Path:
         parameters={"structure": ["aligned", "converged"], "brms.count": [0, 1, 2, 3, 4, 6]},
         days=150,
     )
+
+
+@pytest.fixture(scope="module")
+def studies(sweep_dir) -> dict[str, Path]:
+    """A small study of each kind (explain, sensitivity, robustness: siloed against
+    converged, 40 days) beside the sweep, made by the command line as a user would."""
+    root = sweep_dir.parent
+    common = ["--days", "40", "--workers", "1", "--no-charts"]
+    siloed, converged = str(SCENARIOS / "siloed.yaml"), str(SCENARIOS / "converged.yaml")
+    commands = {
+        "explain": ["explain", siloed, converged, "--replicates", "2"],
+        "sensitivity": ["sensitivity", siloed, "--versus", converged, "--trajectories", "4"],
+        "robustness": ["robustness", siloed, converged, "--worlds", "8"],
+    }
+    made = {}
+    for kind, args in commands.items():
+        made[kind] = root / f"{kind}-study"
+        done = cli(*args, *common, "--out", str(made[kind]))
+        assert done.returncode == 0, done.stderr[-2000:]
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -221,8 +241,10 @@ def run_and_time(page) -> tuple[float, str]:
             f"progress bar: {progress or 'none'}; status: {running or 'idle'}; "
             "screenshot: tests/artifacts/compare-stuck.png"
         )
-    charts_drawn(page, 6)
+    # the run finishes first: the panels below the results still redraw while it runs,
+    # and a chart replaced under the scroll below is detached from the page
     finished(page)
+    charts_drawn(page, 6)
     return time.perf_counter() - started, page.evaluate(RUN_CAPTION)
 
 
@@ -419,7 +441,53 @@ def results_page_explores_a_sweep(server: str, page, watch: Watch, sweep_dir: Pa
     clean(watch, "Results")
 
 
-def test_the_app_in_chromium(watched, server, tmp_path, sweep_dir):  # the browser first: may skip
+def compare_says_why_and_how_sure(server: str, page, watch: Watch) -> None:
+    """Compare's Why and How-sure panels, each on demand (issue 13)."""
+    page.goto(f"{server}/?s=siloed,converged&r=3&seed=1")
+    count_is(page, '[data-testid="stMetric"]', 16)
+    finished(page)
+    why = page.locator(".st-key-why_panel")
+    why.get_by_text("Why? What makes each gap").wait_for(timeout=PATIENCE_MS)
+    replicates = why.get_by_label("Replicates")
+    replicates.fill("2")
+    replicates.press("Tab")
+    finished(page)
+    why.get_by_role("button", name="Explain the gaps").click()
+    why.get_by_text("Siloed departments → Converged teams").wait_for(timeout=PATIENCE_MS)
+    finished(page)
+    text = why.inner_text()
+    assert "comes from the structure" in text and "from cache" in text, text[:2000]
+    assert why.locator('[data-testid="stVegaLiteChart"]').count() == 2  # two waterfalls
+    no_exception(page)
+
+    sure = page.locator(".st-key-cmp_sure")
+    sure.get_by_role("button", name="Test against plausible worlds").click()
+    sure.get_by_text("is best on Lead time").wait_for(timeout=PATIENCE_MS)
+    finished(page)
+    assert sure.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # win shares
+    no_exception(page)
+    shoot(page, "compare-why-how-sure")
+    clean(watch, "Compare: Why and How sure")
+
+
+def results_page_shows_each_study(server: str, page, watch: Watch, studies: dict) -> None:
+    """Each kind of study opens on the Results page as its own analysis."""
+    expected = {
+        "explain": "Why? Siloed departments → Converged teams",
+        "sensitivity": "What decides the gap Converged teams − Siloed departments",
+        "robustness": "How sure: robustness across plausible worlds",
+    }
+    for kind, folder in studies.items():
+        page.goto(f"{server}/results?sweep={folder.name}")
+        page.get_by_text(expected[kind]).first.wait_for(timeout=PATIENCE_MS)
+        finished(page)
+        no_exception(page)
+        assert charts_drawn(page, 1) >= 1, kind
+        shoot(page, f"results-{kind}")
+    clean(watch, "Results: studies")
+
+
+def test_the_app_in_chromium(watched, server, tmp_path, sweep_dir, studies):  # may skip
     """One test, so that pytest-xdist keeps the server and the browser on one worker."""
     page, watch = watched
     timings = compare_runs_and_draws(server, page, watch)
@@ -430,6 +498,8 @@ def test_the_app_in_chromium(watched, server, tmp_path, sweep_dir):  # the brows
     compare_marks_the_changes_of_transitions(server, page, watch)
     timings.append(transition_page_compares_paths(server, page, watch))
     results_page_explores_a_sweep(server, page, watch, sweep_dir)
+    compare_says_why_and_how_sure(server, page, watch)
+    results_page_shows_each_study(server, page, watch, studies)
     report = "\n".join(
         [*timings, f"  load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", ""]
     )

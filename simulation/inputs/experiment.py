@@ -24,12 +24,28 @@ are the parameters'.
 Size: a design is counted before anything is built from it. More than
 :data:`MAX_RUNS` runs (points x replicates) is refused with the count and the limit;
 ``max_runs`` (``sweep --max-runs``) allows more on purpose.
+
+Nothing is built for the whole design: a :class:`Plan` counts its points and runs
+(``point_count``, ``run_count``) and makes point ``i``, its scenario and run ``i`` from
+the index when asked (:meth:`Plan.point`, :meth:`Plan.scenario`, :meth:`Plan.iter_runs`),
+in the same order and with the same values as a design expanded whole. A plan of 10^7
+runs takes no more memory than one of ten (the lhs design excepted: its hypercube is
+drawn whole, ``8 x samples x parameters`` bytes).
+
+Validation: every point of a design of at most :data:`FULLY_CHECKED_POINTS` points must
+make a valid scenario, or the experiment is refused before anything runs (one line
+naming the field, the reason and the point). A larger design is checked on a sample
+before it runs (its first :data:`FIRST_CHECKED_POINTS` points, its last, and for a grid
+points that take every value of every axis); a point that still turns out invalid
+when its runs are made becomes error rows (status ``error``, the one-line message in
+``error``) and the sweep goes on.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -49,6 +65,23 @@ from simulation.inputs.scenario import (
 )
 from simulation.inputs.seeds import replicate_seed
 from simulation.limits import MAX_HORIZON_DAYS, MAX_RUNS, MAX_SEED
+
+#: Designs of at most this many points are validated point by point before anything
+#: runs; a larger one is validated on a sample (:meth:`Plan.points_checked_up_front`).
+#: 10,000 points take about 4 s to check (0.4 ms a scenario); more would delay the start
+#: of a large sweep by minutes.
+FULLY_CHECKED_POINTS = 10_000
+
+#: Points of a large design checked first (with its last point and, for a grid, every
+#: value of every axis).
+FIRST_CHECKED_POINTS = 100
+
+#: Values of each grid axis checked up front in a large design (each axis's values
+#: beyond are checked when their runs are made).
+AXIS_VALUES_CHECKED = 10_000
+
+#: Scenarios kept built: a sweep asks for them point by point, in order.
+SCENARIO_CACHE = 64
 
 #: Bounds that hold whatever ``max_runs`` says: the design's own numbers.
 MAX_COUNT = 10**9
@@ -158,7 +191,15 @@ class Experiment(BaseModel):
 
 
 class Plan:
-    """An experiment resolved against its base scenario: points, runs and seeds."""
+    """An experiment resolved against its base scenario: points, runs and seeds, each
+    made on demand from its index (nothing is built for the whole design).
+
+    Args:
+        experiment: The validated experiment.
+        base: Its base scenario.
+        source: The experiment file, named in messages.
+        max_runs: Most runs allowed (:data:`MAX_RUNS` unless raised on purpose).
+    """
 
     def __init__(
         self,
@@ -171,12 +212,37 @@ class Plan:
         self.base = base
         self.source = source
         check_size(experiment, max_runs, source)
-        self.points = expand(experiment)
-        self.parameter_names = sorted({k for p in self.points for k in p})
-        # Every point must make a valid scenario: refuse the experiment before running.
-        self.scenarios = [self._scenario_for(i, p) for i, p in enumerate(self.points)]
+        self.point_count = experiment.point_count()
+        self.run_count = self.point_count * experiment.replicates
+        self._design = _Design(experiment)
+        self.parameter_names = self._design.parameter_names()
+        # bounded: a sweep asks for the scenarios of a few points at a time, in order
+        self.scenario = lru_cache(maxsize=SCENARIO_CACHE)(self._scenario_for)
+        # Every point checked must make a valid scenario: refuse the experiment before
+        # running (every point of a small design; a sample of a large one).
+        for index in self.points_checked_up_front():
+            self.scenario(index)
 
-    def _scenario_for(self, index: int, point: dict[str, Any]) -> Scenario:
+    def point(self, index: int) -> dict[str, Any]:
+        """Point ``index`` of the design (parameter path -> value), built on demand."""
+        if not 0 <= index < self.point_count:
+            raise IndexError(f"point {index} of a design of {self.point_count} points")
+        return self._design.point(index)
+
+    def points_checked_up_front(self) -> list[int]:
+        """The points validated when the plan is made: all of a design of at most
+        :data:`FULLY_CHECKED_POINTS` points; of a larger one, the first
+        :data:`FIRST_CHECKED_POINTS`, the last, and (grid) points that between them take
+        every value of every axis (up to :data:`AXIS_VALUES_CHECKED` values per axis)."""
+        count = self.point_count
+        if count <= FULLY_CHECKED_POINTS:
+            return list(range(count))
+        indices = {*range(FIRST_CHECKED_POINTS), count - 1}
+        indices.update(self._design.every_value_indices(AXIS_VALUES_CHECKED))
+        return sorted(indices)
+
+    def _scenario_for(self, index: int) -> Scenario:
+        point = self.point(index)
         overrides = dict(point)
         if self.experiment.days is not None:
             overrides.update(horizon_overrides(self.base, self.experiment.days))
@@ -190,15 +256,71 @@ class Plan:
                 self.source,
             ) from None
 
+    def run(self, index: int) -> Run:
+        """Run ``index`` of the plan: point ``index // replicates``, replicate the rest."""
+        if not 0 <= index < self.run_count:
+            raise IndexError(f"run {index} of a plan of {self.run_count} runs")
+        point, replicate = divmod(index, self.experiment.replicates)
+        return Run(point, replicate, replicate_seed(self.experiment.seed, replicate))
+
+    def iter_runs(self, start: int = 0) -> Iterator[Run]:
+        """The runs from run ``start`` on, made one at a time: point by point, each
+        point's replicates in order."""
+        replicates = self.experiment.replicates
+        seeds = [replicate_seed(self.experiment.seed, r) for r in range(replicates)]
+        first_point, first_replicate = divmod(start, replicates)
+        for point in range(first_point, self.point_count):
+            for replicate in range(first_replicate if point == first_point else 0, replicates):
+                yield Run(point, replicate, seeds[replicate])
+
     @property
-    def runs(self) -> list[Run]:
-        """Every run of the plan: each point times each replicate, point by point."""
-        reps = self.experiment.replicates
-        return [
-            Run(point, replicate, replicate_seed(self.experiment.seed, replicate))
-            for point in range(len(self.points))
-            for replicate in range(reps)
-        ]
+    def points(self) -> Sequence[dict[str, Any]]:
+        """Every point, as a sequence that builds each one when it is read."""
+        return LazySequence(self.point_count, self.point)
+
+    @property
+    def scenarios(self) -> Sequence[Scenario]:
+        """Every point's scenario, as a sequence that builds each one when it is read."""
+        return LazySequence(self.point_count, self.scenario)
+
+    @property
+    def runs(self) -> Sequence[Run]:
+        """Every run of the plan: each point times each replicate, point by point; a
+        sequence that makes each run when it is read."""
+        return LazySequence(self.run_count, self.run)
+
+
+class LazySequence(Sequence):
+    """A read-only sequence of ``length`` items, item ``i`` made by ``item(i)`` when read.
+
+    Equal to any sequence holding equal items in the same order (a list included).
+    """
+
+    def __init__(self, length: int, item: Callable[[int], Any]):
+        self._length = length
+        self._item = item
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._item(index)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking: equal to lists
+
+    def __repr__(self) -> str:
+        return f"<{self._length} items made on demand>"
 
 
 def check_size(experiment: Experiment, max_runs: int, source: str | None = None) -> None:
@@ -244,24 +366,84 @@ def run_id(point: int, replicate: int) -> str:
 
 
 def expand(experiment: Experiment) -> list[dict[str, Any]]:
-    """The design's points, in a fixed order."""
-    if experiment.design == "list":
-        return [dict(p) for p in experiment.points]
-    names = list(experiment.parameters)
-    specs = [experiment.parameters[n] for n in names]
-    if experiment.design == "grid":
-        axes = [_grid_values(s) for s in specs]
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
-    rng = np.random.default_rng(np.random.SeedSequence(experiment.seed, spawn_key=(2**31,)))
-    n = experiment.samples or 1
-    if experiment.design == "lhs":
-        unit = qmc.LatinHypercube(d=len(specs), rng=rng).random(n)
-    else:
-        unit = rng.random((n, len(specs)))
-    return [
-        {name: _from_unit(spec, u) for name, spec, u in zip(names, specs, row, strict=True)}
-        for row in unit
-    ]
+    """Every point of the design, in a fixed order, in one list (for small designs:
+    :meth:`Plan.point` makes one at a time)."""
+    design = _Design(experiment)
+    return [design.point(i) for i in range(experiment.point_count())]
+
+
+class _Design:
+    """How a design makes point ``i`` from its index alone, in the order the design has
+    always had: grid points in ``itertools.product`` order (the last parameter varies
+    fastest), list points as written, random points as rows of the one matrix
+    ``rng.random((samples, parameters))`` (row ``i`` read by advancing the generator,
+    so no matrix is held), lhs points as rows of scipy's hypercube (drawn whole, as the
+    strata are permutations: ``8 x samples x parameters`` bytes)."""
+
+    def __init__(self, experiment: Experiment):
+        self.experiment = experiment
+        self.names = list(experiment.parameters)
+        self.specs = [experiment.parameters[n] for n in self.names]
+        self.axes = [_grid_values(s) for s in self.specs] if experiment.design == "grid" else []
+        rng = np.random.default_rng(np.random.SeedSequence(experiment.seed, spawn_key=(2**31,)))
+        self._rng = rng
+        self._start_state = rng.bit_generator.state
+        self._unit: np.ndarray | None = None  # the lhs matrix, drawn when first read
+
+    def parameter_names(self) -> list[str]:
+        if self.experiment.design == "list":
+            return sorted({k for p in self.experiment.points for k in p})
+        return sorted(self.names)
+
+    def point(self, index: int) -> dict[str, Any]:
+        design = self.experiment.design
+        if design == "list":
+            return dict(self.experiment.points[index])
+        if design == "grid":
+            return dict(zip(self.names, self._grid_combo(index), strict=True))
+        row = self._lhs_row(index) if design == "lhs" else self._random_row(index)
+        return {
+            name: _from_unit(spec, u)
+            for name, spec, u in zip(self.names, self.specs, row, strict=True)
+        }
+
+    def _grid_combo(self, index: int) -> list[Any]:
+        combo = []
+        for axis in reversed(self.axes):  # mixed radix, the last axis the fastest digit
+            index, digit = divmod(index, len(axis))
+            combo.append(axis[digit])
+        return combo[::-1]
+
+    def _random_row(self, index: int) -> np.ndarray:
+        # one 64-bit draw per double (numpy's random()): row i starts i x d draws in
+        bits = type(self._rng.bit_generator)()
+        bits.state = self._start_state
+        bits.advance(index * len(self.specs))
+        return np.random.Generator(bits).random(len(self.specs))
+
+    def _lhs_row(self, index: int) -> np.ndarray:
+        if self._unit is None:
+            rng = np.random.default_rng(
+                np.random.SeedSequence(self.experiment.seed, spawn_key=(2**31,))
+            )
+            sampler = qmc.LatinHypercube(d=len(self.specs), rng=rng)
+            self._unit = sampler.random(self.experiment.samples or 1)
+        return self._unit[index]
+
+    def every_value_indices(self, most: int) -> list[int]:
+        """Grid points that between them take every value of every axis (the k-th takes
+        value ``min(k, last)`` of each axis), at most ``most`` of them; none for the
+        other designs."""
+        if self.experiment.design != "grid":
+            return []
+        longest = max(len(axis) for axis in self.axes)
+        indices = []
+        for k in range(min(longest, most)):
+            index = 0
+            for axis in self.axes:
+                index = index * len(axis) + min(k, len(axis) - 1)
+            indices.append(index)
+        return indices
 
 
 def _grid_values(spec: ParameterSpec) -> list[Any]:

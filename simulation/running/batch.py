@@ -1,13 +1,20 @@
 """Sweeps: run an experiment's runs on local processes or a Dask cluster, losing nothing.
 
 Runs go out in chunks (so per-run overhead stays small) and come back in any order.
+Chunks are made from the plan one at a time as the executor asks for them (a few per
+worker ahead of the results), never a list of every run: the parent's memory grows with
+what has finished, not with the design (:func:`plan_jobs`). A chunk never spans a run
+already written, so the parts of a resumed sweep never overlap in run-id range. A point
+of a large design whose scenario turns out invalid only when its runs are made (see
+:mod:`simulation.inputs.experiment`) becomes error rows, like a run that raises.
 Each finished chunk is written at once as its own Parquet file under ``parts/``
 (written to a temporary name, then renamed: a part is there whole or not at all). A
 resumed sweep reads the run ids already written and runs only the others, so an
 interrupted sweep (Ctrl-C, a killed worker, a crashed machine) resumed gives exactly
 the rows of an uninterrupted one, none twice. When every run is in, the parts are
 gathered into ``results.parquet``, sorted by run id: identical whatever the executor,
-worker count, chunk size or order of completion.
+worker count, chunk size or order of completion. Gathering streams the parts (a batch
+of :data:`GATHER_ROWS` rows at a time), so it never holds every row either.
 
 ``manifest.json`` records what the rows come from: the experiment and the resolved base
 scenario (each with a sha256 fingerprint of its canonical JSON), the code (package
@@ -29,13 +36,14 @@ A run that raises is recorded with its error (status ``error``) and the sweep go
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import platform
 import socket
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +53,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from simulation.inputs.experiment import Plan, Run
 from simulation.inputs.scenario import Scenario, ScenarioError
@@ -287,8 +297,8 @@ def prepare_output(plan: Plan, out: Path, resume: bool, allow_code_change: bool 
         out,
         **identity,
         started=_now(),
-        runs_total=len(plan.runs),
-        points=len(plan.points),
+        runs_total=plan.run_count,
+        points=plan.point_count,
         replicates=plan.experiment.replicates,
         parameters=plan.parameter_names,
     )
@@ -472,23 +482,17 @@ def sweep(
     executor = executor or InProcess()
     prepare_output(plan, out, resume, allow_code_change)
     started = time.perf_counter()
-    runs = plan.runs
+    total = plan.run_count
     done = done_run_ids(out)
-    todo = [r for r in runs if r.id not in done]
-    sizes = [chunk_size] * -(-len(todo) // chunk_size) if chunk_size else None
-    sizes = sizes or guided_chunk_sizes(len(todo), executor.workers)
     hold = os.environ.get(TEST_HOLD) or None
-    jobs = [
-        Job(
-            chunk,
-            [plan.scenarios[r.point] for r in chunk],
-            [plan.points[r.point] for r in chunk],
-            daily,
-            str(Path(hold).resolve()) if hold else None,
-            source_fingerprint(),
-        )
-        for chunk in _chunks(todo, sizes)
-    ]
+    jobs = plan_jobs(
+        plan,
+        done,
+        chunk_size,
+        executor.workers,
+        daily,
+        str(Path(hold).resolve()) if hold else None,
+    )
     _manifest(
         out,
         status="running",
@@ -499,10 +503,10 @@ def sweep(
     )
     finished, errors = 0, 0
     if on_progress:
-        on_progress(len(done), len(runs))
+        on_progress(len(done), total)
     try:
         # closing: however the loop ends, the executor stops its chunks at once
-        with closing(executor.as_completed(run_chunk, jobs)) as results:
+        with closing(executor.as_completed(run_job, jobs)) as results:
             for _, (rows, daily_frame) in results:
                 name = f"{rows[0]['run_id']}_{rows[-1]['run_id']}.parquet"
                 _write_atomically(pd.DataFrame(rows), out / PARTS / name)
@@ -511,14 +515,14 @@ def sweep(
                 finished += len(rows)
                 errors += sum(r["status"] == "error" for r in rows)
                 if on_progress:
-                    on_progress(len(done) + finished, len(runs))
+                    on_progress(len(done) + finished, total)
     except KeyboardInterrupt:
         _manifest(out, status="interrupted", runs_done=len(done) + finished)
         raise
     except BaseException as exc:
         _manifest(out, status="failed", runs_done=len(done) + finished, error=_one_line(exc))
         raise
-    complete = len(done) + finished == len(runs)
+    complete = len(done) + finished == total
     if complete:
         gather(out)
     _manifest(
@@ -528,16 +532,17 @@ def sweep(
         errors=errors + _errors_before(out, done),
         finished=_now(),
     )
-    return SweepOutcome(
-        len(runs), len(done), finished, errors, time.perf_counter() - started, complete
-    )
+    return SweepOutcome(total, len(done), finished, errors, time.perf_counter() - started, complete)
 
 
 def _errors_before(out: Path, done: set[str]) -> int:
     if not done:
         return 0
-    frame = load_parts(out)
-    return int(((frame["status"] == "error") & frame["run_id"].isin(done)).sum())
+    errors = 0
+    for part in sorted((out / PARTS).glob("*.parquet")):  # two columns, a part at a time
+        frame = pd.read_parquet(part, columns=["run_id", "status"])
+        errors += int(((frame["status"] == "error") & frame["run_id"].isin(done)).sum())
+    return errors
 
 
 #: Chunks per worker in flight at the start of a sweep: each chunk is a quarter of a
@@ -560,17 +565,111 @@ def guided_chunk_sizes(runs: int, workers: int) -> list[int]:
     own seed."""
     sizes, left = [], runs
     while left > 0:
-        size = max(1, min(MAX_CHUNK, left // (CHUNKS_PER_WORKER * max(1, workers))))
+        size = guided_chunk_size(left, workers)
         sizes.append(size)
         left -= size
     return sizes
 
 
-def _chunks(items: list[Run], sizes: list[int]) -> Iterable[list[Run]]:
-    start = 0
-    for size in sizes:
-        yield items[start : start + size]
-        start += size
+def guided_chunk_size(left: int, workers: int) -> int:
+    """The next chunk's size when ``left`` runs are still to be sent
+    (:func:`guided_chunk_sizes`)."""
+    return max(1, min(MAX_CHUNK, left // (CHUNKS_PER_WORKER * max(1, workers))))
+
+
+@dataclass
+class InvalidPoint:
+    """Runs of a point whose scenario turned out invalid when its runs were made (a
+    large design is validated on a sample up front): they become error rows."""
+
+    runs: list[Run]
+    point: dict[str, Any]
+    error: str
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The error rows, with the columns :func:`run_chunk` writes."""
+        return [
+            {
+                "run_id": run.id,
+                "point": run.point,
+                "replicate": run.replicate,
+                "seed": run.seed,
+                **self.point,
+                "status": "error",
+                "error": self.error,
+                "elapsed_s": 0.0,
+            }
+            for run in self.runs
+        ]
+
+
+def run_job(job: Job | InvalidPoint) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+    """What a sweep sends to its executor: :func:`run_chunk` for a chunk, the error rows
+    of an invalid point."""
+    if isinstance(job, InvalidPoint):
+        return job.rows(), None
+    return run_chunk(job)
+
+
+def plan_jobs(
+    plan: Plan,
+    done: set[str],
+    chunk_size: int | None,
+    workers: int,
+    daily: bool = False,
+    hold: str | None = None,
+) -> Iterator[Job | InvalidPoint]:
+    """The jobs of the runs of ``plan`` not in ``done``, made one at a time as the
+    executor asks (never a list of every run): chunks of ``chunk_size`` runs, or guided
+    sizes (:func:`guided_chunk_size`) from the count of runs left. A chunk never spans
+    a run already written, so the parts of a resumed sweep never overlap in run-id
+    range; the runs of a point whose scenario is invalid go out as their own
+    :class:`InvalidPoint`."""
+    left = plan.run_count - len(done)
+    chunk: list[Run] = []
+
+    def size() -> int:
+        return chunk_size or guided_chunk_size(left, workers)
+
+    for run in plan.iter_runs():
+        if run.id in done:
+            if chunk:
+                yield from _point_jobs(plan, chunk, daily, hold)
+                left -= len(chunk)
+                chunk = []
+            continue
+        chunk.append(run)
+        if len(chunk) >= size():
+            yield from _point_jobs(plan, chunk, daily, hold)
+            left -= len(chunk)
+            chunk = []
+    if chunk:
+        yield from _point_jobs(plan, chunk, daily, hold)
+
+
+def _point_jobs(
+    plan: Plan, chunk: list[Run], daily: bool, hold: str | None
+) -> Iterator[Job | InvalidPoint]:
+    """``chunk`` as one Job, or split around the runs of points found invalid."""
+    valid: list[Run] = []
+    scenarios: list[Scenario] = []
+    points: list[dict[str, Any]] = []
+    for index, runs in itertools.groupby(chunk, key=lambda r: r.point):
+        runs = list(runs)
+        point = plan.point(index)
+        try:
+            scenario = plan.scenario(index)
+        except ScenarioError as exc:
+            if valid:
+                yield Job(valid, scenarios, points, daily, hold, source_fingerprint())
+                valid, scenarios, points = [], [], []
+            yield InvalidPoint(runs, point, str(exc).replace("\n", " "))
+            continue
+        valid.extend(runs)
+        scenarios.extend([scenario] * len(runs))
+        points.extend([point] * len(runs))
+    if valid:
+        yield Job(valid, scenarios, points, daily, hold, source_fingerprint())
 
 
 def load_parts(out: Path) -> pd.DataFrame:
@@ -581,18 +680,145 @@ def load_parts(out: Path) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
 
-def gather(out: Path) -> pd.DataFrame:
+#: Rows gathered into one row group of results.parquet (or daily.parquet) before it is
+#: written: what bounds the parent's memory while gathering (tens of MB at most), and
+#: big enough that the file reads fast (a part of a few runs per row group would not).
+GATHER_ROWS = 20_000
+
+
+def gather(out: Path) -> int:
     """Join the parts of a finished sweep into results.parquet (and daily.parquet when
-    daily series were kept), sorted by run id; returns the results.
+    daily series were kept), in run order (sorted by run id, point then replicate);
+    returns the number of rows.
+
+    Parts are streamed, a batch of :data:`GATHER_ROWS` rows at a time, so the parent
+    never holds every row: the file is the one ``pd.concat`` of every part, sorted,
+    would give (same columns in the same order, same dtypes, same values), parts of
+    only errors lacking the KPI columns included.
     """
-    frame = load_parts(out).sort_values("run_id").reset_index(drop=True)
-    _write_atomically(frame, out / RESULTS)
+    rows = _gather_parts(sorted((out / PARTS).glob("*.parquet")), out / RESULTS, ["run_id"])
     daily_parts = sorted((out / DAILY).glob("*.parquet"))
     if daily_parts:
-        daily = pd.concat([pd.read_parquet(p) for p in daily_parts], ignore_index=True)
-        daily = daily.sort_values(["run_id", "day"]).reset_index(drop=True)
-        _write_atomically(daily, out / "daily.parquet")
-    return frame
+        _gather_parts(daily_parts, out / "daily.parquet", ["run_id", "day"])
+    return rows
+
+
+def _gather_parts(parts: list[Path], path: Path, order: list[str]) -> int:
+    """Write ``parts`` into ``path`` as one table sorted by ``order``, a batch at a time
+    when the parts' run-id ranges follow each other (they do for every sweep since
+    chunks never span a run already written); in memory otherwise."""
+    if not parts:
+        _write_atomically(pd.DataFrame(), path)
+        return 0
+    ordered = _in_run_order(parts)
+    if ordered is None:  # parts of an older Converge's resume may overlap
+        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        frame = frame.sort_values(order).reset_index(drop=True)
+        _write_atomically(frame, path)
+        return len(frame)
+    parts = ordered
+    target = _gathered_columns(parts)
+    schema = _gathered_schema(parts, target, order)
+    temporary = path.with_suffix(".tmp")
+    rows = 0
+    with pq.ParquetWriter(temporary, schema) as writer:
+        for batch in _batches(parts, target, order):
+            writer.write_table(pa.Table.from_pandas(batch, preserve_index=False).cast(schema))
+            rows += len(batch)
+    os.replace(temporary, path)
+    return rows
+
+
+def run_number(run_id: str) -> int:
+    """Where run ``p<point>-r<replicate>`` comes in run order, as one integer: ids of
+    different widths (points from 100,000 on) sort by it where their text would not."""
+    point, replicate = run_id.removeprefix("p").split("-r")
+    return int(point) * RUN_NUMBER_BASE + int(replicate)
+
+
+#: More than any replicate number (experiment.MAX_COUNT): ``run_number`` stays below 2^63.
+RUN_NUMBER_BASE = 10**9 + 1
+
+
+def _in_run_order(parts: list[Path]) -> list[Path] | None:
+    """``parts`` ordered by their runs, when each part's runs all come after the
+    previous part's (read from the names, ``<first run id>_<last run id>.parquet``);
+    None when two parts' ranges overlap or a name is not such a range."""
+    try:
+        ranges = sorted((*map(run_number, _first_and_last(p)), p) for p in parts)
+    except ValueError:
+        return None
+    if all(before[1] < after[0] for before, after in itertools.pairwise(ranges)):
+        return [part for *_, part in ranges]
+    return None
+
+
+def _first_and_last(part: Path) -> tuple[str, str]:
+    first, last = part.stem.split("_")  # ValueError unless a range
+    return first, last
+
+
+def _run_order(column: pd.Series) -> pd.Series:
+    """Sort key of a part's columns: run ids by :func:`run_number`, others as they are."""
+    return column.map(run_number) if column.name == "run_id" else column
+
+
+def _gathered_columns(parts: list[Path]) -> pd.DataFrame:
+    """An empty frame with the columns and dtypes ``pd.concat`` of every part would
+    have: the concat of one empty frame per kind of part (same Parquet schema), as the
+    dtypes of a concat depend on the parts' dtypes alone (pandas 3)."""
+    kinds: dict[pa.Schema, Path] = {}
+    for part in parts:  # a part's schema is in its footer: the rows are not read
+        kinds.setdefault(pq.read_schema(part), part)
+    empties = [pd.read_parquet(part).head(0) for part in kinds.values()]
+    return pd.concat(empties, ignore_index=True)
+
+
+def _aligned(frame: pd.DataFrame, target: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """``frame`` sorted, with ``target``'s columns (missing ones empty) and dtypes."""
+    frame = frame.sort_values(order, key=_run_order)
+    if list(frame.columns) == list(target.columns) and frame.dtypes.equals(target.dtypes):
+        return frame  # the usual part: nothing to convert (converting costs 20 ms a part)
+    frame = pd.concat([target, frame], ignore_index=True)[list(target.columns)]
+    return frame.astype(target.dtypes.to_dict())
+
+
+def _gathered_schema(parts: list[Path], target: pd.DataFrame, order: list[str]) -> pa.Schema:
+    """The Arrow schema of the gathered table: each column's type from its dtype, and
+    for object columns the type the values of every part need (the one pyarrow would
+    infer from the whole column)."""
+    schema = pa.Schema.from_pandas(target, preserve_index=False)
+    objects = [c for c in target.columns if target[c].dtype == object]
+    if not objects:
+        return schema
+    inferred = [
+        pa.Schema.from_pandas(
+            _aligned(pd.read_parquet(p), target, order)[objects], preserve_index=False
+        )
+        for p in parts
+    ]
+    unified = pa.unify_schemas(
+        [s.remove_metadata() for s in inferred], promote_options="permissive"
+    )
+    for name in objects:
+        schema = schema.set(schema.get_field_index(name), unified.field(name))
+    return schema
+
+
+def _batches(parts: list[Path], target: pd.DataFrame, order: list[str]) -> Iterator[pd.DataFrame]:
+    """The parts aligned to ``target``, joined into batches of about :data:`GATHER_ROWS`
+    rows, in order."""
+    pending: list[pd.DataFrame] = []
+    size = 0
+    for part in parts:
+        frame = _aligned(pd.read_parquet(part), target, order)
+        pending.append(frame)
+        size += len(frame)
+        if size >= GATHER_ROWS:
+            yield pd.concat(pending, ignore_index=True)
+            pending, size = [], 0
+    if pending:
+        yield pd.concat(pending, ignore_index=True)
 
 
 def load_results(out: Path) -> pd.DataFrame:
