@@ -448,7 +448,7 @@ def compare_says_why_and_how_sure(server: str, page, watch: Watch) -> None:
     finished(page)
     why = page.locator(".st-key-why_panel")
     why.get_by_text("Why? What makes each gap").wait_for(timeout=PATIENCE_MS)
-    replicates = why.get_by_label("Replicates")
+    replicates = why.get_by_role("spinbutton", name="Replicates")
     replicates.fill("2")
     replicates.press("Tab")
     finished(page)
