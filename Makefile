@@ -29,3 +29,4 @@ bench:
 	.venv/bin/python benchmarks/scaling.py
 	.venv/bin/python benchmarks/batch.py
 	.venv/bin/python benchmarks/large_design.py
+	.venv/bin/python benchmarks/scheduler.py

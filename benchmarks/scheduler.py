@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (best of)")
     args = parser.parse_args()
     experiment = plan(4 if args.quick else 20)
-    runs = experiment.run_count if hasattr(experiment, "run_count") else len(experiment.runs)
+    runs = experiment.run_count
 
     rule("Sweeps through a scheduler address against 2 local processes")
     describe_machine()
