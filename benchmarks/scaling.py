@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 from _common import (
+    ROOT,
     GcTime,
     add_repo_to_path,
     describe_machine,
@@ -142,7 +143,7 @@ def profile_run(scenario: Scenario) -> Profiled:
     calls: dict[str, float] = {}
     table = stats.stats  # type: ignore[attr-defined]
     for (filename, line, name), (_, ncalls, tottime, _, _) in table.items():
-        short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        short = filename.split("site-packages/")[-1].removeprefix(f"{ROOT}/")
         key = f"{short}:{line}({name})"
         own_us[key] = tottime / delivered * 1e6
         calls[key] = ncalls / delivered
