@@ -5,7 +5,9 @@ A Dask scheduler unpickles the jobs it is sent and a worker runs them, so both n
 another commit, uncommitted edits, another numpy) would write rows that look like the
 others and are not. Two checks keep that from happening:
 
-- On connect (:func:`check_cluster`), the scheduler and every worker report their
+- On connect (:func:`check_cluster`), first what Dask itself reports of each process
+  (Python, dask, distributed, cloudpickle, msgpack: code sent to another Python cannot
+  even load); then the scheduler and every worker report their
   :func:`~simulation.version.code_identity` (:mod:`simulation.running.code_probe`
   asks, in a way an older Converge or none can answer too); the first that differs
   from the client's, or cannot import Converge at all, refuses the sweep in one line
