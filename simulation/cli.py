@@ -797,13 +797,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from simulation.running.batch import MANIFEST, load_results, read_manifest
     from simulation.running.studies import study_spec
 
+    # a study (issue 13) is shown as its own analysis; the manifest is read once
     has_manifest = (args.directory / MANIFEST).is_file()
-    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "explain":  # issue 13
-        return analyze_explain(args.directory, args.kpis, not args.no_charts, args.format)
-    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "robustness":
-        return analyze_robustness(args.directory, args.kpis, not args.no_charts, args.format)
-    if has_manifest and (study_spec(args.directory) or {}).get("kind") == "sensitivity":
-        return analyze_sensitivity(args.directory, args.kpis, args.no_charts, args.format)
+    kind = (study_spec(args.directory) or {}).get("kind") if has_manifest else None
+    studies = {
+        "explain": analyze_explain,
+        "robustness": analyze_robustness,
+        "sensitivity": analyze_sensitivity,
+    }
+    if kind in studies:
+        return studies[kind](args.directory, args.kpis, not args.no_charts, args.format)
     results = load_results(args.directory)
     manifest = read_manifest(args.directory)
     if results.empty:
@@ -1166,7 +1169,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     if _run_study(args, study, out, counts, notes) is None:
         return 130
-    return analyze_sensitivity(out, None, args.no_charts, args.format)
+    return analyze_sensitivity(out, None, not args.no_charts, args.format)
 
 
 def _sensitivity_study(args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -1286,7 +1289,7 @@ def _print_left_out(left_out: list[Any]) -> None:
 
 
 def analyze_sensitivity(
-    directory: Path, kpis: list[str] | None, no_charts: bool, fmt: str = "png"
+    directory: Path, kpis: list[str] | None, charts: bool = True, fmt: str = "png"
 ) -> int:
     """Print a sensitivity study's tables (each KPI's most influential parameters with
     95% intervals) and write sensitivity.csv, sensitivity_summary.csv and charts/."""
@@ -1330,7 +1333,7 @@ def analyze_sensitivity(
         table.to_csv(directory / "sensitivity.csv", index=False)
         summary.to_csv(directory / "sensitivity_summary.csv", index=False)
         print(f"\nTables: {directory / 'sensitivity.csv'}, {directory / 'sensitivity_summary.csv'}")
-    if not no_charts and not table.empty:
+    if charts and not table.empty:
         written = write_charts(sensitivity_charts(table, spec), directory / "charts", fmt)
         print(f"Charts: {len(written)} files in {directory / 'charts'}")
     return 0
