@@ -188,7 +188,7 @@ def factors_between(
         factors.append(_factor("structure", "the structure", values, structure))
     for path, d in found.items():
         if path not in taken and d.dimension != STRUCTURE:
-            factors.append(_factor(_short_name(path), _field_label(path), [d.values], [path]))
+            factors.append(_factor(*_field_names(path), [d.values], [path]))
     return factors
 
 
@@ -210,24 +210,16 @@ def _factor(name: str, label: str, values: list[tuple[Any, ...]], paths: list[st
     )
 
 
-def _short_name(path: str) -> str:
+def _field_names(path: str) -> tuple[str, str]:
+    """(short name, label) of a differing field: its lever's key and label, a
+    headcount's ``headcount.dev`` and "dev headcount", else the path twice."""
     for entry in LEVERS:
         if entry.path == path:
-            return entry.key
+            return entry.key, entry.label
     parts = path.split(".")
     if parts[0] == "disciplines" and parts[-1] == "headcount":
-        return f"headcount.{parts[1]}"
-    return path
-
-
-def _field_label(path: str) -> str:
-    for entry in LEVERS:
-        if entry.path == path:
-            return entry.label
-    parts = path.split(".")
-    if parts[0] == "disciplines" and parts[-1] == "headcount":
-        return f"{parts[1]} headcount"
-    return path
+        return f"headcount.{parts[1]}", f"{parts[1]} headcount"
+    return path, path
 
 
 def mechanism_players(a: Scenario, b: Scenario) -> tuple[list[str], list[str], list[str]]:
