@@ -966,9 +966,10 @@ def analyze_explain(directory: Path, kpis: list[str] | None, charts: bool, fmt: 
     import pandas as pd
 
     from simulation.analysis.explain import explain, point_count
+    from simulation.analysis.sweep_stats import kpi_matrix
     from simulation.presentation.explain_report import explain_charts, report
     from simulation.running.batch import read_manifest
-    from simulation.running.studies import kpi_matrix, load_study
+    from simulation.running.studies import load_study
 
     spec, results = load_study(directory)
     if results.empty:
@@ -1238,7 +1239,8 @@ def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], l
         screened_factors,
         study_tables,
     )
-    from simulation.running.studies import kpi_matrix, load_study
+    from simulation.analysis.sweep_stats import kpi_matrix
+    from simulation.running.studies import load_study
 
     if not (directory / "manifest.json").is_file():
         raise ScenarioError("--screen", "holds no study", str(directory))
@@ -1294,6 +1296,7 @@ def analyze_sensitivity(
     """Print a sensitivity study's tables (each KPI's most influential parameters with
     95% intervals) and write sensitivity.csv, sensitivity_summary.csv and charts/."""
     from simulation.analysis.sensitivity_study import study_tables
+    from simulation.analysis.sweep_stats import kpi_matrix
     from simulation.presentation.sensitivity_charts import (
         TOP,
         constant,
@@ -1303,7 +1306,7 @@ def analyze_sensitivity(
         sensitivity_charts,
         summary_line,
     )
-    from simulation.running.studies import kpi_matrix, load_study
+    from simulation.running.studies import load_study
 
     spec, results = load_study(directory)
     if results.empty:

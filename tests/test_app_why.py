@@ -62,8 +62,10 @@ def test_the_why_panel_explains_the_gap_on_demand():
     assert len(waterfalls) == 2
     # another KPI is read from the same runs: nothing reruns
     runs = at.session_state["why_result"]["runs"]
+    seconds = at.session_state["why_result"]["seconds"]  # a rerun would time itself anew
     at.selectbox(key="why_kpi").set_value("rework_effort_share").run()
     assert at.session_state["why_result"]["runs"] == runs
+    assert at.session_state["why_result"]["seconds"] == seconds
     assert any(m.value.startswith("Effort on rework") for m in at.markdown)
     assert any("runs (" in c.value and "from cache" in c.value for c in at.caption)
 

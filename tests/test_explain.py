@@ -9,12 +9,13 @@ import pytest
 import yaml
 
 from simulation.analysis import explain, shapley
+from simulation.analysis.sweep_stats import kpi_matrix
 from simulation.catalog.parameters import mechanism_label
 from simulation.errors import ScenarioError
 from simulation.inputs.scenario import Mechanisms, with_overrides
 from simulation.presentation.explain_report import interaction_text
 from simulation.running.runs import run_scenario
-from simulation.running.studies import Study, kpi_matrix, load_study, run_study
+from simulation.running.studies import Study, load_study, run_study
 from tests.conftest import cli, ready_made, short
 
 # --------------------------------------------------------------------------- synthetic games

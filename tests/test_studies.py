@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulation.analysis.sweep_stats import kpi_matrix
 from simulation.errors import ScenarioError
 from simulation.running import batch
-from simulation.running.studies import Study, kpi_matrix, load_study, run_study, study_spec
+from simulation.running.studies import Study, load_study, run_study, study_spec
 from tests.conftest import ready_made, short, swept
 
 

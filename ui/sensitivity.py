@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from simulation.analysis.sensitivity_study import study_tables
+from simulation.analysis.sweep_stats import kpi_matrix
 from simulation.catalog import kpis as catalog
 from simulation.presentation.sensitivity_charts import (
     display_table,
@@ -24,7 +25,6 @@ from simulation.presentation.sensitivity_charts import (
     sensitivity_charts,
     summary_line,
 )
-from simulation.running.studies import kpi_matrix
 from simulation.running.sweep_results import Sweep, stamp
 
 METHOD_NAMES = {"morris": "Morris screening", "sobol": "Sobol indices"}

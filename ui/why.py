@@ -28,11 +28,11 @@ from simulation.analysis.explain import (
     point_count,
     why_sentences,
 )
+from simulation.analysis.sweep_stats import kpi_matrix
 from simulation.catalog.kpis import label
 from simulation.errors import ScenarioError
 from simulation.inputs.scenario import Scenario, with_overrides
 from simulation.presentation.explain_report import waterfall_chart
-from simulation.running.studies import kpi_matrix
 from ui import common, runner
 
 STATE = "why_result"

@@ -67,6 +67,7 @@ from scipy.stats import qmc
 
 from simulation.analysis.comparison import format_kpi
 from simulation.analysis.differences import differences, resolved_fields
+from simulation.analysis.sweep_stats import kpi_matrix
 from simulation.catalog import kpis as catalog
 from simulation.catalog.levers import LEVERS
 from simulation.catalog.parameters import PARAMETERS, Parameter
@@ -359,10 +360,6 @@ class Box:
     coverage: float
     density: float
     mass: float
-
-    def inside(self, units: np.ndarray) -> np.ndarray:
-        """Which rows of ``units`` lie in the box."""
-        return ((units >= self.low) & (units <= self.high)).all(axis=1)
 
     @property
     def f1(self) -> float:
@@ -662,15 +659,10 @@ def study_arrays(
     ranges = [range_from_json(r) for r in spec["parameters"]]
     worlds, designs = int(spec["worlds"]), len(spec["designs"])
     replicates = int(spec["replicates"])
-    values = np.full((worlds * designs, replicates), np.nan)
+    values = kpi_matrix(results, kpi, worlds * designs, replicates)
     units = np.full((worlds, len(ranges)), np.nan)
     if results.empty:
         return values.reshape(worlds, designs, replicates), units
-    ok = results[(results["status"] == "ok") & (results["point"] < worlds * designs)]
-    ok = ok[ok["replicate"] < replicates]
-    if kpi in ok.columns:
-        rows = ok[ok[kpi].notna()]
-        values[rows["point"].to_numpy(int), rows["replicate"].to_numpy(int)] = rows[kpi]
     first = results.drop_duplicates("point")
     first = first[first["point"] < worlds * designs]
     world = first["point"].to_numpy(int) // designs

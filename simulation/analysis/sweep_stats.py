@@ -305,3 +305,16 @@ def overloaded_notes(results: pd.DataFrame, parameters: list[str]) -> list[str]:
             where = ", ".join(f"{p} {_value(v)}" for p, v in zip(parameters, key, strict=False))
             notes.append(f"{where or 'all runs'}: {note}")
     return notes
+
+
+def kpi_matrix(results: pd.DataFrame, kpi: str, points: int, replicates: int) -> np.ndarray:
+    """``kpi`` as an array of ``points`` x ``replicates``: row ``p``, column ``r`` is run
+    ``(p, r)``, so a column holds one set of random numbers across every point. A run
+    not finished, failed, or without the KPI is NaN."""
+    values = np.full((points, replicates), np.nan)
+    if results.empty or kpi not in results.columns:
+        return values
+    ok = results[(results["status"] == "ok") & results[kpi].notna()]
+    ok = ok[(ok["point"] < points) & (ok["replicate"] < replicates)]
+    values[ok["point"].to_numpy(int), ok["replicate"].to_numpy(int)] = ok[kpi].to_numpy(float)
+    return values

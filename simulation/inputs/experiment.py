@@ -365,13 +365,6 @@ def run_id(point: int, replicate: int) -> str:
     return f"p{point:05d}-r{replicate:04d}"
 
 
-def expand(experiment: Experiment) -> list[dict[str, Any]]:
-    """Every point of the design, in a fixed order, in one list (for small designs:
-    :meth:`Plan.point` makes one at a time)."""
-    design = _Design(experiment)
-    return [design.point(i) for i in range(experiment.point_count())]
-
-
 class _Design:
     """How a design makes point ``i`` from its index alone, in the order the design has
     always had: grid points in ``itertools.product`` order (the last parameter varies

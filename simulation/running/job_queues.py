@@ -264,7 +264,7 @@ def connect(queue: JobQueue, workers: int | None, field: str = "--cluster") -> t
 
 def planned_workers(cluster: Any) -> int:
     """The workers ``cluster``'s jobs start when all have left the queue."""
-    return len(cluster.worker_spec) * workers_per_job(cluster)
+    return jobs_submitted(cluster) * workers_per_job(cluster)
 
 
 def jobs_submitted(cluster: Any) -> int:

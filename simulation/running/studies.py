@@ -12,7 +12,8 @@ so a resume that would mix two studies is refused like any other change.
 Common random numbers: replicate ``r`` of every point runs with the seed ``seed + r``
 (:mod:`simulation.inputs.seeds`). Two points' replicate ``r`` therefore differ only by
 their overrides, which is what makes a difference between points (a gap, a contribution,
-an elementary effect) measurable with few replicates: :func:`kpi_matrix` lines them up.
+an elementary effect) measurable with few replicates:
+:func:`simulation.analysis.sweep_stats.kpi_matrix` lines them up.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simulation.errors import ScenarioError
@@ -131,16 +131,3 @@ def load_study(out: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     if spec is None:
         raise ScenarioError("", "holds a sweep, not a study", str(out))
     return spec, results
-
-
-def kpi_matrix(results: pd.DataFrame, kpi: str, points: int, replicates: int) -> np.ndarray:
-    """``kpi`` as an array of ``points`` x ``replicates``: row ``p``, column ``r`` is run
-    ``(p, r)``, so a column holds one set of random numbers across every point. A run
-    not finished, failed, or without the KPI is NaN."""
-    values = np.full((points, replicates), np.nan)
-    if results.empty or kpi not in results.columns:
-        return values
-    ok = results[(results["status"] == "ok") & results[kpi].notna()]
-    ok = ok[(ok["point"] < points) & (ok["replicate"] < replicates)]
-    values[ok["point"].to_numpy(int), ok["replicate"].to_numpy(int)] = ok[kpi].to_numpy(float)
-    return values
