@@ -17,10 +17,9 @@ from simulation.engine.structures import count_interfaces, plan_units
 from simulation.engine.units import Unit
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from simulation.engine.agents import Workplace
     from simulation.engine.clock import Clock
+    from simulation.engine.streams import Stream
     from simulation.engine.work import Task, WorkItem
     from simulation.inputs.scenario import Coordination, Scenario
 
@@ -69,14 +68,14 @@ class Organisation:
             unit.retire()
         return waiting
 
-    def choose_team(self, rng: np.random.Generator, item: WorkItem | None = None) -> Unit:
+    def choose_team(self, draws: Stream, item: WorkItem | None = None) -> Unit:
         """Power of two choices: of two random teams, the one with specialists for more
         of ``item``'s route owns it, else the less loaded."""
         teams = self.teams
         if len(teams) == 1:
             return teams[0]
-        a, b = rng.integers(0, len(teams), size=2)
-        first, second = teams[a], teams[b]
+        count = len(teams)
+        first, second = teams[draws.below(count)], teams[draws.below(count)]
         if item is not None:
             # Work goes to a team staffed for it when the choice offers one: a team
             # lacking a discipline its item needs waits on another team for it.
@@ -86,7 +85,7 @@ class Organisation:
                 return first if cover_first > cover_second else second
         return first if first.owned / first.size <= second.owned / second.size else second
 
-    def unit_for(self, item: WorkItem, discipline: str, rng: np.random.Generator) -> Unit:
+    def unit_for(self, item: WorkItem, discipline: str, draws: Stream) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline
         (the less loaded of two drawn at random)."""
         home = item.home
@@ -95,8 +94,8 @@ class Organisation:
         candidates = self.units_by_discipline[discipline]
         if len(candidates) == 1:
             return candidates[0]
-        a, b = rng.integers(0, len(candidates), size=2)
-        first, second = candidates[a], candidates[b]
+        count = len(candidates)
+        first, second = candidates[draws.below(count)], candidates[draws.below(count)]
         return first if first.load <= second.load else second
 
     def home_unit_for(self, discipline: str) -> Unit:

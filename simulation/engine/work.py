@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation.engine.streams import Draws
+
 if TYPE_CHECKING:
     from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
@@ -31,27 +33,6 @@ FAILURE_DEMAND = "failure_demand"
 DISRUPTION = "disruption"
 #: Every use of a person's working time that the records add up.
 EFFORT_USES = (VALUE, WASTED, REWORK, FAILURE_DEMAND, DISRUPTION, "coordination", "misaligned")
-
-
-class Draws:
-    """Draws of one distribution from the model's generator, taken in blocks: one call
-    of numpy per block rather than per draw (the stream stays reproducible).
-
-    Args:
-        draw: Draws ``n`` values of the distribution.
-    """
-
-    BLOCK = 256
-
-    def __init__(self, draw: Callable[[int], np.ndarray]):
-        self._draw = draw
-        self._left: list[float] = []
-
-    def next(self) -> float:
-        """The next draw."""
-        if not self._left:
-            self._left = self._draw(self.BLOCK).tolist()[::-1]
-        return self._left.pop()
 
 
 def effort_draws(effort: Effort, rng: np.random.Generator) -> Draws:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simulation.engine.streams import Stream
 from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ class EscapedDefects(Mechanism):
 
     Args:
         params: The mechanism's parameters (``mechanisms.defects``).
-        rng: The run's random stream.
+        rng: The run's random stream; the delays to surfacing come from a stream
+            spawned from it (``engine/streams.py``).
         clock: Schedules each incident.
         demand: Makes the incident items (from their own random stream).
         admit: Takes each incident into the organisation.
@@ -45,7 +47,7 @@ class EscapedDefects(Mechanism):
         admit: Callable[[WorkItem], None],
     ):
         self.params = params
-        self.rng = rng
+        (self.surfacing,) = Stream.spawned(rng, 1)
         self.clock = clock
         self.demand = demand
         self.admit = admit
@@ -53,7 +55,7 @@ class EscapedDefects(Mechanism):
     def delivered(self, item: WorkItem) -> None:
         """``item`` was delivered: an escaped defect in it will surface later."""
         if item.latent_defects and self.params.enabled:
-            delay = float(self.rng.exponential(self.params.surface_days))
+            delay = self.surfacing.exponential(self.params.surface_days)
             self.clock.after(delay, self._surfaces, item)
 
     def _surfaces(self, item: WorkItem) -> None:

@@ -63,6 +63,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simulation.engine.streams import Stream
 from simulation.engine.work import REWORK, VALUE, WASTED, Task, WorkItem
 from simulation.mechanisms.base import Mechanism
 
@@ -93,7 +94,8 @@ class Handoffs(Mechanism):
         brm_language_gain: The share of the language gap each mediation closes.
         transparency: The transparency lever.
         side_of: Each discipline's side, ``"business"`` or ``"it"``.
-        rng: The run's random stream.
+        rng: The run's random stream; handoffs draw from three streams spawned from it
+            (delays, mediations, misunderstandings: ``engine/streams.py``).
         clock: Schedules arrivals after a delay and the end of each mediation.
         brms: The BRMs employed (the model's list, kept up to date by the model).
         route: The unit that does an item's task of a discipline.
@@ -126,7 +128,7 @@ class Handoffs(Mechanism):
         self.brm_language_gain = brm_language_gain
         self.transparency = transparency
         self.side_of = side_of
-        self.rng = rng
+        self.delays, self.mediations, self.misunderstandings = Stream.spawned(rng, 3)
         self.clock = clock
         self.brms = brms
         self.route = route
@@ -217,7 +219,7 @@ class Handoffs(Mechanism):
         if mean_delay <= 0:
             self.arrive(item)
             return
-        self.clock.after(float(self.rng.exponential(mean_delay)), self.arrive, item)
+        self.clock.after(self.delays.exponential(mean_delay), self.arrive, item)
 
     def arrive(self, item: WorkItem) -> None:
         """The item reaches the queue of its next task."""
@@ -297,7 +299,7 @@ class Handoffs(Mechanism):
 
     def _mediate(self, brm: BRM, item: WorkItem) -> None:
         brm.take(item, self.clock.now)
-        days = float(self.rng.exponential(self.brm_params.mediation_days))
+        days = self.mediations.exponential(self.brm_params.mediation_days)
         self.clock.after(days, self._mediation_done, brm)
 
     def _mediation_done(self, brm: BRM) -> None:
@@ -345,11 +347,11 @@ class Handoffs(Mechanism):
     ) -> None:
         r = self.rework
         p = self._p_misunderstood(kind, tie, mediated, sender, upcoming)
-        rng = self.rng
-        if p <= 0 or rng.random() >= p:
+        draws = self.misunderstandings
+        if p <= 0 or draws.random() >= p:
             return
         item.rework_rounds += 1
-        if rng.random() < r.detection and item.rework_rounds <= MAX_REWORK_ROUNDS:
+        if draws.random() < r.detection and item.rework_rounds <= MAX_REWORK_ROUNDS:
             redo = r.rework_share * item.stage_efforts[finished.stage]
             item.plan.appendleft(Task(finished.discipline, redo, REWORK, finished.stage))
             wasted = r.wasted_share * upcoming.effort

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from simulation.engine.clock import WORKING_DAYS_PER_QUARTER
+from simulation.engine.streams import Stream
 from simulation.mechanisms.base import Mechanism
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class SocialNetwork(Mechanism):
     ):
         self.params = params
         self.rng = rng
+        # the draw of every cross-unit handoff has a stream of its own (streams.py)
+        (self.contacts,) = Stream.spawned(rng, 1)
         self.clock = clock
         self.staff = staff
         self.organisation = organisation
@@ -237,7 +240,7 @@ class SocialNetwork(Mechanism):
         edge = self.graph.get_edge_data(sender, receiver)
         if edge is not None:
             edge["last_used"] = now
-        elif self.rng.random() < self.handoff_tie_probability:
+        elif self.contacts.random() < self.handoff_tie_probability:
             self.add_tie(sender, receiver, now)
 
     def connect_with_unit(self, person: Staff, unit: Unit, count: int, now: float) -> None:

@@ -26,6 +26,7 @@ from simulation.engine.agents import BRM, Staff
 from simulation.engine.clock import Clock
 from simulation.engine.events import FastEventList, advance
 from simulation.engine.organisation import hire, organise, set_availability
+from simulation.engine.streams import Stream
 from simulation.engine.structures import people_of
 from simulation.engine.units import Unit
 from simulation.engine.work import Demand, Task, WorkItem
@@ -109,6 +110,9 @@ class OrgModel(mesa.Model):
         self.side_of = {d.name: d.side for d in config.disciplines}
         # Demand's own streams first, so the same seed brings the same demand (work.py).
         demand_streams = self.rng.spawn(len(config.work_types) + 1)
+        # Then one for routing (which of two units takes a task), drawn in blocks
+        # (engine/streams.py); the mechanisms spawn theirs as they are built.
+        (self.routing,) = Stream.spawned(self.rng, 1)
         self.open_items: dict[int, WorkItem] = {}  # arrived, not yet delivered
         # Mesa's event list, in a faster form with the same interface (events.py)
         self._event_list = FastEventList.taking_over(self._event_list)
@@ -405,11 +409,11 @@ class OrgModel(mesa.Model):
     def choose_team(self, item: WorkItem | None = None) -> Unit:
         """The team that owns ``item``: of two drawn among those that can do most of
         its route, the less loaded."""
-        return self.organisation.choose_team(self.rng, item)
+        return self.organisation.choose_team(self.routing, item)
 
     def unit_for(self, item: WorkItem, discipline: str) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline."""
-        return self.organisation.unit_for(item, discipline, self.rng)
+        return self.organisation.unit_for(item, discipline, self.routing)
 
     def deliver(self, item: WorkItem) -> None:
         """The last task of ``item`` is done: it is delivered now, or when the release
