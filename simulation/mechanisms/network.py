@@ -235,9 +235,15 @@ class SocialNetwork(Mechanism):
 
     def handoff_contact(self, sender: Staff, receiver: Staff, now: float) -> None:
         """A cross-unit handoff: the tie is refreshed, or may be made."""
-        if not self.params.enabled or sender not in self.graph or receiver not in self.graph:
+        if not self.params.enabled:
+            return
+        # the graph's own dict of dicts (networkx keeps it as ``Graph._adj``): read
+        # directly, as this runs on every cross-unit handoff
+        adjacency = self.graph._adj
+        ties = adjacency.get(sender)
+        if ties is None or receiver not in adjacency:
             return  # one of them has left: no tie (it would bring them back into the graph)
-        edge = self.graph.get_edge_data(sender, receiver)
+        edge = ties.get(receiver)
         if edge is not None:
             edge["last_used"] = now
         elif self.contacts.random() < self.handoff_tie_probability:
