@@ -78,9 +78,64 @@ ITEM_DTYPES = {
 }
 
 
+class _Later:
+    """A table not made yet: the function that makes it and the rows it is made from.
+
+    Args:
+        make: Rows -> table (e.g. :func:`event_log`).
+        rows: The recorder's rows.
+    """
+
+    __slots__ = ("make", "rows")
+
+    def __init__(self, make: Any, rows: list[tuple]):
+        self.make = make
+        self.rows = rows
+
+    def __call__(self) -> pd.DataFrame:
+        return self.make(self.rows)
+
+
+class _MadeOnRead:
+    """A :class:`RunRecords` field whose table is made the first time it is read.
+
+    Why: the event log is the largest table of a run (a row per task) and the one the
+    KPIs do not read; building it took 4-5 ms of a 250-day run's ~12 ms of records,
+    paid by every run of a sweep or a comparison, most of which never look at it. The
+    field takes a table or a :class:`_Later`; reading it (attribute access,
+    ``dataclasses.fields``/``asdict``/``replace``, ``==``, ``repr``) makes and keeps the
+    table, so callers see a plain data frame. A dataclass field whose default is a
+    descriptor is documented Python: raising AttributeError on class access means
+    "no default".
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, records: Any, owner: type | None = None) -> pd.DataFrame:
+        if records is None:
+            raise AttributeError(self.slot)  # no default value (see above)
+        value = records.__dict__[self.slot]
+        if isinstance(value, _Later):
+            value = value()
+            records.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, records: Any, value: pd.DataFrame | _Later) -> None:
+        records.__dict__[self.slot] = value
+
+    def pending_rows(self, records: Any) -> list[tuple] | None:
+        """The rows of a table not made yet (None once it is made)."""
+        value = records.__dict__[self.slot]
+        return value.rows if isinstance(value, _Later) else None
+
+
 @dataclass
 class RunRecords:
-    """Everything a run produced, as plain data."""
+    """Everything a run produced, as plain data.
+
+    ``events`` is made from the task rows when first read (:class:`_MadeOnRead`).
+    """
 
     scenario_name: str
     structure: str
@@ -88,7 +143,7 @@ class RunRecords:
     horizon: int
     warmup: int
     items: pd.DataFrame  # one row per delivered item
-    events: pd.DataFrame  # one row per task of each item
+    events: pd.DataFrame = _MadeOnRead()  # one row per task of each item
     daily: pd.DataFrame  # the DataCollector series, one row per day
     unit_daily: pd.DataFrame  # queue and busy people per unit per day
     units: pd.DataFrame  # per unit: size, kind, busy days in the KPI window
@@ -104,6 +159,18 @@ class RunRecords:
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # transitions.py's log
     decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the PDCA policy's
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def groups_working_on(self, item_ids: np.ndarray) -> set[str]:
+        """The units (the event log's ``org:group``) that did a task of any of these
+        items; read from the task rows while the event log is not made."""
+        rows = RunRecords.__dict__["events"].pending_rows(self)
+        if rows is None:
+            events = self.events
+            mine = np.isin(events["case:concept:name"].to_numpy(), item_ids)
+            return set(events["org:group"].to_numpy()[mine])
+        wanted = set(item_ids.tolist())
+        item, group = TASK_FIELDS.index("case:concept:name"), TASK_FIELDS.index("org:group")
+        return {row[group] for row in rows if row[item] in wanted}
 
 
 #: What the mechanisms' summaries fill in RunRecords by name; the rest goes to ``extra``.
@@ -349,7 +416,8 @@ class Recorder:
             horizon=horizon,
             warmup=warmup,
             items=_items_table(self.item_rows),
-            events=event_log(self.event_rows),
+            # a copy: a run that goes on after this (the app's live view) adds rows
+            events=_Later(event_log, list(self.event_rows)),
             daily=daily,
             unit_daily=_unit_daily_table(self.unit_rows),
             units=units_table,
