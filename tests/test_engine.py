@@ -342,3 +342,13 @@ def test_team_interfaces_are_what_comparing_every_pair_of_teams_gives():
         plans = [UnitPlan(f"team {i}", "team", g) for i, g in enumerate(groups)]
         routes = [draw.sample(disciplines, k=draw.randint(1, 5)) for _ in range(3)]
         assert count_interfaces(plans, people, routes) == pairwise(plans, people, routes)
+
+
+@pytest.mark.parametrize("n", [2, 7, 143, 714, 5_000])
+def test_two_scalar_draws_are_the_draws_of_one_call_for_two(n):
+    """Organisation.choose_team and unit_for draw two indices as two scalar calls, which
+    must leave the stream (and so every result) as one ``size=2`` call did."""
+    pair, scalars = np.random.default_rng(11), np.random.default_rng(11)
+    for _ in range(2_000):
+        assert list(pair.integers(0, n, size=2)) == [scalars.integers(0, n), scalars.integers(0, n)]
+        assert pair.random() == scalars.random()  # and the draws after them

@@ -126,3 +126,22 @@ def test_records_with_the_event_log_not_yet_made_pickle(run_going_on):
     _ = read.events
     again = pickle.loads(pickle.dumps(unread))
     _same(again.events, read.events)
+
+
+@pytest.mark.parametrize("columns", [records.CHANGE_COLUMNS, records.DECISION_COLUMNS])
+def test_an_empty_log_is_the_plain_empty_table_and_each_run_has_its_own(columns):
+    first = records._log_table([], columns)
+    _same(first, pd.DataFrame([], columns=columns))
+    first.loc[0] = [None] * len(columns)  # a caller may add to its table
+    assert records._log_table([], columns).empty
+
+
+def test_effort_of_everyone_and_of_it_in_one_pass_equals_a_pass_each(recorder):
+    everyone, it = recorder._effort_totals_both()
+    for it_only, got in ((False, everyone), (True, it)):
+        expected = dict(recorder.departed_it if it_only else recorder.departed)
+        for person in recorder.staff:
+            if not it_only or person.side == "it":
+                for use, days in person.time_spent.items():
+                    expected[use] = expected.get(use, 0.0) + days
+        assert repr(got) == repr(expected) and got
