@@ -49,7 +49,7 @@ def best_of[T](fn: Callable[[], T], repeats: int) -> tuple[float, float, T]:
 
 @dataclass
 class GcTime:
-    """Time spent in Python's cyclic garbage collector while a block ran."""
+    """CPU time spent in Python's cyclic garbage collector while a block ran."""
 
     seconds: float = 0.0
     full_collections: int = 0  # generation-2 passes, which walk every tracked object
@@ -57,16 +57,19 @@ class GcTime:
 
 @contextmanager
 def gc_time() -> Iterator[GcTime]:
-    """Measure garbage-collection pauses inside the ``with`` block (via ``gc.callbacks``)."""
+    """Measure garbage-collection pauses inside the ``with`` block (via ``gc.callbacks``),
+    in CPU time of the collecting thread: on a loaded machine a pause measured by the
+    wall clock also counts the time the process waited for a core (several times the
+    collector's own work at a load average of 8 on 2 cores)."""
     totals = GcTime()
     started = 0.0
 
     def callback(phase: str, info: dict[str, Any]) -> None:
         nonlocal started
         if phase == "start":
-            started = time.perf_counter()
+            started = time.thread_time()
         else:
-            totals.seconds += time.perf_counter() - started
+            totals.seconds += time.thread_time() - started
             totals.full_collections += info["generation"] == 2
 
     gc.callbacks.append(callback)
@@ -143,19 +146,22 @@ def profile_call(fn: Callable[[], object], top: int = 15) -> None:
 def timed_phases(make_model: Callable[[], Any]) -> tuple[dict[str, float], Any, Any]:
     """One run in the steps of ``simulation.running.runs.run_scenario``, each phase timed:
     seconds of ``build``, ``run`` (day by day, as Mesa steps), ``records`` and ``kpis``;
-    with the model and its records."""
+    with the model and its records. As there, the garbage collector waits while the run
+    goes on (``runs.collector_waiting``)."""
     from simulation.analysis.metrics import compute_kpis
+    from simulation.running.runs import collector_waiting
 
-    start = time.perf_counter()
-    model = make_model()
-    built = time.perf_counter()
-    while model.running:
-        model.step()
-    ran = time.perf_counter()
-    records = model.records()
-    recorded = time.perf_counter()
-    compute_kpis(records)
-    done = time.perf_counter()
+    with collector_waiting():
+        start = time.perf_counter()
+        model = make_model()
+        built = time.perf_counter()
+        while model.running:
+            model.step()
+        ran = time.perf_counter()
+        records = model.records()
+        recorded = time.perf_counter()
+        compute_kpis(records)
+        done = time.perf_counter()
     phases = {
         "build": built - start,
         "run": ran - built,

@@ -276,3 +276,16 @@ def test_culture_events_follow_the_lever_and_stop_when_it_drops_to_zero():
     assert model.recorder.programme_costs["culture"] == pytest.approx(
         3 * SILOED.mechanisms.network.culture_event_cost
     )
+
+
+@pytest.mark.parametrize("n", [2, 57, 1_000, 5_000])
+def test_random_ties_draw_everyones_partners_at_once_as_they_were_drawn_one_by_one(n):
+    """Network._random_ties draws all partners in one call and cuts it per person: the
+    numbers (and so the starting network) must be those of one call per person."""
+    at_once, one_by_one = np.random.default_rng(4), np.random.default_rng(4)
+    draws = at_once.poisson(1.5, size=n)
+    assert list(draws) == list(one_by_one.poisson(1.5, size=n))
+    partners = at_once.integers(0, n, size=int(draws.sum())).tolist()
+    expected = [j for k in draws for j in one_by_one.integers(0, n, size=k).tolist()]
+    assert partners == expected
+    assert at_once.random() == one_by_one.random()  # and the draws after them

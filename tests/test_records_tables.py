@@ -81,3 +81,67 @@ def test_unit_table_equals_a_group_mean_across_a_reorganisation():
     run = run_scenario(ready_made("transition_big_bang"), seed=1).records
     assert set(run.unit_daily["unit"]) - set(run.units["unit"])
     _same(unit_table(run), _unit_table_reference(run))
+
+
+@pytest.fixture(scope="module")
+def run_going_on() -> tuple[OrgModel, records.RunRecords, int]:
+    """A siloed run's records taken half-way, and the task rows there were then."""
+    model = OrgModel(short(ready_made("siloed"), days=60), rng=3)
+    while model.steps < 30:
+        model.step()
+    taken = model.records()
+    rows_then = len(model.recorder.event_rows)
+    while model.running:  # the run goes on after its records were taken
+        model.step()
+    assert len(model.recorder.event_rows) > rows_then
+    return model, taken, rows_then
+
+
+def test_the_event_log_made_on_read_is_the_one_of_the_moment_the_records_were_taken(
+    run_going_on,
+):
+    model, taken, rows_then = run_going_on
+    _same(taken.events, records.event_log(model.recorder.event_rows[:rows_then]))
+    assert taken.events is taken.events  # made once, then kept
+
+
+def test_units_working_on_items_are_the_same_from_the_rows_and_from_the_event_log(
+    run_going_on,
+):
+    _, taken, _ = run_going_on
+    items = taken.items["item"].to_numpy()
+    some = items[::3]
+    from_rows = taken.groups_working_on(some)  # before the event log is made
+    events = taken.events
+    expected = set(events.loc[events["case:concept:name"].isin(some), "org:group"])
+    assert from_rows == expected and len(expected) > 1
+    assert taken.groups_working_on(some) == expected  # and from the event log, made now
+
+
+def test_records_with_the_event_log_not_yet_made_pickle(run_going_on):
+    import pickle
+
+    model, _, _ = run_going_on
+    unread, read = model.records(), model.records()
+    _ = read.events
+    again = pickle.loads(pickle.dumps(unread))
+    _same(again.events, read.events)
+
+
+@pytest.mark.parametrize("columns", [records.CHANGE_COLUMNS, records.DECISION_COLUMNS])
+def test_an_empty_log_is_the_plain_empty_table_and_each_run_has_its_own(columns):
+    first = records._log_table([], columns)
+    _same(first, pd.DataFrame([], columns=columns))
+    first.loc[0] = [None] * len(columns)  # a caller may add to its table
+    assert records._log_table([], columns).empty
+
+
+def test_effort_of_everyone_and_of_it_in_one_pass_equals_a_pass_each(recorder):
+    everyone, it = recorder._effort_totals_both()
+    for it_only, got in ((False, everyone), (True, it)):
+        expected = dict(recorder.departed_it if it_only else recorder.departed)
+        for person in recorder.staff:
+            if not it_only or person.side == "it":
+                for use, days in person.time_spent.items():
+                    expected[use] = expected.get(use, 0.0) + days
+        assert repr(got) == repr(expected) and got

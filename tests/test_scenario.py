@@ -189,3 +189,24 @@ def test_yaml_output_is_plain_and_safe():
     text = Scenario(name="Ünïcode ok").to_yaml()
     assert "!!python" not in text
     assert yaml.safe_load(text)["name"] == "Ünïcode ok"
+
+
+def test_a_scenario_text_is_loaded_once_and_each_parse_gets_its_own_scenario():
+    from simulation.inputs import scenario as scenario_module
+
+    text = (SCENARIOS / "aligned.yaml").read_text() + "\n# a text no other test parses\n"
+    hits = scenario_module._yaml_data.cache_info().hits
+    first = Scenario.from_yaml(text)
+    first.disciplines[0].headcount += 1  # a caller may change its scenario
+    second = Scenario.from_yaml(text)
+    assert scenario_module._yaml_data.cache_info().hits == hits + 1
+    assert second == Scenario.from_file(SCENARIOS / "aligned.yaml") != first
+
+
+def test_a_scenario_text_that_fails_fails_again_with_the_same_line():
+    text = "name: x\nhorizon_days: [1, 2\n"
+    with pytest.raises(ScenarioError) as first:
+        Scenario.from_yaml(text, source="a.yaml")
+    with pytest.raises(ScenarioError) as again:
+        Scenario.from_yaml(text, source="a.yaml")
+    assert str(first.value) == str(again.value)

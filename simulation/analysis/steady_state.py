@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from simulation.model.records import RunRecords
 
@@ -132,7 +132,7 @@ class SteadyState:
 def steady_state(records: RunRecords) -> SteadyState:
     """The steady-state verdict of one run."""
     window = records.horizon - records.warmup
-    delivered = int((records.items["done"] >= records.warmup).sum())
+    delivered = int((records.items["done"].to_numpy() >= records.warmup).sum())
     arrivals = records.arrivals_in_window
     slope, low, high = wip_trend(records.daily, records.warmup)
     ages = open_ages(records)
@@ -185,14 +185,13 @@ def is_overloaded(daily: pd.DataFrame, warmup: int, growth_ci_low: float) -> boo
 def _flow(daily: pd.DataFrame, start: int, end: int) -> tuple[int, int]:
     """Items arrived and delivered after day ``start`` up to day ``end``, from the
     cumulative ``arrivals`` and ``delivered`` columns."""
-    counts = daily.set_index("day")[["arrivals", "delivered"]]
-    before = (
-        counts.loc[start] if start in counts.index else pd.Series({"arrivals": 0, "delivered": 0})
-    )
-    after = counts.loc[end]
-    return int(after["arrivals"] - before["arrivals"]), int(
-        after["delivered"] - before["delivered"]
-    )
+    days = daily["day"].to_numpy()
+    counts = np.column_stack([daily["arrivals"].to_numpy(), daily["delivered"].to_numpy()])
+    (after,) = np.flatnonzero(days == end)
+    before = np.flatnonzero(days == start)
+    start_counts = counts[before[0]] if len(before) else np.zeros(2, counts.dtype)
+    arrived, delivered = counts[after] - start_counts
+    return int(arrived), int(delivered)
 
 
 def wip_trend(daily: pd.DataFrame, warmup: int) -> tuple[float, float, float]:
@@ -201,7 +200,9 @@ def wip_trend(daily: pd.DataFrame, warmup: int) -> tuple[float, float, float]:
     :data:`MIN_WEEKS` whole weeks."""
     if daily.empty:
         return math.nan, math.nan, math.nan
-    wip = daily.loc[daily["day"] > warmup, "wip"].to_numpy(dtype=float)
+    # numpy, not daily.loc: the same values, a tenth of the time (a KPI record is read
+    # for every run of a sweep)
+    wip = daily["wip"].to_numpy(dtype=float)[daily["day"].to_numpy() > warmup]
     weeks = len(wip) // DAYS_PER_WEEK
     if weeks < 2:
         return math.nan, math.nan, math.nan
@@ -222,7 +223,9 @@ def trend_with_interval(series: np.ndarray, confidence: float = 0.95) -> tuple[f
     se = math.sqrt(float((residuals**2).sum()) / (n - 2) / sxx)
     r = _lag1_autocorrelation(residuals)
     se *= math.sqrt((1 + r) / (1 - r))
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 2)) * se
+    # Student t's quantile: the function scipy.stats.t.ppf calls (same value), without
+    # its argument checks (a tenth of a millisecond, in every run's KPIs)
+    half = float(special.stdtrit(n - 2, (1 + confidence) / 2)) * se
     return float(slope), float(slope - half), float(slope + half)
 
 

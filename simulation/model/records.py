@@ -78,9 +78,64 @@ ITEM_DTYPES = {
 }
 
 
+class _Later:
+    """A table not made yet: the function that makes it and the rows it is made from.
+
+    Args:
+        make: Rows -> table (e.g. :func:`event_log`).
+        rows: The recorder's rows.
+    """
+
+    __slots__ = ("make", "rows")
+
+    def __init__(self, make: Any, rows: list[tuple]):
+        self.make = make
+        self.rows = rows
+
+    def __call__(self) -> pd.DataFrame:
+        return self.make(self.rows)
+
+
+class _MadeOnRead:
+    """A :class:`RunRecords` field whose table is made the first time it is read.
+
+    Why: the event log is the largest table of a run (a row per task) and the one the
+    KPIs do not read; building it took 4-5 ms of a 250-day run's ~12 ms of records,
+    paid by every run of a sweep or a comparison, most of which never look at it. The
+    field takes a table or a :class:`_Later`; reading it (attribute access,
+    ``dataclasses.fields``/``asdict``/``replace``, ``==``, ``repr``) makes and keeps the
+    table, so callers see a plain data frame. A dataclass field whose default is a
+    descriptor is documented Python: raising AttributeError on class access means
+    "no default".
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, records: Any, owner: type | None = None) -> pd.DataFrame:
+        if records is None:
+            raise AttributeError(self.slot)  # no default value (see above)
+        value = records.__dict__[self.slot]
+        if isinstance(value, _Later):
+            value = value()
+            records.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, records: Any, value: pd.DataFrame | _Later) -> None:
+        records.__dict__[self.slot] = value
+
+    def pending_rows(self, records: Any) -> list[tuple] | None:
+        """The rows of a table not made yet (None once it is made)."""
+        value = records.__dict__[self.slot]
+        return value.rows if isinstance(value, _Later) else None
+
+
 @dataclass
 class RunRecords:
-    """Everything a run produced, as plain data."""
+    """Everything a run produced, as plain data.
+
+    ``events`` is made from the task rows when first read (:class:`_MadeOnRead`).
+    """
 
     scenario_name: str
     structure: str
@@ -88,7 +143,7 @@ class RunRecords:
     horizon: int
     warmup: int
     items: pd.DataFrame  # one row per delivered item
-    events: pd.DataFrame  # one row per task of each item
+    events: pd.DataFrame = _MadeOnRead()  # one row per task of each item
     daily: pd.DataFrame  # the DataCollector series, one row per day
     unit_daily: pd.DataFrame  # queue and busy people per unit per day
     units: pd.DataFrame  # per unit: size, kind, busy days in the KPI window
@@ -104,6 +159,18 @@ class RunRecords:
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # transitions.py's log
     decisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # the PDCA policy's
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def groups_working_on(self, item_ids: np.ndarray) -> set[str]:
+        """The units (the event log's ``org:group``) that did a task of any of these
+        items; read from the task rows while the event log is not made."""
+        rows = RunRecords.__dict__["events"].pending_rows(self)
+        if rows is None:
+            events = self.events
+            mine = np.isin(events["case:concept:name"].to_numpy(), item_ids)
+            return set(events["org:group"].to_numpy()[mine])
+        wanted = set(item_ids.tolist())
+        item, group = TASK_FIELDS.index("case:concept:name"), TASK_FIELDS.index("org:group")
+        return {row[group] for row in rows if row[item] in wanted}
 
 
 #: What the mechanisms' summaries fill in RunRecords by name; the rest goes to ``extra``.
@@ -203,12 +270,21 @@ class Recorder:
 
     def effort_totals(self, it_only: bool = False) -> dict[str, float]:
         """Person-days by use so far, over everyone who ever worked here."""
-        totals = dict(self.departed_it if it_only else self.departed)
+        everyone, it = self._effort_totals_both()
+        return it if it_only else everyone
+
+    def _effort_totals_both(self) -> tuple[dict[str, float], dict[str, float]]:
+        """:meth:`effort_totals` of everyone and of IT in one pass over the staff (each
+        total adds the same numbers in the same order as its own pass would)."""
+        everyone, it = dict(self.departed), dict(self.departed_it)
         for person in self.staff:
-            if not it_only or person.side == "it":
-                for use, days in person.time_spent.items():
-                    totals[use] = totals.get(use, 0.0) + days
-        return totals
+            spent = person.time_spent.items()
+            for use, days in spent:
+                everyone[use] = everyone.get(use, 0.0) + days
+            if person.side == "it":
+                for use, days in spent:
+                    it[use] = it.get(use, 0.0) + days
+        return everyone, it
 
     def mediation(self, days: float) -> None:
         """A BRM mediation took ``days``."""
@@ -285,9 +361,10 @@ class Recorder:
         self.new_work_lead_today.clear()
 
     def _mark_window_start(self, units: list[Unit]) -> None:
+        effort, it_effort = self._effort_totals_both()
         self._window_marks = {
-            "effort": self.effort_totals(),
-            "it_effort": self.effort_totals(it_only=True),
+            "effort": effort,
+            "it_effort": it_effort,
             "unit_busy": {u: u.busy_area() for u in units},
             "unit_members": {u: u.member_area() for u in units},
             "wip_area": self.wip_area(),
@@ -320,6 +397,7 @@ class Recorder:
         if not self._window_marks:
             self._mark_window_start(units)
         marks = self._window_marks
+        effort, it_effort = self._effort_totals_both()
         horizon, warmup = self.horizon, self.warmup
         window = horizon - warmup
         units_table = pd.DataFrame(
@@ -349,12 +427,13 @@ class Recorder:
             horizon=horizon,
             warmup=warmup,
             items=_items_table(self.item_rows),
-            events=event_log(self.event_rows),
+            # a copy: a run that goes on after this (the app's live view) adds rows
+            events=_Later(event_log, list(self.event_rows)),
             daily=daily,
             unit_daily=_unit_daily_table(self.unit_rows),
             units=units_table,
-            effort=_minus(self.effort_totals(), marks["effort"]),
-            it_effort=_minus(self.effort_totals(it_only=True), marks["it_effort"]),
+            effort=_minus(effort, marks["effort"]),
+            it_effort=_minus(it_effort, marks["it_effort"]),
             handoffs={k: (int(v[0]), float(v[1])) for k, v in self.handoff_stats.items()},
             costs=costs,
             brm={
@@ -366,11 +445,11 @@ class Recorder:
             wip_mean=(self.wip_area() - marks["wip_area"]) / window,
             arrivals_in_window=self.arrivals - marks["arrivals"],
             misunderstandings_found=summary.get("misunderstandings_found", 0),
-            changes=pd.DataFrame(summary.get("changes", []), columns=CHANGE_COLUMNS),
-            decisions=pd.DataFrame(summary.get("decisions", []), columns=DECISION_COLUMNS),
+            changes=_log_table(summary.get("changes", []), CHANGE_COLUMNS),
+            decisions=_log_table(summary.get("decisions", []), DECISION_COLUMNS),
             extra={
                 **extra,
-                "disruption_days": self.effort_totals()[DISRUPTION],
+                "disruption_days": effort[DISRUPTION],
                 "cx_incident_weight": self.cx_params.incident_weight,
                 "mean_cost_per_day": self.staff_cost / (horizon * max(1, len(self.staff))),
             },
@@ -399,6 +478,21 @@ DECISION_COLUMNS = [
     "decision",
     "reason",
 ]
+
+
+#: An empty log per column list: most runs change nothing and have no PDCA policy, and
+#: a copy of an empty table costs a twentieth of making one (0.3 ms each, every run).
+_EMPTY_LOGS: dict[tuple[str, ...], pd.DataFrame] = {}
+
+
+def _log_table(rows: list, columns: list[str]) -> pd.DataFrame:
+    """The change log or the PDCA decisions as a table (its own copy when empty)."""
+    if rows:
+        return pd.DataFrame(rows, columns=columns)
+    key = tuple(columns)
+    if key not in _EMPTY_LOGS:
+        _EMPTY_LOGS[key] = pd.DataFrame([], columns=columns)
+    return _EMPTY_LOGS[key].copy()
 
 
 def new_work_mask(items: pd.DataFrame) -> pd.Series:

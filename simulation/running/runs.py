@@ -10,7 +10,10 @@ go (this process, local processes, Dask) is the executor's business
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,14 +48,62 @@ def run_scenario(
     days: int | None = None,
     on_day: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Run one scenario to its horizon; ``on_day(day, horizon)`` reports progress."""
-    model = OrgModel(scenario, rng=seed, days=days)
-    while model.running:
-        model.step()
-        if on_day is not None:
-            on_day(model.steps, model.horizon)
-    records = model.records()
-    return RunResult(records, compute_kpis(records))
+    """Run one scenario to its horizon; ``on_day(day, horizon)`` reports progress.
+
+    The cyclic garbage collector waits while it runs (:func:`collector_waiting`)."""
+    with collector_waiting():
+        model = OrgModel(scenario, rng=seed, days=days)
+        while model.running:
+            model.step()
+            if on_day is not None:
+                on_day(model.steps, model.horizon)
+        records = model.records()
+        return RunResult(records, compute_kpis(records))
+
+
+#: Allocations (net of frees) between young collections while a run goes on
+#: (:func:`collector_waiting`); Python's default is 2,000. None: the default throughout.
+RUN_GC_THRESHOLD: int | None = 1_000_000
+
+_waiting_lock = threading.Lock()
+_waiting_runs = 0
+_threshold_before: tuple[int, ...] = ()
+
+
+@contextmanager
+def collector_waiting() -> Iterator[None]:
+    """Python's cyclic garbage collector runs far less often inside this block: its
+    young-generation threshold is raised to :data:`RUN_GC_THRESHOLD`, then restored.
+
+    Why: a run makes no cyclic garbage while it goes (measured: the same 7 unreachable
+    objects after 100 and 250 days of every ready-made structure), yet every 2,000
+    allocations the collector walked the young objects, which survive (work items,
+    records), and every 10th pass the older ones: 0.6 s of CPU in a 5,000-staff,
+    100-day run (8%), and more per item the larger the heap. Objects still count
+    (net of frees), so a mechanism that does make cycles is collected after a million
+    allocations, not never; the model itself (a cycle) is freed by the first
+    collection after the run. Results do not depend on when collections happen:
+    Mesa's agent sets hold agents weakly, but an agent leaves them when it is removed
+    (``Model.deregister_agent``), not when it is collected (golden KPIs unchanged). Runs
+    in several threads share it: the first to start raises the threshold, the last to
+    end restores it. ``RUN_GC_THRESHOLD = None`` switches it off.
+    """
+    global _waiting_runs, _threshold_before
+    if RUN_GC_THRESHOLD is None:
+        yield
+        return
+    with _waiting_lock:
+        if _waiting_runs == 0:
+            _threshold_before = gc.get_threshold()
+            gc.set_threshold(RUN_GC_THRESHOLD, *_threshold_before[1:])
+        _waiting_runs += 1
+    try:
+        yield
+    finally:
+        with _waiting_lock:
+            _waiting_runs -= 1
+            if _waiting_runs == 0:
+                gc.set_threshold(*_threshold_before)
 
 
 def replicate_kpis(job: tuple[Scenario, int, int | None]) -> dict[str, Any]:
