@@ -53,7 +53,7 @@ def test_the_unit_series_equals_the_one_built_from_rows(recorder):
 )
 def test_columns_are_typed_as_pandas_types_rows(column):
     rows = [(i, "a", value) for i, value in enumerate(column)]
-    fast = pd.DataFrame(records._columns(rows, ["id", "name", "x"], text={"name"}))
+    fast = pd.DataFrame(records.typed_columns(rows, ["id", "name", "x"], text={"name"}))
     _same(fast, pd.DataFrame(rows, columns=["id", "name", "x"]))
 
 

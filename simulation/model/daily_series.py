@@ -16,6 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import mesa
+import pandas as pd
+
+from simulation.model.records import typed_columns
 
 
 class DailySeries(mesa.DataCollector):
@@ -65,3 +68,11 @@ class DailySeries(mesa.DataCollector):
         """Mesa's ``__init__`` sets an empty dict of columns: the rows stand in for it."""
         if value:
             raise AttributeError("the daily series are made from the model's rows")
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        """Mesa's data frame of the series, each column typed from the rows in one numpy
+        pass (``records.typed_columns``: the types pandas gives the lists, in half the
+        time)."""
+        if not self._rows:
+            return super().get_model_vars_dataframe()
+        return pd.DataFrame(typed_columns(self._rows, self._names, text=set()), copy=False)

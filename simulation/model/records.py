@@ -505,7 +505,7 @@ def new_work_mask(items: pd.DataFrame) -> pd.Series:
 def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(rows, columns=ITEM_COLUMNS).astype(ITEM_DTYPES)
-    return pd.DataFrame(_columns(rows, ITEM_COLUMNS, text={"type"}), copy=False)
+    return pd.DataFrame(typed_columns(rows, ITEM_COLUMNS, text={"type"}), copy=False)
 
 
 #: The task rows' fields (Recorder.task_row), in their order; "discipline" becomes
@@ -528,7 +528,7 @@ def event_log(rows: list[tuple]) -> pd.DataFrame:
     """The event log table from the task rows, with process-mining column names."""
     if not rows:
         return _event_log_reference(rows)
-    fields = _columns(rows, TASK_FIELDS, text=TASK_TEXT)
+    fields = typed_columns(rows, TASK_FIELDS, text=TASK_TEXT)
     # one string per row in plain Python: cheaper than pandas' string arithmetic
     fields["concept:name"] = [
         discipline if kind == "value" else f"{discipline} ({kind})"
@@ -558,7 +558,7 @@ def _event_log_reference(rows: list[tuple]) -> pd.DataFrame:
     return frame[EVENT_LOG_COLUMNS]
 
 
-def _columns(rows: list[tuple], names: list[str], text: set[str]) -> dict[str, Any]:
+def typed_columns(rows: list[tuple], names: list[str], text: set[str]) -> dict[str, Any]:
     """Rows turned into columns, typed as pandas would type the rows.
 
     A column of plain numbers (or booleans) becomes a numpy array directly: pandas'
@@ -582,7 +582,7 @@ UNIT_DAILY_COLUMNS = ["day", "unit", "queued", "busy", "present"]
 def _unit_daily_table(rows: list[tuple]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(rows, columns=UNIT_DAILY_COLUMNS)
-    return pd.DataFrame(_columns(rows, UNIT_DAILY_COLUMNS, text={"unit"}), copy=False)
+    return pd.DataFrame(typed_columns(rows, UNIT_DAILY_COLUMNS, text={"unit"}), copy=False)
 
 
 def _minus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
