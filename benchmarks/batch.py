@@ -17,8 +17,12 @@ three ways through ``simulation.running.batch.sweep`` and the executors of
 
 60 runs (20 replicates; ``--quick``: 12) of about 0.1-0.3 s each, so that a fixed cost
 (the first chunk's imports, the last chunk's tail) weighs little. The machine is shared:
-every measurement is the best of ``--repeat`` rounds, interleaved (limit, serial, local,
-Dask each round). The three results must be identical (the script checks). Run from the
+every measurement is the best of ``--repeat`` rounds, interleaved (limit, serial, then
+local and Dask, in turns first, so that load rising or falling through a round favours
+neither). Beside wall times it prints the CPU each sweep cost, this process and every
+process it started together (workers, and for Dask the scheduler and nannies in this
+process): what an executor adds per run, far less sensitive to other load than wall
+time. The three results must be identical (the script checks). Run from the
 repository root:
 
     .venv/bin/python benchmarks/batch.py [--quick] [--repeat N]
@@ -32,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil  # Dask's own dependency: there wherever this benchmark can run
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,31 +94,57 @@ def plan(replicates: int):
     )
 
 
-def timed_sweep(executor, experiment, out: Path) -> float:
+def cpu_of_process_tree() -> float:
+    """CPU seconds used so far by this process and the processes it started (still
+    running: read before their executor closes)."""
+    me = psutil.Process()
+    total = 0.0
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            used = process.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        total += used.user + used.system
+    return total
+
+
+def timed_sweep(executor, experiment, out: Path) -> tuple[float, float]:
+    """Wall seconds of the sweep, and the CPU seconds it cost (see cpu_of_process_tree)."""
+    cpu = cpu_of_process_tree()
     started = time.perf_counter()
     sweep(experiment, out, executor)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_of_process_tree() - cpu
+
+
+def start_local() -> LocalProcesses:
+    """2 local worker processes, started."""
+    return LocalProcesses(2).start()
+
+
+def start_dask() -> DaskExecutor:
+    """A Dask LocalCluster of 2 workers, started."""
+    return DaskExecutor("local", workers=2)
 
 
 def one_round(experiment, tmp: Path, round_no: int) -> dict[str, float]:
-    """One interleaved round: the machine's limit, then the sweep three ways."""
+    """One interleaved round: the machine's limit, then the sweep three ways (local
+    processes and Dask in turns first)."""
     one, two, limit = machine_limit()
     times = {"loop_one": one, "loop_two": two, "limit": limit}
-    times["serial"] = timed_sweep(InProcess(), experiment, tmp / f"serial{round_no}")
-    started = time.perf_counter()
-    processes = LocalProcesses(2).start()
-    times["pool_startup"] = time.perf_counter() - started
-    try:
-        times["local"] = timed_sweep(processes, experiment, tmp / f"local{round_no}")
-    finally:
-        processes.close()
-    started = time.perf_counter()
-    dask = DaskExecutor("local", workers=2)
-    times["dask_startup"] = time.perf_counter() - started
-    try:
-        times["dask"] = timed_sweep(dask, experiment, tmp / f"dask{round_no}")
-    finally:
-        dask.close()
+    times["serial"], times["serial_cpu"] = timed_sweep(
+        InProcess(), experiment, tmp / f"serial{round_no}"
+    )
+    pools = [("local", start_local), ("dask", start_dask)]
+    for key, start in pools if round_no % 2 == 0 else pools[::-1]:
+        started = time.perf_counter()
+        executor = start()
+        times[f"{key}_startup"] = time.perf_counter() - started
+        try:
+            times[key], times[f"{key}_cpu"] = timed_sweep(
+                executor, experiment, tmp / f"{key}{round_no}"
+            )
+        finally:
+            executor.close()
     return times
 
 
@@ -155,22 +187,27 @@ def main() -> None:
         f"(rounds: {', '.join(f'{x:.2f}' for x in limits)}; loop alone "
         f"{min(r['loop_one'] for r in rounds):.2f} s)\n"
     )
-    print(f"{'executor':<30}{'seconds':>10}{'runs/s':>10}{'ms/run':>10}{'speed-up':>10}")
+    print(
+        f"{'executor':<30}{'seconds':>10}{'runs/s':>10}{'ms/run':>10}{'speed-up':>10}"
+        f"{'CPU ms/run':>12}"
+    )
     for name, key in (
         ("serial (1 process)", "serial"),
         ("2 local processes", "local"),
         ("Dask LocalCluster, 2 workers", "dask"),
     ):
         seconds = best[key]
+        cpu = min(r[f"{key}_cpu"] for r in rounds)
         print(
             f"{name:<30}{seconds:>10.2f}{runs / seconds:>10.2f}{1000 * seconds / runs:>10.0f}"
-            f"{best['serial'] / seconds:>9.2f}x"
+            f"{best['serial'] / seconds:>9.2f}x{1000 * cpu / runs:>12.0f}"
         )
     for key in ("serial", "local", "dask"):
-        print(f"  {key} rounds: " + ", ".join(f"{r[key]:.2f} s" for r in rounds))
+        shown = [f"{r[key]:.2f} s ({1000 * r[f'{key}_cpu'] / runs:.0f} CPU ms/run)" for r in rounds]
+        print(f"  {key} rounds: " + ", ".join(shown))
     print(
         f"\nstart-up, not in the sweep times: local processes "
-        f"{min(r['pool_startup'] for r in rounds):.1f} s, Dask cluster "
+        f"{min(r['local_startup'] for r in rounds):.1f} s, Dask cluster "
         f"{min(r['dask_startup'] for r in rounds):.1f} s"
     )
     ideal = best["serial"] / limit  # 2 workers at the machine's limit
@@ -187,6 +224,12 @@ def main() -> None:
         + ", ".join(f"{x:.0%}" for x in shares)
         + "; Dask against local "
         + ", ".join(f"{x:.0%}" for x in dask_shares)
+    )
+    cpu = {key: min(r[f"{key}_cpu"] for r in rounds) / runs for key in ("serial", "local", "dask")}
+    print(
+        f"CPU per run, best rounds: 2 local processes {1000 * (cpu['local'] - cpu['serial']):+.0f}"
+        f" ms against serial, Dask {1000 * (cpu['dask'] - cpu['local']):+.0f} ms "
+        f"({cpu['dask'] / cpu['local'] - 1:+.0%}) against local processes"
     )
     print(f"results identical across executors and rounds: {identical}")
     speed_up = best["serial"] / best["local"]

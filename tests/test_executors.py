@@ -196,6 +196,51 @@ def test_a_dask_local_cluster_has_the_model_imported_before_the_first_job():
     assert profiler_enabled()  # this process's configuration is untouched
 
 
+#: The periodic callbacks LOCAL_CLUSTER_CONFIG slows down, by the setting that times them.
+SLOWED_CALLBACKS = {
+    "tick": "distributed.admin.tick.interval",
+    "monitor": "distributed.admin.system-monitor.interval",
+    "memory_monitor": "distributed.worker.memory.monitor-interval",
+}
+
+
+def callback_intervals(dask_worker=None, dask_scheduler=None, server=None) -> dict[str, float]:
+    """Milliseconds between calls of a Dask server's slowed periodic callbacks."""
+    server = server or dask_worker or dask_scheduler
+    callbacks = server.periodic_callbacks
+    return {name: callbacks[name].callback_time for name in SLOWED_CALLBACKS if name in callbacks}
+
+
+def expected_intervals(found: dict[str, float]) -> dict[str, float]:
+    """What LOCAL_CLUSTER_CONFIG asks for the callbacks in ``found``, in milliseconds."""
+    from dask.utils import parse_timedelta
+
+    config = executors.LOCAL_CLUSTER_CONFIG
+    return {name: parse_timedelta(config[SLOWED_CALLBACKS[name]], "s") * 1000 for name in found}
+
+
+def test_a_dask_local_cluster_runs_its_monitors_as_configured():
+    """The scheduler, the nannies and the workers all start with LOCAL_CLUSTER_CONFIG's
+    slower tick and monitors (they take the cores from the runs), this process's own
+    configuration untouched."""
+    import dask
+    import distributed  # noqa: F401  (its defaults join dask.config as it is imported)
+
+    before = {setting: dask.config.get(setting) for setting in SLOWED_CALLBACKS.values()}
+    with executors.DaskExecutor("local", workers=1) as executor:
+        servers = {
+            "scheduler": executor.client.run_on_scheduler(callback_intervals),
+            **executor.client.run(callback_intervals),
+        }
+        for name, nanny in executor.cluster.workers.items():
+            servers[f"nanny {name}"] = callback_intervals(server=nanny)
+    assert len(servers) == 3
+    for server, found in servers.items():
+        assert "tick" in found and "monitor" in found, server
+        assert found == expected_intervals(found), server
+    assert {setting: dask.config.get(setting) for setting in before} == before
+
+
 def test_a_dask_local_cluster_leaves_port_8787_to_whoever_has_it():
     """Another Dask's dashboard on 8787 (the default) must not make ours warn on stderr."""
     import contextlib
