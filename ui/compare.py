@@ -533,7 +533,9 @@ how_sure_panel(scenarios, names, seed, current=result["signature"] == signature)
 
 # --------------------------------------------------------------------------- charts
 
-specs = figures.comparison_specs(result["signature"], tuple(names), tuple(structures))
+specs = figures.comparison_specs(
+    result["signature"], tuple(names), tuple(structures), _digests=digests
+)
 changing = "productivity" in specs
 MARKERS = (
     " Dashed lines mark scheduled changes, dotted ones PDCA trials (hover for what changed)."
@@ -596,7 +598,7 @@ if changing:
     with right:
         st.markdown("#### What changed when")
         st.caption("Scheduled changes, and the trials of PDCA policies (in how many runs).")
-        log = figures.change_log(result["signature"], tuple(names))
+        log = figures.change_log(result["signature"], tuple(names), _digests=digests)
         st.dataframe(
             log.rename(columns={"scenario": "Organisation", "change_day": "Day", "what": "Change"})[
                 ["Day", "Organisation", "Change"]
@@ -651,9 +653,11 @@ with st.expander("All KPIs with 95% confidence intervals, and downloads"):
         st.markdown("**Transition** (the path: dips, recovery and what it cost)")
         st.dataframe(kpi_table(names, kpis), hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
+    # The files are made when asked for (a callable), not on every run of the page:
+    # the summary's intervals alone took a tenth of a second per comparison.
     c1.download_button(
         "Download every run (CSV)",
-        runs_frame(names, kpis).to_csv(index=False),
+        lambda: runs_frame(names, kpis).to_csv(index=False),
         file_name="converge-runs.csv",
         mime="text/csv",
         on_click="ignore",
@@ -662,7 +666,7 @@ with st.expander("All KPIs with 95% confidence intervals, and downloads"):
     )
     c2.download_button(
         "Download the summary (CSV)",
-        summary_frame(names, kpis).to_csv(index=False),
+        lambda: summary_frame(names, kpis).to_csv(index=False),
         file_name="converge-summary.csv",
         mime="text/csv",
         on_click="ignore",

@@ -12,9 +12,27 @@ from typing import Any
 
 import streamlit as st
 
-from simulation.analysis.digest import ROLLING_LEAD_TIME
+from simulation.analysis.digest import ROLLING_LEAD_TIME, RunDigest
 from simulation.presentation import charts
 from ui.runner import Job, run_jobs
+
+#: The runs of a page's results, one list per organisation (or path) in order.
+Grouped = list[list[RunDigest]]
+
+
+def runs_by_name(
+    jobs: tuple[Job, ...], names: tuple[str, ...], digests: Grouped | None
+) -> dict[str, list[RunDigest]]:
+    """Each name's runs: from ``digests`` (the page's results, in ``names`` order)
+    when given, else from the run cache (``jobs`` are ``names`` equal groups).
+
+    The page passes the digests it holds: fetching them again from the cache would
+    unpickle every run once more (a few milliseconds each) before any chart is made."""
+    if digests is None:
+        flat = run_jobs(list(jobs))
+        per = len(flat) // len(names)
+        digests = [flat[i * per : (i + 1) * per] for i in range(len(names))]
+    return dict(zip(names, digests, strict=True))
 
 
 def spec(chart: Any) -> dict[str, Any]:
@@ -34,14 +52,16 @@ def spec(chart: Any) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def comparison_specs(
-    jobs: tuple[Job, ...], names: tuple[str, ...], structures: tuple[str, ...]
+    jobs: tuple[Job, ...],
+    names: tuple[str, ...],
+    structures: tuple[str, ...],
+    _digests: Grouped | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every chart of the Compare page for one comparison (runs in scenario order)."""
-    digests = run_jobs(list(jobs))
-    per = len(digests) // len(names)
-    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
+    """Every chart of the Compare page for one comparison (runs in scenario order);
+    ``_digests``, the runs of ``jobs`` when the page has them, is not part of the key."""
+    runs = runs_by_name(jobs, names, _digests)
     colours = charts.scenario_colours(names, structures)
-    warmup = digests[0].warmup
+    warmup = runs[names[0]][0].warmup
     # days on which an organisation changed (scheduled changes, PDCA trials): marked on
     # every chart over time; with any, the productivity dip and lead time are drawn too
     changes = charts.change_frame(runs)
@@ -95,12 +115,11 @@ def comparison_specs(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def change_log(jobs: tuple[Job, ...], names: tuple[str, ...]) -> Any:
+def change_log(
+    jobs: tuple[Job, ...], names: tuple[str, ...], _digests: Grouped | None = None
+) -> Any:
     """The days each organisation changed (charts.change_frame), for a table."""
-    digests = run_jobs(list(jobs))
-    per = len(digests) // len(names)
-    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
-    return charts.change_frame(runs)
+    return charts.change_frame(runs_by_name(jobs, names, _digests))
 
 
 def over_time_specs(
@@ -135,20 +154,22 @@ def over_time_specs(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def transition_specs(jobs: tuple[Job, ...], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The charts of the Transition page for one set of paths (runs in path order)."""
-    digests = run_jobs(list(jobs))
-    per = len(digests) // len(names)
-    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
+def transition_specs(
+    jobs: tuple[Job, ...], names: tuple[str, ...], _digests: Grouped | None = None
+) -> dict[str, dict[str, Any]]:
+    """The charts of the Transition page for one set of paths (runs in path order);
+    ``_digests`` as for :func:`comparison_specs`."""
+    runs = runs_by_name(jobs, names, _digests)
     colours = charts.path_colours(names)
     changes = charts.change_frame(runs)
-    specs = over_time_specs(runs, colours, changes, digests[0].warmup)
+    warmup = runs[names[0]][0].warmup
+    specs = over_time_specs(runs, colours, changes, warmup)
     specs["cx"] = spec(
         charts.band_chart(
             charts.band_frame(runs, "cx_index", period=5, how="mean", bounds=(0, 100)),
             colours,
             "CX index (0-100)",
-            warmup=digests[0].warmup,
+            warmup=warmup,
             value_format=".0f",
             zero=False,
             changes=changes,
