@@ -721,6 +721,89 @@ def test_the_process_pool_gives_the_same_runs_as_this_process(monkeypatch):
     assert all(runner.cached_run(job) is not None for job in jobs)
 
 
+def test_the_pools_workers_are_warmed_once_before_they_are_forked(monkeypatch):
+    """The app's forkserver runs simulation.running.warm_workers before forking: every
+    worker inherits the warm-up instead of paying for it on its first comparison."""
+    from simulation.running import warm_workers
+    from ui import runner
+
+    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+    runner.executor.clear()
+    try:
+        pool = runner.executor()
+        answers = dict(pool.as_completed(warm_workers.warmed_before_fork, range(4)))
+    finally:
+        runner.executor().close()
+        runner.executor.clear()
+    assert answers == dict.fromkeys(range(4), True)
+
+
+def test_warming_up_never_starts_a_second_pool(monkeypatch):
+    """Every page calls warm_up: one thread starts the pool, the others get that thread."""
+    from ui import runner
+
+    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+    runner.executor.clear()
+    try:
+        first = runner.warm_up()
+        assert runner.warm_up() is first
+        first.join()
+        started = runner.executor()._pool
+        assert started is not None
+        assert runner.warm_up() is first and runner.executor()._pool is started
+    finally:
+        runner.executor().close()
+        runner.executor.clear()
+
+
+def test_a_progress_bar_redraws_at_most_once_a_second(monkeypatch):
+    """30 runs done within a second redraw the bar twice (the first and the last),
+    not 30 times: each redraw costs the browser a render of the page."""
+    from ui import runner
+
+    drawn = []
+
+    class Bar:
+        def progress(self, value: float, text: str = "") -> None:
+            drawn.append(value)
+
+        def empty(self) -> None:
+            pass
+
+    def thirty_runs(jobs, on_progress):
+        for done in range(1, 31):
+            on_progress(done, 30)
+        return ["digest"] * len(jobs)
+
+    monkeypatch.setattr(runner.st, "progress", lambda *_, **__: Bar())
+    monkeypatch.setattr(runner, "run_jobs", thirty_runs)
+    monkeypatch.setattr(runner, "cached_run", lambda job: None)
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: 1000.0)  # no time passes
+    digests, cached, _ = runner.run_with_progress([("yaml", seed) for seed in range(30)])
+    assert (len(digests), cached) == (30, 0)
+    assert drawn == [1 / 30, 1.0]
+
+
+def test_the_charts_are_built_from_the_digests_the_page_holds(monkeypatch):
+    """Compare and Transition hand their digests to the chart builders: no run is
+    fetched (and unpickled) from the cache again, and the charts are the same."""
+    from ui import figures
+
+    short = with_overrides(ready_made("aligned"), {"horizon_days": 40, "warmup_days": 5})
+    jobs = tuple((short.to_yaml(), seed) for seed in (9200, 9201))
+    held = [[run_digest(job) for job in jobs]]
+    built_from_cache = figures.comparison_specs(jobs, ("A",), ("aligned",))
+
+    def no_fetch(*_):
+        raise AssertionError("the runs were fetched again")
+
+    monkeypatch.setattr(figures, "run_jobs", no_fetch)
+    figures.comparison_specs.clear()
+    figures.transition_specs.clear()
+    assert figures.comparison_specs(jobs, ("A",), ("aligned",), _digests=held) == built_from_cache
+    assert figures.transition_specs(jobs, ("A",), _digests=held)
+
+
 def test_the_server_starts_its_pool_before_the_first_visit_and_the_pages_reuse_it(monkeypatch):
     """app.warm_server (st.App's lifespan) starts the run pool in the background; the
     first comparison then runs on that pool, already started, not on a new one."""

@@ -18,6 +18,7 @@ skipped (logged): the workers then start cold, as without it.
 from __future__ import annotations
 
 import logging
+import os
 
 from simulation.inputs.scenario import Scenario, with_overrides
 from simulation.running.runs import run_digest
@@ -42,7 +43,17 @@ def warm_up() -> None:
         run_digest((short.to_yaml(), 1))
 
 
+def warmed_before_fork(_: object = None) -> bool:
+    """Whether this process inherited the warm-up (it ran in the process it was forked
+    from, the forkserver) rather than running it on importing this module itself. Takes
+    and ignores one argument, so it can be sent to a pool as a job."""
+    return WARMED_IN is not None and os.getpid() != WARMED_IN
+
+
+#: The process that ran the warm-up (None if it failed).
+WARMED_IN: int | None = None
 try:
     warm_up()
+    WARMED_IN = os.getpid()
 except Exception:  # a cold worker is slower, never wrong: start the pool anyway
     logging.getLogger(__name__).exception("Warming the worker processes failed")
