@@ -145,6 +145,28 @@ def test_compare_runs_and_shows_kpis_summary_and_charts():
     assert at.query_params["r"] == "2"
 
 
+def test_the_flow_of_work_builds_only_the_view_shown_and_switches(monkeypatch):
+    """Open work by state at first; cumulative flow is built when chosen, not before."""
+    from ui import figures
+
+    built = []
+    flow_spec = figures.flow_spec
+
+    def counted(*args, **kwargs):
+        built.append(args[3])
+        return flow_spec(*args, **kwargs)
+
+    monkeypatch.setattr(figures, "flow_spec", counted)
+    at = open_app(s="siloed,converged", r="2", seed="181")
+    assert built == [False]
+    assert sum("Items in progress" in layout(s) for s in charts_on(at)) == 1
+    assert not any("Items (cumulative)" in layout(s) for s in charts_on(at))
+    at.button_group(key="cmp_flow_view").set_value("Cumulative flow").run()
+    assert built[-1] is True and not errors(at)
+    assert sum("Items (cumulative)" in layout(s) for s in charts_on(at)) == 1
+    assert not any("Items in progress" in layout(s) for s in charts_on(at))
+
+
 def test_a_lever_reruns_only_the_scenario_it_changes():
     at = open_app(s="siloed,converged", r="2", seed="201")
     before = days(metric_values(at, "Lead time")[0])

@@ -549,6 +549,14 @@ def show(name: str, stretch: bool = True) -> None:
     st.vega_lite_chart(spec=specs[name], width="stretch" if stretch else "content")
 
 
+def show_flow(cumulative: bool) -> None:
+    """Draw the flow of work's view chosen (built only when shown)."""
+    flow = figures.flow_spec(
+        result["signature"], tuple(names), tuple(structures), cumulative, _digests=digests
+    )
+    st.vega_lite_chart(spec=flow, width="stretch")
+
+
 left, right = st.columns(2, gap="large")
 with left:
     st.markdown("#### How long items take")
@@ -625,14 +633,14 @@ if view == "Cumulative flow":
         "arrived. Mean across runs."
         + (" Dark lines: the days the organisation changed." if changing else "")
     )
-    show("cfd")
+    show_flow(cumulative=True)
 else:
     st.caption(
         "Open items by where they are, mean across runs: orange is work waiting in "
         "a queue, violet is work travelling between units, blue is being worked on."
         + (" Dark lines: the days the organisation changed." if changing else "")
     )
-    show("wip")
+    show_flow(cumulative=False)
 
 st.markdown("#### Utilisation and queues per unit")
 st.caption(

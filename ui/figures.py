@@ -94,24 +94,35 @@ def comparison_specs(
             )
         ),
         "effort": spec(charts.effort_chart(charts.effort_frame(runs), colours)),
-        "wip": spec(
-            charts.flow_chart(
-                charts.flow_frame(runs, cumulative=False),
-                colours,
-                cumulative=False,
-                changes=changes,
-            )
-        ),
-        "cfd": spec(
-            charts.flow_chart(
-                charts.flow_frame(runs, cumulative=True), colours, cumulative=True, changes=changes
-            )
-        ),
         "units": spec(charts.units_chart(charts.unit_frame(runs), colours)),
     }
     if not changes.empty:
         specs.update(over_time_specs(runs, colours, changes, warmup))
     return specs
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def flow_spec(
+    jobs: tuple[Job, ...],
+    names: tuple[str, ...],
+    structures: tuple[str, ...],
+    cumulative: bool,
+    _digests: Grouped | None = None,
+) -> dict[str, Any]:
+    """Compare's flow of work, one of its two views: open work by state, or cumulative
+    flow (``cumulative``). Built apart from :func:`comparison_specs` and only for the
+    view shown: each is among the dearest charts to build (about a quarter of a second
+    of CPU for 3 x 10 runs), and most visitors never switch."""
+    runs = runs_by_name(jobs, names, _digests)
+    colours = charts.scenario_colours(names, structures)
+    return spec(
+        charts.flow_chart(
+            charts.flow_frame(runs, cumulative=cumulative),
+            colours,
+            cumulative=cumulative,
+            changes=charts.change_frame(runs),
+        )
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
