@@ -77,8 +77,11 @@ def warm_server() -> threading.Thread:
 
     The first visitor then finds the workers up (the forkserver imports the model
     once, a few seconds) and the modules loaded, instead of paying for both after the
-    click. The pool is the one ``runner.executor()`` caches for the server's life, so
-    every page reuses it. Returns the thread (tests join it).
+    click. The pool starts first (ui.runner is light to import): its forkserver
+    imports the model on the other core while this process imports the pages'
+    modules. The pool is the one ``runner.executor()`` caches for the server's life, so
+    every page reuses it. Returns the thread, which ends once both are done (tests
+    join it).
     """
 
     def warm() -> None:
@@ -86,9 +89,11 @@ def warm_server() -> threading.Thread:
 
         from ui import runner
 
-        runner.warm_up()
+        starting = runner.warm_up()
         for module in WARM_MODULES:
             importlib.import_module(module)
+        if starting is not None:
+            starting.join()
 
     thread = threading.Thread(target=warm, name="converge-warm-up", daemon=True)
     thread.start()

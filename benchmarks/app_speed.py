@@ -13,6 +13,12 @@ script's state), never for a fixed time, and prints:
 - Transition page, click in the navigation -> its results drawn (4 paths x 10
   replicates, uncached); target 5 s.
 
+Beside each wall time, the CPU seconds it took, apart for the server (with its
+forkserver and worker processes) and for the browser (Chromium and Playwright's
+driver): on a shared machine wall times grow with the others' load, CPU times far
+less. With two cores, the server's CPU over two is a floor under the wall time on a
+quiet machine; the browser's share competes for the same cores.
+
 Figures, not assertions: the machine is shared, so read the best and the range.
 Skips with one line where Playwright or Chromium is missing. Run from the repository
 root:
@@ -28,6 +34,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +46,71 @@ from benchmarks._common import describe_machine, rule, verdict  # noqa: E402
 FIRST_TARGET, COMPARE_TARGET, TRANSITION_TARGET = 8.0, 3.0, 5.0
 #: The comparison the issue names: 3 organisations x 10 replicates.
 COMPARE = "?s=siloed,aligned,converged&r=10"
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _processes() -> dict[int, tuple[int, float]]:
+    """Every process on this machine: pid -> (parent pid, CPU seconds so far), from /proc
+    (empty where there is none: the CPU columns then read 0)."""
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        found[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """CPU seconds used so far by the processes ``roots`` and all their descendants."""
+    processes = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0.0, [pid for pid in roots if pid in processes]
+    while todo:
+        pid = todo.pop()
+        total += processes[pid][1]
+        todo.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the server's and the browser's process trees, read on demand."""
+
+    server: int  # the pid of `streamlit run`
+    benchmark: int = field(default_factory=os.getpid)
+
+    def read(self) -> tuple[float, float]:
+        """(server tree, browser tree) CPU seconds so far; the browser tree is every
+        descendant of this benchmark but the server's."""
+        server = cpu_seconds([self.server])
+        everything = cpu_seconds([self.benchmark]) - _own_cpu()
+        return server, everything - server
+
+
+def _own_cpu() -> float:
+    own = os.times()
+    return own.user + own.system
+
+
+def server_pid(port: int) -> int:
+    """The pid of the `streamlit run` serving ``port`` (a child of this process)."""
+    me = os.getpid()
+    for pid, (parent, _) in _processes().items():
+        if parent != me:
+            continue
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"run" in command and str(port).encode() in command:
+            return pid
+    return me  # not found: the CPU columns then count this process only
 
 
 def chromium() -> str | None:
@@ -91,12 +164,27 @@ def transition_page(page) -> float:
     return time.perf_counter() - started
 
 
-def line(what: str, seconds: list[float], target: float) -> None:
-    """One figure against its target: best, and the range when repeated."""
+Measured = tuple[float, float, float]  # wall seconds, server CPU seconds, browser CPU seconds
+
+
+def timed(meter: CpuMeter, step: Callable[[], float]) -> Measured:
+    """``step()``'s seconds, with the CPU seconds the server and the browser used meanwhile."""
+    server, browser = meter.read()
+    seconds = step()
+    server_after, browser_after = meter.read()
+    return seconds, server_after - server, browser_after - browser
+
+
+def line(what: str, figures: list[Measured], target: float) -> None:
+    """One figure against its target: best, and the range when repeated; then the CPU
+    seconds of the server and of the browser in the best one."""
+    seconds = [wall for wall, _, _ in figures]
     best = min(seconds)
     spread = f" (range {best:.1f}-{max(seconds):.1f} s, {len(seconds)} runs)" * (len(seconds) > 1)
     ok = verdict(best <= target)
     print(f"  {what:<46} {best:5.1f} s{spread}  target <= {target:.0f} s  {ok}")
+    _, server, browser = min(figures)
+    print(f"  {'':<46} CPU: server {server:.1f} s, browser {browser:.1f} s")
 
 
 def measure(repeats: int) -> None:
@@ -119,11 +207,18 @@ def measure(repeats: int) -> None:
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(180_000)
         started = time.perf_counter()
+        browser_cpu = cpu_seconds([os.getpid()]) - _own_cpu()
         with app_server(Path(scratch) / "streamlit.log", env) as port:
             address = f"http://127.0.0.1:{port}"
-            first = first_results(page, started, address, seed)
-            fresh = [fresh_compare(page, seed + 1000 * (i + 1)) for i in range(repeats)]
-            transition = transition_page(page)
+            meter = CpuMeter(server_pid(port))
+            seconds = first_results(page, started, address, seed)
+            server, browser_now = meter.read()  # the server's CPU from its start
+            first = (seconds, server, browser_now - browser_cpu)
+            fresh = [
+                timed(meter, lambda i=i: fresh_compare(page, seed + 1000 * (i + 1)))
+                for i in range(repeats)
+            ]
+            transition = timed(meter, lambda: transition_page(page))
         browser.close()
     rule("The app in Chromium (server with one worker per core)")
     line("server start -> first Compare results (3x10)", [first], FIRST_TARGET)

@@ -145,6 +145,28 @@ def test_compare_runs_and_shows_kpis_summary_and_charts():
     assert at.query_params["r"] == "2"
 
 
+def test_the_flow_of_work_builds_only_the_view_shown_and_switches(monkeypatch):
+    """Open work by state at first; cumulative flow is built when chosen, not before."""
+    from ui import figures
+
+    built = []
+    flow_spec = figures.flow_spec
+
+    def counted(*args, **kwargs):
+        built.append(args[3])
+        return flow_spec(*args, **kwargs)
+
+    monkeypatch.setattr(figures, "flow_spec", counted)
+    at = open_app(s="siloed,converged", r="2", seed="181")
+    assert built == [False]
+    assert sum("Items in progress" in layout(s) for s in charts_on(at)) == 1
+    assert not any("Items (cumulative)" in layout(s) for s in charts_on(at))
+    at.button_group(key="cmp_flow_view").set_value("Cumulative flow").run()
+    assert built[-1] is True and not errors(at)
+    assert sum("Items (cumulative)" in layout(s) for s in charts_on(at)) == 1
+    assert not any("Items in progress" in layout(s) for s in charts_on(at))
+
+
 def test_a_lever_reruns_only_the_scenario_it_changes():
     at = open_app(s="siloed,converged", r="2", seed="201")
     before = days(metric_values(at, "Lead time")[0])
@@ -719,6 +741,116 @@ def test_the_process_pool_gives_the_same_runs_as_this_process(monkeypatch):
         assert a.kpis["lead_time_mean"] == b.kpis["lead_time_mean"]
         assert a.kpis["delivered"] == b.kpis["delivered"]
     assert all(runner.cached_run(job) is not None for job in jobs)
+
+
+def test_the_pools_workers_are_warmed_once_before_they_are_forked(monkeypatch):
+    """The app's forkserver runs simulation.running.warm_workers before forking: every
+    worker inherits the warm-up instead of paying for it on its first comparison."""
+    from simulation.running import warm_workers
+    from ui import runner
+
+    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+    runner.executor.clear()
+    try:
+        pool = runner.executor()
+        answers = dict(pool.as_completed(warm_workers.warmed_before_fork, range(4)))
+    finally:
+        runner.executor().close()
+        runner.executor.clear()
+    assert answers == dict.fromkeys(range(4), True)
+
+
+def test_warming_up_never_starts_a_second_pool(monkeypatch):
+    """Every page calls warm_up: one thread starts the pool, the others get that thread."""
+    from ui import runner
+
+    monkeypatch.setenv("CONVERGE_WORKERS", "2")
+    runner.executor.clear()
+    try:
+        first = runner.warm_up()
+        assert runner.warm_up() is first
+        first.join()
+        started = runner.executor()._pool
+        assert started is not None
+        assert runner.warm_up() is first and runner.executor()._pool is started
+    finally:
+        runner.executor().close()
+        runner.executor.clear()
+
+
+def test_a_progress_bar_redraws_at_most_once_a_second(monkeypatch):
+    """30 runs done within a second redraw the bar twice (the first and the last),
+    not 30 times: each redraw costs the browser a render of the page."""
+    from ui import runner
+
+    drawn = []
+
+    class Bar:
+        def progress(self, value: float, text: str = "") -> None:
+            drawn.append(value)
+
+        def empty(self) -> None:
+            pass
+
+    def thirty_runs(jobs, on_progress):
+        for done in range(1, 31):
+            on_progress(done, 30)
+        return ["digest"] * len(jobs)
+
+    monkeypatch.setattr(runner.st, "progress", lambda *_, **__: Bar())
+    monkeypatch.setattr(runner, "run_jobs", thirty_runs)
+    monkeypatch.setattr(runner, "cached_run", lambda job: None)
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: 1000.0)  # no time passes
+    digests, cached, _ = runner.run_with_progress([("yaml", seed) for seed in range(30)])
+    assert (len(digests), cached) == (30, 0)
+    assert drawn == [1 / 30, 1.0]
+
+
+def test_charts_are_the_same_with_altairs_class_table_reused(monkeypatch):
+    """ui.figures keeps Altair's schema-to-class table between charts: the Compare
+    page's charts come out exactly as with a fresh table at every encoding."""
+    from altair.utils import schemapi
+
+    from ui import figures
+
+    short = with_overrides(ready_made("siloed"), {"horizon_days": 40, "warmup_days": 5})
+    runs = {"A": [run_digest((short.to_yaml(), seed)) for seed in (9300, 9301)]}
+    colours = charts.scenario_colours(["A"], ["siloed"])
+
+    def built() -> list[dict]:
+        return [
+            figures.spec(charts.units_chart(charts.unit_frame(runs), colours)),
+            figures.spec(charts.flow_chart(charts.flow_frame(runs), colours)),
+            figures.spec(
+                charts.band_chart(charts.band_frame(runs, "cx_index"), colours, "CX index")
+            ),
+        ]
+
+    assert figures.reuse_altair_class_table()
+    assert getattr(schemapi._FromDict.__init__, "reuses_tables", False)
+    reused = built()
+    monkeypatch.setattr(schemapi._FromDict, "__init__", schemapi._FromDict.__init__.original)
+    assert built() == reused
+
+
+def test_the_charts_are_built_from_the_digests_the_page_holds(monkeypatch):
+    """Compare and Transition hand their digests to the chart builders: no run is
+    fetched (and unpickled) from the cache again, and the charts are the same."""
+    from ui import figures
+
+    short = with_overrides(ready_made("aligned"), {"horizon_days": 40, "warmup_days": 5})
+    jobs = tuple((short.to_yaml(), seed) for seed in (9200, 9201))
+    held = [[run_digest(job) for job in jobs]]
+    built_from_cache = figures.comparison_specs(jobs, ("A",), ("aligned",))
+
+    def no_fetch(*_):
+        raise AssertionError("the runs were fetched again")
+
+    monkeypatch.setattr(figures, "run_jobs", no_fetch)
+    figures.comparison_specs.clear()
+    figures.transition_specs.clear()
+    assert figures.comparison_specs(jobs, ("A",), ("aligned",), _digests=held) == built_from_cache
+    assert figures.transition_specs(jobs, ("A",), _digests=held)
 
 
 def test_the_server_starts_its_pool_before_the_first_visit_and_the_pages_reuse_it(monkeypatch):

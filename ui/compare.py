@@ -533,7 +533,9 @@ how_sure_panel(scenarios, names, seed, current=result["signature"] == signature)
 
 # --------------------------------------------------------------------------- charts
 
-specs = figures.comparison_specs(result["signature"], tuple(names), tuple(structures))
+specs = figures.comparison_specs(
+    result["signature"], tuple(names), tuple(structures), _digests=digests
+)
 changing = "productivity" in specs
 MARKERS = (
     " Dashed lines mark scheduled changes, dotted ones PDCA trials (hover for what changed)."
@@ -545,6 +547,14 @@ MARKERS = (
 def show(name: str, stretch: bool = True) -> None:
     """Draw one of the comparison's charts by name, full width unless ``stretch`` is false."""
     st.vega_lite_chart(spec=specs[name], width="stretch" if stretch else "content")
+
+
+def show_flow(cumulative: bool) -> None:
+    """Draw the flow of work's view chosen (built only when shown)."""
+    flow = figures.flow_spec(
+        result["signature"], tuple(names), tuple(structures), cumulative, _digests=digests
+    )
+    st.vega_lite_chart(spec=flow, width="stretch")
 
 
 left, right = st.columns(2, gap="large")
@@ -596,7 +606,7 @@ if changing:
     with right:
         st.markdown("#### What changed when")
         st.caption("Scheduled changes, and the trials of PDCA policies (in how many runs).")
-        log = figures.change_log(result["signature"], tuple(names))
+        log = figures.change_log(result["signature"], tuple(names), _digests=digests)
         st.dataframe(
             log.rename(columns={"scenario": "Organisation", "change_day": "Day", "what": "Change"})[
                 ["Day", "Organisation", "Change"]
@@ -623,14 +633,14 @@ if view == "Cumulative flow":
         "arrived. Mean across runs."
         + (" Dark lines: the days the organisation changed." if changing else "")
     )
-    show("cfd")
+    show_flow(cumulative=True)
 else:
     st.caption(
         "Open items by where they are, mean across runs: orange is work waiting in "
         "a queue, violet is work travelling between units, blue is being worked on."
         + (" Dark lines: the days the organisation changed." if changing else "")
     )
-    show("wip")
+    show_flow(cumulative=False)
 
 st.markdown("#### Utilisation and queues per unit")
 st.caption(
@@ -651,9 +661,11 @@ with st.expander("All KPIs with 95% confidence intervals, and downloads"):
         st.markdown("**Transition** (the path: dips, recovery and what it cost)")
         st.dataframe(kpi_table(names, kpis), hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
+    # The files are made when asked for (a callable), not on every run of the page:
+    # the summary's intervals alone took a tenth of a second per comparison.
     c1.download_button(
         "Download every run (CSV)",
-        runs_frame(names, kpis).to_csv(index=False),
+        lambda: runs_frame(names, kpis).to_csv(index=False),
         file_name="converge-runs.csv",
         mime="text/csv",
         on_click="ignore",
@@ -662,7 +674,7 @@ with st.expander("All KPIs with 95% confidence intervals, and downloads"):
     )
     c2.download_button(
         "Download the summary (CSV)",
-        summary_frame(names, kpis).to_csv(index=False),
+        lambda: summary_frame(names, kpis).to_csv(index=False),
         file_name="converge-summary.csv",
         mime="text/csv",
         on_click="ignore",

@@ -8,13 +8,70 @@ once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import streamlit as st
+from altair.utils import schemapi
 
-from simulation.analysis.digest import ROLLING_LEAD_TIME
+from simulation.analysis.digest import ROLLING_LEAD_TIME, RunDigest
 from simulation.presentation import charts
 from ui.runner import Job, run_jobs
+
+#: Reuse Altair's table of schema classes between charts (see
+#: :func:`reuse_altair_class_table`); False builds it afresh each time, as Altair does.
+REUSE_ALTAIR_CLASS_TABLE = True
+
+
+def reuse_altair_class_table() -> bool:
+    """Make Altair build its table from schema to class once, not at every encoding.
+
+    Each channel given as text (``x="day:Q"``) goes through ``SchemaBase.from_dict``,
+    which hashes the JSON schema of all of Altair's ~580 classes into a fresh table
+    (6 ms measured) and throws it away: 28 times, 0.16 s of CPU, for one comparison's
+    charts, about a quarter of their cost. The table depends only on the classes, so
+    it is kept per set of classes; the charts are the same (a test compares them).
+    Returns whether it is in place: an Altair without this internal is left alone.
+    """
+    table_maker = getattr(schemapi, "_FromDict", None)
+    build = getattr(table_maker, "__init__", None)
+    if table_maker is None or getattr(build, "reuses_tables", False):
+        return table_maker is not None
+    tables: dict[tuple[type, ...], Any] = {}
+
+    def reusing(self: Any, wrapper_classes: Iterable[type], /) -> None:
+        classes = tuple(wrapper_classes)
+        if classes not in tables:
+            build(self, classes)
+            tables[classes] = self.class_dict
+        self.class_dict = tables[classes]
+
+    reusing.reuses_tables = True  # type: ignore[attr-defined]
+    reusing.original = build  # type: ignore[attr-defined]
+    table_maker.__init__ = reusing
+    return True
+
+
+if REUSE_ALTAIR_CLASS_TABLE:
+    reuse_altair_class_table()
+
+#: The runs of a page's results, one list per organisation (or path) in order.
+Grouped = list[list[RunDigest]]
+
+
+def runs_by_name(
+    jobs: tuple[Job, ...], names: tuple[str, ...], digests: Grouped | None
+) -> dict[str, list[RunDigest]]:
+    """Each name's runs: from ``digests`` (the page's results, in ``names`` order)
+    when given, else from the run cache (``jobs`` are ``names`` equal groups).
+
+    The page passes the digests it holds: fetching them again from the cache would
+    unpickle every run once more (a few milliseconds each) before any chart is made."""
+    if digests is None:
+        flat = run_jobs(list(jobs))
+        per = len(flat) // len(names)
+        digests = [flat[i * per : (i + 1) * per] for i in range(len(names))]
+    return dict(zip(names, digests, strict=True))
 
 
 def spec(chart: Any) -> dict[str, Any]:
@@ -34,14 +91,16 @@ def spec(chart: Any) -> dict[str, Any]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def comparison_specs(
-    jobs: tuple[Job, ...], names: tuple[str, ...], structures: tuple[str, ...]
+    jobs: tuple[Job, ...],
+    names: tuple[str, ...],
+    structures: tuple[str, ...],
+    _digests: Grouped | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every chart of the Compare page for one comparison (runs in scenario order)."""
-    digests = run_jobs(list(jobs))
-    per = len(digests) // len(names)
-    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
+    """Every chart of the Compare page for one comparison (runs in scenario order);
+    ``_digests``, the runs of ``jobs`` when the page has them, is not part of the key."""
+    runs = runs_by_name(jobs, names, _digests)
     colours = charts.scenario_colours(names, structures)
-    warmup = digests[0].warmup
+    warmup = runs[names[0]][0].warmup
     # days on which an organisation changed (scheduled changes, PDCA trials): marked on
     # every chart over time; with any, the productivity dip and lead time are drawn too
     changes = charts.change_frame(runs)
@@ -74,19 +133,6 @@ def comparison_specs(
             )
         ),
         "effort": spec(charts.effort_chart(charts.effort_frame(runs), colours)),
-        "wip": spec(
-            charts.flow_chart(
-                charts.flow_frame(runs, cumulative=False),
-                colours,
-                cumulative=False,
-                changes=changes,
-            )
-        ),
-        "cfd": spec(
-            charts.flow_chart(
-                charts.flow_frame(runs, cumulative=True), colours, cumulative=True, changes=changes
-            )
-        ),
         "units": spec(charts.units_chart(charts.unit_frame(runs), colours)),
     }
     if not changes.empty:
@@ -95,12 +141,35 @@ def comparison_specs(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def change_log(jobs: tuple[Job, ...], names: tuple[str, ...]) -> Any:
+def flow_spec(
+    jobs: tuple[Job, ...],
+    names: tuple[str, ...],
+    structures: tuple[str, ...],
+    cumulative: bool,
+    _digests: Grouped | None = None,
+) -> dict[str, Any]:
+    """Compare's flow of work, one of its two views: open work by state, or cumulative
+    flow (``cumulative``). Built apart from :func:`comparison_specs` and only for the
+    view shown: each is among the dearest charts to build (about a quarter of a second
+    of CPU for 3 x 10 runs), and most visitors never switch."""
+    runs = runs_by_name(jobs, names, _digests)
+    colours = charts.scenario_colours(names, structures)
+    return spec(
+        charts.flow_chart(
+            charts.flow_frame(runs, cumulative=cumulative),
+            colours,
+            cumulative=cumulative,
+            changes=charts.change_frame(runs),
+        )
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def change_log(
+    jobs: tuple[Job, ...], names: tuple[str, ...], _digests: Grouped | None = None
+) -> Any:
     """The days each organisation changed (charts.change_frame), for a table."""
-    digests = run_jobs(list(jobs))
-    per = len(digests) // len(names)
-    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
-    return charts.change_frame(runs)
+    return charts.change_frame(runs_by_name(jobs, names, _digests))
 
 
 def over_time_specs(
@@ -135,20 +204,22 @@ def over_time_specs(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def transition_specs(jobs: tuple[Job, ...], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The charts of the Transition page for one set of paths (runs in path order)."""
-    digests = run_jobs(list(jobs))
-    per = len(digests) // len(names)
-    runs = {name: digests[i * per : (i + 1) * per] for i, name in enumerate(names)}
+def transition_specs(
+    jobs: tuple[Job, ...], names: tuple[str, ...], _digests: Grouped | None = None
+) -> dict[str, dict[str, Any]]:
+    """The charts of the Transition page for one set of paths (runs in path order);
+    ``_digests`` as for :func:`comparison_specs`."""
+    runs = runs_by_name(jobs, names, _digests)
     colours = charts.path_colours(names)
     changes = charts.change_frame(runs)
-    specs = over_time_specs(runs, colours, changes, digests[0].warmup)
+    warmup = runs[names[0]][0].warmup
+    specs = over_time_specs(runs, colours, changes, warmup)
     specs["cx"] = spec(
         charts.band_chart(
             charts.band_frame(runs, "cx_index", period=5, how="mean", bounds=(0, 100)),
             colours,
             "CX index (0-100)",
-            warmup=digests[0].warmup,
+            warmup=warmup,
             value_format=".0f",
             zero=False,
             changes=changes,

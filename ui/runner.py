@@ -5,25 +5,48 @@ so turning one lever reruns only the scenario it changed, and a shared link or a
 second visitor gets cached results at once. Runs not yet cached go to one executor of
 local processes that lives as long as the server (a new pool per comparison would cost
 more than the runs), shared by every visitor (simulation.running.executors).
+
+Importing this module is light (Streamlit and the executors, not the model): the
+server imports it first thing at start to get its worker processes going while it
+imports the rest.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from simulation.analysis.digest import RunDigest
 from simulation.inputs.seeds import replicate_seed
-from simulation.running.executors import Executor, InProcess, LocalProcesses, executor_for
-from simulation.running.runs import run_digest
+from simulation.running.executors import Executor, InProcess, LocalProcesses
+from simulation.running.processes import usable_workers
+
+if TYPE_CHECKING:
+    from simulation.analysis.digest import RunDigest
 
 Job = tuple[str, int]  # (normalised scenario YAML, seed)
 
 #: Fewer uncached runs than this are not worth a trip to the pool.
 MIN_POOL_JOBS = 4
+
+#: What the forkserver of the app's pool imports before it forks the workers: the job
+#: function and three short runs (simulation.running.warm_workers), so that a worker's
+#: first run costs what its next ones do (without: ~0.1 s more, lazy imports and first
+#: calls, paid by every worker on the first comparison). () switches the warm-up off;
+#: ("simulation.running.runs",) would import the job function only.
+WORKER_PRELOAD = ("simulation.running.warm_workers",)
+
+#: Seconds between two redraws of a progress bar: each redraw is a message to the
+#: browser, where Streamlit renders the page again: measured in headless Chromium,
+#: about 30 ms of CPU on a short page and 75 ms on Compare's, taken from the runs it
+#: reports on (on two cores, every 4 redraws a second cost a third of a core).
+PROGRESS_EVERY_S = 1.0
 
 
 def replicate_jobs(texts: Sequence[str], seed: int, replicates: int) -> list[Job]:
@@ -47,14 +70,34 @@ def executor() -> Executor:
     never from the server with its threads; they exit with the server, however it ends,
     and leave Ctrl-C to it. Shared by every visitor: a page that stops (the visitor
     moved on) cancels its runs not yet started and leaves the others' alone."""
-    return executor_for("none", workers(), shared=True)
+    count = usable_workers(workers())
+    if count == 1:
+        return InProcess()
+    return LocalProcesses(count, preload=WORKER_PRELOAD, shared=True)
 
 
-def warm_up() -> None:
-    """Start the worker processes in the background (called when the app opens)."""
+_starting_lock = threading.Lock()
+#: pool -> the thread that started it (one start per pool, however many callers)
+_starting: weakref.WeakKeyDictionary[LocalProcesses, threading.Thread] = weakref.WeakKeyDictionary()
+
+
+def warm_up() -> threading.Thread | None:
+    """Start the worker processes in the background (called at server start and when
+    the app opens); returns the thread starting them (None without a pool).
+
+    Never waits: starting a pool blocks until the forkserver has imported the model
+    and forked (seconds), which the caller spends importing and drawing instead. A
+    comparison submitted meanwhile waits for the pool, not for a second one."""
     pool = executor()
-    if isinstance(pool, LocalProcesses):
-        pool.start(wait=False)
+    if not isinstance(pool, LocalProcesses):
+        return None
+    with _starting_lock:
+        if pool not in _starting:
+            _starting[pool] = threading.Thread(
+                target=pool.start, kwargs={"wait": False}, name="converge-pool", daemon=True
+            )
+            _starting[pool].start()
+        return _starting[pool]
 
 
 class _NotCached(Exception):
@@ -84,6 +127,8 @@ def run_jobs(
     jobs: Sequence[Job], on_progress: Callable[[int, int], None] | None = None
 ) -> list[RunDigest]:
     """Digests of ``jobs`` in order: cached ones at once, the rest computed and cached."""
+    from simulation.running.runs import run_digest
+
     results: dict[Job, RunDigest] = {}
     missing = []
     for job in dict.fromkeys(jobs):
@@ -112,21 +157,29 @@ def run_jobs(
     return [results[job] for job in jobs]
 
 
+def all_cached(jobs: Sequence[Job]) -> bool:
+    """Whether every job of ``jobs`` has been run and cached."""
+    return all(cached_run(job) is not None for job in dict.fromkeys(jobs))
+
+
 def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]:
     """Run ``jobs`` under a progress bar: (digests, how many were cached, seconds).
 
     A scenario or model failure shows an error box and stops the page here: the app
     keeps working, and nothing of the previous result is lost."""
-    import time
-
     from simulation.inputs.scenario import ScenarioError
 
     started = time.perf_counter()
     cached = sum(cached_run(job) is not None for job in dict.fromkeys(jobs))
     bar = st.progress(0.0, text=f"Running {len(jobs) - cached} simulations…")
+    shown = 0.0
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"Running simulations: {done} of {total} done")
+        nonlocal shown
+        now = time.perf_counter()
+        if now - shown >= PROGRESS_EVERY_S or done == total:
+            shown = now
+            bar.progress(done / total, text=f"Running simulations: {done} of {total} done")
 
     try:
         digests = run_jobs(jobs, progress)

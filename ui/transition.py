@@ -416,7 +416,7 @@ with st.container(border=True):
 
 # --------------------------------------------------------------------------- charts
 
-specs = figures.transition_specs(result["signature"], tuple(names))
+specs = figures.transition_specs(result["signature"], tuple(names), _digests=digests)
 st.markdown("#### Lead time over time")
 st.caption(
     "Mean lead time of the items delivered in the last 20 days, mean across runs with "
