@@ -806,33 +806,6 @@ def test_a_progress_bar_redraws_at_most_once_a_second(monkeypatch):
     assert drawn == [1 / 30, 1.0]
 
 
-def test_charts_are_the_same_with_altairs_class_table_reused(monkeypatch):
-    """ui.figures keeps Altair's schema-to-class table between charts: the Compare
-    page's charts come out exactly as with a fresh table at every encoding."""
-    from altair.utils import schemapi
-
-    from ui import figures
-
-    short = with_overrides(ready_made("siloed"), {"horizon_days": 40, "warmup_days": 5})
-    runs = {"A": [run_digest((short.to_yaml(), seed)) for seed in (9300, 9301)]}
-    colours = charts.scenario_colours(["A"], ["siloed"])
-
-    def built() -> list[dict]:
-        return [
-            figures.spec(charts.units_chart(charts.unit_frame(runs), colours)),
-            figures.spec(charts.flow_chart(charts.flow_frame(runs), colours)),
-            figures.spec(
-                charts.band_chart(charts.band_frame(runs, "cx_index"), colours, "CX index")
-            ),
-        ]
-
-    assert figures.reuse_altair_class_table()
-    assert getattr(schemapi._FromDict.__init__, "reuses_tables", False)
-    reused = built()
-    monkeypatch.setattr(schemapi._FromDict, "__init__", schemapi._FromDict.__init__.original)
-    assert built() == reused
-
-
 def test_the_charts_are_built_from_the_digests_the_page_holds(monkeypatch):
     """Compare and Transition hand their digests to the chart builders: no run is
     fetched (and unpickled) from the cache again, and the charts are the same."""

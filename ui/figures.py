@@ -8,52 +8,13 @@ once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import streamlit as st
-from altair.utils import schemapi
 
 from simulation.analysis.digest import ROLLING_LEAD_TIME, RunDigest
 from simulation.presentation import charts
 from ui.runner import Job, run_jobs
-
-#: Reuse Altair's table of schema classes between charts (see
-#: :func:`reuse_altair_class_table`); False builds it afresh each time, as Altair does.
-REUSE_ALTAIR_CLASS_TABLE = True
-
-
-def reuse_altair_class_table() -> bool:
-    """Make Altair build its table from schema to class once, not at every encoding.
-
-    Each channel given as text (``x="day:Q"``) goes through ``SchemaBase.from_dict``,
-    which hashes the JSON schema of all of Altair's ~580 classes into a fresh table
-    (6 ms measured) and throws it away: 28 times, 0.16 s of CPU, for one comparison's
-    charts, about a quarter of their cost. The table depends only on the classes, so
-    it is kept per set of classes; the charts are the same (a test compares them).
-    Returns whether it is in place: an Altair without this internal is left alone.
-    """
-    table_maker = getattr(schemapi, "_FromDict", None)
-    build = getattr(table_maker, "__init__", None)
-    if table_maker is None or getattr(build, "reuses_tables", False):
-        return table_maker is not None
-    tables: dict[tuple[type, ...], Any] = {}
-
-    def reusing(self: Any, wrapper_classes: Iterable[type], /) -> None:
-        classes = tuple(wrapper_classes)
-        if classes not in tables:
-            build(self, classes)
-            tables[classes] = self.class_dict
-        self.class_dict = tables[classes]
-
-    reusing.reuses_tables = True  # type: ignore[attr-defined]
-    reusing.original = build  # type: ignore[attr-defined]
-    table_maker.__init__ = reusing
-    return True
-
-
-if REUSE_ALTAIR_CLASS_TABLE:
-    reuse_altair_class_table()
 
 #: The runs of a page's results, one list per organisation (or path) in order.
 Grouped = list[list[RunDigest]]
