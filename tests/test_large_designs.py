@@ -4,6 +4,7 @@ bounded pieces, with the points, rows and files of a design expanded whole."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import tracemalloc
 
@@ -270,6 +271,19 @@ def test_gathering_keeps_run_order_past_five_digit_point_numbers(tmp_path):
     results = pd.read_parquet(out / "results.parquet")
     assert list(results["point"]) == [99_999, 99_999, 100_000, 100_000, 100_001, 100_001]
     assert list(results["replicate"]) == [0, 1] * 3
+
+
+def test_an_unfinished_sweep_reads_in_run_order_past_five_digit_point_numbers(tmp_path):
+    # before gathering, load_results reads the parts: in run order too, not as text
+    out = tmp_path / "out"
+    (out / "parts").mkdir(parents=True)
+    (out / batch.MANIFEST).write_text(json.dumps({"status": "stopped"}))
+    for point in (100_000, 99_999):
+        ids = [run_id(point, r) for r in range(2)]
+        frame = pd.DataFrame({"run_id": ids, "point": point, "replicate": [0, 1]})
+        frame.to_parquet(out / "parts" / f"{ids[0]}_{ids[1]}.parquet", index=False)
+    results = batch.load_results(out)
+    assert list(results["point"]) == [99_999, 99_999, 100_000, 100_000]
 
 
 def test_the_command_line_reports_runs_per_second(tmp_path):

@@ -713,7 +713,7 @@ def _gather_parts(parts: list[Path], path: Path, order: list[str]) -> int:
     ordered = _in_run_order(parts)
     if ordered is None:  # parts of an older Converge's resume may overlap
         frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-        frame = frame.sort_values(order).reset_index(drop=True)
+        frame = frame.sort_values(order, key=_run_order).reset_index(drop=True)
         _write_atomically(frame, path)
         return len(frame)
     parts = ordered
@@ -828,7 +828,7 @@ def load_results(out: Path) -> pd.DataFrame:
         raise ScenarioError("", "holds no sweep (no manifest.json)", str(out))
     if (out / RESULTS).exists():
         return pd.read_parquet(out / RESULTS)
-    return load_parts(out).sort_values("run_id").reset_index(drop=True)
+    return load_parts(out).sort_values("run_id", key=_run_order).reset_index(drop=True)
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
