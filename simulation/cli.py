@@ -17,12 +17,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulation.catalog import kpis as catalog
 from simulation.errors import ScenarioError, quote
 from simulation.inputs.scenario import json_schema, load_scenario
 from simulation.limits import MAX_HORIZON_DAYS, MAX_REPLICATES, MAX_RUNS, MAX_SEED
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_BAD_INPUT = 2
 # robustness: plausible worlds unless asked otherwise: enough for a win share within about
@@ -897,6 +900,16 @@ def _study_kpis(kpis: list[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def _finished_study(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A study's spec and rows, or one line saying it has no finished runs yet."""
+    from simulation.running.studies import load_study
+
+    spec, results = load_study(directory)
+    if results.empty:
+        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    return spec, results
+
+
 def _run_study(
     args: argparse.Namespace,
     study: Any,
@@ -969,11 +982,8 @@ def analyze_explain(directory: Path, kpis: list[str] | None, charts: bool, fmt: 
     from simulation.analysis.sweep_stats import kpi_matrix
     from simulation.presentation.explain_report import explain_charts, report
     from simulation.running.batch import read_manifest
-    from simulation.running.studies import load_study
 
-    spec, results = load_study(directory)
-    if results.empty:
-        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    spec, results = _finished_study(directory)
     chosen = kpis or spec["kpis"]
     unknown = [k for k in chosen if k not in results.columns]
     if unknown:
@@ -1090,11 +1100,8 @@ def analyze_robustness(
         worlds_frame,
     )
     from simulation.running.batch import read_manifest
-    from simulation.running.studies import load_study
 
-    spec, results = load_study(directory)
-    if results.empty:
-        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    spec, results = _finished_study(directory)
     if kpis:
         _study_kpis(kpis)
     found = analyse_study(results, spec, kpis or spec["kpis"])
@@ -1306,11 +1313,8 @@ def analyze_sensitivity(
         sensitivity_charts,
         summary_line,
     )
-    from simulation.running.studies import load_study
 
-    spec, results = load_study(directory)
-    if results.empty:
-        raise ScenarioError("", "holds no finished runs yet", str(directory))
+    spec, results = _finished_study(directory)
     chosen = kpis or spec.get("kpis") or [k.key for k in catalog.headline_kpis()]
     unknown = [k for k in chosen if k not in results.columns]
     if unknown:

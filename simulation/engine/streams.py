@@ -86,7 +86,4 @@ class Stream:
     def below(self, n: int) -> int:
         """A uniform integer in [0, ``n``) (bias below 1e-15 for the sizes of an
         organisation)."""
-        left = self._uniform
-        if not left:
-            left = self._uniform = self.generator.random(BLOCK).tolist()
-        return int(left.pop() * n)
+        return int(self.random() * n)
