@@ -72,3 +72,15 @@ def test_a_plain_sweep_is_not_a_study(tmp_path):
     assert "study" not in batch.read_manifest(out)["experiment"]
     with pytest.raises(ScenarioError, match="holds a sweep, not a study"):
         load_study(out)
+
+
+@pytest.mark.parametrize("kind", ["explain", "robustness", "sensitivity"])
+def test_analysing_a_study_without_finished_runs_is_one_line(kind, tmp_path, capsys):
+    from simulation import cli
+
+    out = tmp_path / "out"
+    run_study(small_study(kind=kind), out)
+    for written in [out / batch.RESULTS, *(out / batch.PARTS).glob("*.parquet")]:
+        written.unlink()
+    assert cli.main(["analyze", str(out)]) == 2
+    assert capsys.readouterr().err.strip().endswith("holds no finished runs yet")

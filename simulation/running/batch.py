@@ -828,7 +828,10 @@ def load_results(out: Path) -> pd.DataFrame:
         raise ScenarioError("", "holds no sweep (no manifest.json)", str(out))
     if (out / RESULTS).exists():
         return pd.read_parquet(out / RESULTS)
-    return load_parts(out).sort_values("run_id", key=_run_order).reset_index(drop=True)
+    parts = load_parts(out)
+    if parts.empty:  # nothing written yet: no rows, not even a run_id column
+        return parts
+    return parts.sort_values("run_id", key=_run_order).reset_index(drop=True)
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
