@@ -48,6 +48,11 @@ class Unit:
         self.kind = kind  # "department" or "team"
         self.value_priority = value_priority
         self.members: list[Staff] = []
+        # members by their own discipline (covers() runs on every item a team may own)
+        self.headcount: dict[str, int] = {}
+        #: Counts joins and leaves: whoever caches something about the members
+        #: (``network.form_ties``) knows when it went stale.
+        self.roster_version = 0
         self.queues: dict[str, list] = {}
         self.idle: dict[str, dict[Staff, None]] = {}  # by primary discipline, oldest first
         self.cross_skilled: dict[str, list[Staff]] = {}  # discipline -> non-specialists able
@@ -72,6 +77,8 @@ class Unit:
         staff.unit = self
         self._members_change()
         self.members.append(staff)
+        self.headcount[staff.discipline] = self.headcount.get(staff.discipline, 0) + 1
+        self.roster_version += 1
         self.queues.setdefault(staff.discipline, [])
         idle = self.idle.setdefault(staff.discipline, {})
         if staff.away:
@@ -85,6 +92,11 @@ class Unit:
         """An idle or away person leaves the unit for good."""
         self._members_change()
         self.members.remove(staff)
+        if self.headcount[staff.discipline] == 1:
+            del self.headcount[staff.discipline]
+        else:
+            self.headcount[staff.discipline] -= 1
+        self.roster_version += 1
         self.idle[staff.discipline].pop(staff, None)
         if staff.away:
             self.away -= 1
@@ -125,7 +137,7 @@ class Unit:
 
     def covers(self, disciplines: set[str]) -> int:
         """How many of ``disciplines`` someone here has as their own."""
-        return len(disciplines & {m.discipline for m in self.members})
+        return len(self.headcount.keys() & disciplines)
 
     def can_do(self, discipline: str) -> bool:
         """Whether someone here can do tasks of ``discipline``."""

@@ -73,6 +73,9 @@ class SocialNetwork(Mechanism):
         self.graph = nx.Graph()
         self.cross_unit_ties = 0
         self._culture_events: Recurring | None = None
+        # units where nobody was lonely, with their roster version then: form_ties skips
+        # them until someone joins or leaves or one of their members loses a tie
+        self._settled: dict[Unit, int] = {}
 
     def set_transparency(self, transparency: float) -> None:
         """The transparency lever moved: handoffs make ties at the new rate."""
@@ -205,6 +208,8 @@ class SocialNetwork(Mechanism):
     def remove_tie(self, a: Staff, b: Staff) -> None:
         """The tie between ``a`` and ``b`` is gone."""
         self.graph.remove_edge(a, b)
+        self._settled.pop(a.unit, None)
+        self._settled.pop(b.unit, None)
         a.ties_into[b.unit.index] -= 1
         b.ties_into[a.unit.index] -= 1
         if a.unit is not b.unit:
@@ -214,6 +219,7 @@ class SocialNetwork(Mechanism):
         """Redo the per-unit bookkeeping of ties after people changed units."""
         for person in staff:
             person.ties_into = {}
+        self._settled.clear()
         crossing = 0
         for a, b in self.graph.edges():
             a.ties_into[b.unit.index] = a.ties_into.get(b.unit.index, 0) + 1
@@ -273,10 +279,16 @@ class SocialNetwork(Mechanism):
         if not self.params.enabled or self.params.formation_per_day <= 0:
             return 0
         made = 0
+        settled = self._settled
         for unit in units:
+            # Ties in a unit are only lost by someone leaving it or by a tie removed:
+            # until then, a unit with nobody lonely stays so (and draws nothing).
+            if settled.get(unit) == unit.roster_version:
+                continue
             wanted = min(unit.size - 1, self.params.within_unit_degree)
             lonely = [p for p in unit.members if p.ties_into.get(unit.index, 0) < wanted]
             if not lonely:
+                settled[unit] = unit.roster_version
                 continue
             joining = self.rng.random(len(lonely)) < self.params.formation_per_day
             for person, joins in zip(lonely, joining, strict=True):
