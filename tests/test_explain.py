@@ -195,7 +195,7 @@ def test_design_points_start_with_a_and_b_and_cover_every_coalition():
 
 
 def test_idle_mechanisms_change_nothing_in_either_design():
-    """The rules of :data:`explain.IDLE_WHEN` hold: switching an idle mechanism off
+    """The rules of :func:`idle.mechanism_idle` hold: switching an idle mechanism off
     leaves every KPI of the run as it was (so leaving it out costs nothing)."""
     for name in ("siloed", "aligned", "converged"):
         scenario = short(ready_made(name), days=40)

@@ -16,8 +16,9 @@ KPI between design A and design B, split two ways, each as Shapley values (see
    is as each design has it (a mechanism on in B only stays off in A) and every other
    player is off in both, so ``v(all)`` is the gap itself. The players are
    the mechanisms switched on in A or B, except those that cannot act in either
-   (:data:`IDLE_WHEN`: rotation without a rotation share, turnover at a rate of 0, the
-   J-curve without a change, a shared language nothing raises; with common random
+   (:func:`simulation.analysis.idle.mechanism_idle`: rotation without a rotation
+   share, turnover at a rate of 0, the J-curve without a change, a shared language
+   nothing raises, at the start or later; with common random
    numbers each would get exactly zero, at the price of runs) and those held on
    because they measure a KPI rather than move work (:data:`HELD_ON`). The gap with
    every player off, queueing and the structure alone, is its own line, so the lines
@@ -51,6 +52,7 @@ from scipy import stats
 
 from simulation.analysis import shapley
 from simulation.analysis.differences import differences
+from simulation.analysis.idle import mechanism_idle
 from simulation.catalog import kpis as catalog
 from simulation.catalog.levers import LEVERS, STRUCTURE
 from simulation.catalog.parameters import mechanism_label
@@ -84,44 +86,6 @@ HELD_ON: dict[str, str] = {"cx": "it scores the CX KPIs and moves no work"}
 
 #: Fields that are never factors: the study sets every run's seed itself.
 NOT_FACTORS = ("seed",)
-
-
-def _rotation_idle(s: Scenario) -> bool:
-    # rotation.py: "Off switch: ... (or a share of 0)": no stints start
-    return s.levers.rotation_share <= 0
-
-
-def _turnover_idle(s: Scenario) -> bool:
-    # people.py: "(or an annual rate of 0) stops" leaving and hiring
-    return s.mechanisms.turnover.annual_rate <= 0
-
-
-def _change_idle(s: Scenario) -> bool:
-    # transitions.py: the J-curve follows a change; without changes there is none
-    return True
-
-
-def _language_idle(s: Scenario) -> bool:
-    # language.py: the level starts at the lever (capped at the ceiling) and rises only
-    # with a glossary, BRM mediations and completed rotation stints
-    params = s.mechanisms.language
-    return (
-        not s.levers.glossary
-        and s.levers.shared_language <= params.ceiling
-        and (s.brms.count == 0 or params.brm_gain <= 0)
-        and (_rotation_idle(s) or s.mechanisms.rotation.language_gain <= 0)
-    )
-
-
-#: When a switched-on mechanism cannot act in a scenario (each rule cites the
-#: mechanism's own documentation). A scenario with scheduled changes or a PDCA policy
-#: may set any lever later, so there no mechanism counts as idle.
-IDLE_WHEN = {
-    "rotation": _rotation_idle,
-    "turnover": _turnover_idle,
-    "change": _change_idle,
-    "language": _language_idle,
-}
 
 
 @dataclass(frozen=True)
@@ -231,18 +195,11 @@ def mechanism_players(a: Scenario, b: Scenario) -> tuple[list[str], list[str], l
             continue
         if name in HELD_ON:
             held.append(name)
-        elif all(_idle(name, s) for s in (a, b)):
+        elif all(mechanism_idle(name, s) for s in (a, b)):
             idle.append(name)
         else:
             players.append(name)
     return players, idle, held
-
-
-def _idle(name: str, scenario: Scenario) -> bool:
-    rule = IDLE_WHEN.get(name)
-    if rule is None or scenario.changes or scenario.pdca.enabled:
-        return False
-    return not getattr(scenario.mechanisms, name).enabled or rule(scenario)
 
 
 # --------------------------------------------------------------------------- design

@@ -30,7 +30,8 @@ what designs choose; the demand scale is a lever the app offers, but how much de
 arrives is an unknown, so it stays), not a field the designs set differently, not an
 entry of a list (a discipline's cost is a fact of the organisation modelled; ask for
 ``disciplines.dev.cost_per_day`` by name), and not a parameter of a mechanism that is
-switched off, or has nothing to act on, in every design (:data:`INERT_UNLESS`).
+switched off, or has nothing to act on, in every design (the rules of
+:mod:`simulation.analysis.idle`, which sensitivity studies and explain share).
 The worlds are a scrambled Latin hypercube (McKay, Beckman & Conover 1979), through
 :mod:`scipy.stats.qmc`.
 
@@ -56,7 +57,7 @@ Pure analysis: no running, no I/O. The command line and the app run the study
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,7 @@ from scipy.stats import qmc
 
 from simulation.analysis.comparison import format_kpi
 from simulation.analysis.differences import differences, resolved_fields
+from simulation.analysis.idle import acting
 from simulation.analysis.sweep_stats import kpi_matrix
 from simulation.catalog import kpis as catalog
 from simulation.catalog.levers import LEVERS
@@ -89,43 +91,6 @@ PRUNE_TOLERANCE = 0.05
 #: it is not reported.
 SHUFFLES = 49
 SIGNIFICANCE = 0.05
-
-
-def _any(predicate: Callable[[dict[str, Any]], bool]) -> Callable[[list[dict[str, Any]]], bool]:
-    return lambda designs: any(predicate(fields) for fields in designs)
-
-
-def _departments(fields: dict[str, Any]) -> bool:
-    return fields["structure"] in ("siloed", "aligned") or bool(fields.get("changes"))
-
-
-def _teams(fields: dict[str, Any]) -> bool:
-    return fields["structure"] in ("converged", "custom") or bool(fields.get("changes"))
-
-
-def _changes(fields: dict[str, Any]) -> bool:
-    return bool(fields.get("changes")) or bool(fields.get("pdca.enabled"))
-
-
-def _lever_on(path: str) -> Callable[[dict[str, Any]], bool]:
-    # a scheduled change or a PDCA trial may turn the lever on later
-    return lambda fields: bool(fields.get(path)) or _changes(fields)
-
-
-#: Parameters that act only when something in a design gives them work, by path
-#: prefix (the longest prefix that matches applies): left out of the worlds when no
-#: design does, because varying them would change nothing but the list PRIM searches.
-INERT_UNLESS: dict[str, Callable[[list[dict[str, Any]]], bool]] = {
-    "brms.": _any(lambda f: (f.get("brms.count") or 0) > 0),
-    "mechanisms.language.brm_gain": _any(lambda f: (f.get("brms.count") or 0) > 0),
-    "mechanisms.language.glossary_": _any(_lever_on("levers.glossary")),
-    "mechanisms.rotation.": _any(_lever_on("levers.rotation_share")),
-    "mechanisms.network.culture_": _any(_lever_on("levers.culture_events_per_quarter")),
-    "mechanisms.change.": _any(_changes),
-    "mechanisms.releases.department_interval_days": _any(_departments),
-    "mechanisms.releases.team_interval_days": _any(_teams),
-    "pdca.": _any(lambda f: bool(f.get("pdca.enabled"))),
-}
 
 
 @dataclass(frozen=True)
@@ -194,14 +159,6 @@ def _catalog_entry(path: str) -> Parameter | None:
     return None
 
 
-def _inert(path: str, designs: list[dict[str, Any]]) -> bool:
-    mechanism = path.split(".")[1] if path.startswith("mechanisms.") else None
-    if mechanism and not any(d.get(f"mechanisms.{mechanism}.enabled", True) for d in designs):
-        return True
-    prefixes = [p for p in INERT_UNLESS if path.startswith(p)]
-    return bool(prefixes) and not INERT_UNLESS[max(prefixes, key=len)](designs)
-
-
 def uncertain_ranges(designs: Sequence[Scenario], chosen: Sequence[str] = ()) -> list[Range]:
     """The parameters the worlds vary for ``designs``, in catalog order: ``chosen``
     (dotted paths, named list items allowed) or, when empty, every parameter the module
@@ -211,15 +168,15 @@ def uncertain_ranges(designs: Sequence[Scenario], chosen: Sequence[str] = ()) ->
     designed = {d.field for d in differences(designs)}
     if chosen:
         return [_chosen(path, fields, designed) for path in dict.fromkeys(chosen)]
-    return [
-        _range(entry)
+    candidates = [
+        entry
         for entry in PARAMETERS
         if entry.kind == "parameter"
         and "[]" not in entry.path
         and entry.path not in DECISIONS
         and entry.path not in designed
-        and not _inert(entry.path, fields)
     ]
+    return [_range(entry) for entry in acting(candidates, designs)]
 
 
 def _chosen(path: str, fields: list[dict[str, Any]], designed: set[str]) -> Range:

@@ -8,7 +8,8 @@ reason printed, when it cannot matter or is not an unknown:
 - its mechanism is switched off, or the scenario lacks what it acts on (BRM
   parameters without BRMs, rotation without a rotation programme, team handoffs without
   teams, the change curve without a scheduled change, turnover while its annual rate
-  is 0, ...; :func:`left_out_reason` lists every rule);
+  is 0, ...; the rules are :mod:`simulation.analysis.idle`'s, which robustness and
+  explain share);
 - it is a design choice rather than an unknown (the levers, the team size, the BRM
   count, a PDCA policy's settings): varying it mixes "what we choose" into "what we do
   not know";
@@ -34,7 +35,7 @@ beside it (:func:`~simulation.analysis.global_sensitivity.noise_share`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ import pandas as pd
 
 from simulation.analysis.differences import differences
 from simulation.analysis.global_sensitivity import Factor, analyse, noise_share
+from simulation.analysis.idle import acting, idle_reason
 from simulation.catalog import kpis as kpi_catalog
 from simulation.catalog.parameters import PARAMETERS, Parameter
 from simulation.errors import ScenarioError
@@ -52,9 +54,6 @@ from simulation.inputs.scenario import Scenario, get_path
 DESIGN_CHOICES = ("team_size", "brms.count")
 DESIGN_MECHANISMS = ("levers", "pdca")
 
-#: Structures made of teams and of departments.
-TEAM_STRUCTURES = ("converged", "custom")
-DEPARTMENT_STRUCTURES = ("siloed", "aligned")
 
 #: The output name of the gap between two designs.
 GAP = "gap"
@@ -76,123 +75,19 @@ class LeftOut:
 # --------------------------------------------------------------------------- which factors
 
 
-def _structures(s: Scenario) -> set[str]:
-    return {s.structure, *(c.structure for c in s.changes if c.structure)}
+def left_out_reason(entry: Parameter, s: Scenario, varied: Collection[str] = ()) -> str | None:
+    """Why the catalog ``parameter`` entry cannot matter in ``s`` while a study varies
+    ``varied``, or is not an unknown; None when a study varies it by default (what can
+    act: :mod:`.idle`)."""
+    return _not_an_unknown(entry) or idle_reason(entry, s, varied)
 
 
-def _lever_ever(s: Scenario, name: str, test: Any) -> bool:
-    """Whether lever ``name`` passes ``test`` at the start or after any scheduled change."""
-    values = [getattr(s.levers, name), *(getattr(c.levers, name) for c in s.changes if c.levers)]
-    return any(v is not None and test(v) for v in values)
-
-
-def _has_brms(s: Scenario) -> bool:
-    return s.brms.count > 0 or any((c.brms or 0) > 0 for c in s.changes)
-
-
-def _language_rises(s: Scenario) -> bool:
-    return (
-        _lever_ever(s, "glossary", bool)
-        or _lever_ever(s, "rotation_share", lambda v: v > 0)
-        or _has_brms(s)
-    )
-
-
-def _value_priority(s: Scenario) -> bool:
-    return s.prioritisation == "value" or any(c.structure or c.levers for c in s.changes)
-
-
-def left_out_reason(entry: Parameter, s: Scenario) -> str | None:
-    """Why the catalog ``parameter`` entry cannot matter in ``s`` or is not an unknown,
-    or None when a study varies it by default."""
-    path, mechanism = entry.path, entry.mechanism
-    if mechanism in DESIGN_MECHANISMS or path in DESIGN_CHOICES:
+def _not_an_unknown(entry: Parameter) -> str | None:
+    if entry.mechanism in DESIGN_MECHANISMS or entry.path in DESIGN_CHOICES:
         return "a design choice, not an unknown"
-    if "[]" in path:
-        return "set per list item: name one, e.g. " + _example(path)
-    switch = getattr(s.mechanisms, mechanism, None)
-    if switch is not None and not switch.enabled:
-        return f"the {mechanism} mechanism is off"
-    for test, applies, reason in _RULES:
-        if test(path) and not applies(s):
-            return reason
+    if "[]" in entry.path:
+        return "set per list item: name one, e.g. " + _example(entry.path)
     return None
-
-
-def _starts(*prefixes: str) -> Any:
-    return lambda path: path.startswith(prefixes)
-
-
-def _is(*paths: str) -> Any:
-    return lambda path: path in paths
-
-
-#: (which entries, whether they can act in the scenario, the reason when not).
-_RULES: tuple[tuple[Any, Any, str], ...] = (
-    (_starts("brms.", "mechanisms.language.brm_gain"), _has_brms, "no BRMs"),
-    (
-        _starts("mechanisms.turnover."),
-        lambda s: s.mechanisms.turnover.annual_rate > 0,
-        "turnover is idle (annual_rate 0)",
-    ),
-    (
-        _starts("mechanisms.rotation."),
-        lambda s: _lever_ever(s, "rotation_share", lambda v: v > 0),
-        "no rotation programme",
-    ),
-    (
-        _starts("mechanisms.network.culture_"),
-        lambda s: _lever_ever(s, "culture_events_per_quarter", lambda v: v > 0),
-        "no culture events",
-    ),
-    (
-        _starts("mechanisms.language.glossary_"),
-        lambda s: _lever_ever(s, "glossary", bool),
-        "no glossary initiative",
-    ),
-    (
-        _is("mechanisms.language.ceiling"),
-        _language_rises,
-        "nothing raises the shared language (no glossary, rotation or BRMs)",
-    ),
-    (
-        _starts("mechanisms.change."),
-        lambda s: bool(s.changes) or s.pdca.enabled,
-        "no scheduled change",
-    ),
-    (
-        _is("mechanisms.change.management_effect", "mechanisms.change.cost_per_person"),
-        lambda s: _lever_ever(s, "change_management", lambda v: v > 0),
-        "no change management",
-    ),
-    (
-        _is(
-            "mechanisms.handoff.within_team_days",
-            "mechanisms.rework.p_within_team",
-            "mechanisms.releases.team_interval_days",
-        ),
-        lambda s: bool(_structures(s) & set(TEAM_STRUCTURES)),
-        "no teams",
-    ),
-    (
-        _is(
-            "mechanisms.coordination.department_peers",
-            "mechanisms.releases.department_interval_days",
-        ),
-        lambda s: bool(_structures(s) & set(DEPARTMENT_STRUCTURES)),
-        "no departments",
-    ),
-    (
-        _is("mechanisms.misaligned.shared_priority_effect"),
-        _value_priority,
-        "no shared value-based priority",
-    ),
-    (
-        _starts("mechanisms.value."),
-        lambda s: any(w.value > 0 for w in s.work_types),
-        "no work type has a value",
-    ),
-)
 
 
 def _example(path: str) -> str:
@@ -217,10 +112,13 @@ def default_factors(scenarios: Sequence[Scenario]) -> tuple[list[Factor], list[L
     every catalog parameter that can act in at least one of them and does not differ
     between them; and the rest, each with its reason."""
     differing = _differing(scenarios)
+    ranged = _ranged()
+    can_act = {e.path for e in acting([e for e in ranged if not _not_an_unknown(e)], scenarios)}
     factors, left_out = [], []
-    for entry in _ranged():
-        reasons = [left_out_reason(entry, s) for s in scenarios]
-        reason = None if any(r is None for r in reasons) else reasons[0]
+    for entry in ranged:
+        reason = _not_an_unknown(entry)
+        if reason is None and entry.path not in can_act:
+            reason = idle_reason(entry, scenarios[0], can_act)
         if reason is None and entry.path in differing:
             reason = "differs between the designs: part of the design, not an unknown"
         if reason is None:
@@ -292,18 +190,19 @@ def idle_factors(factors: Sequence[Factor], scenarios: Sequence[Scenario]) -> li
     """The chosen factors that cannot act in any of ``scenarios`` (a mechanism off, no
     BRMs, ...), each with the reason: a study may still vary them, as a check."""
     idle = []
+    varied = {factor.path for factor in factors}
     for factor in factors:
         entry = catalog_entry(factor.path)
         if entry is None or "[]" in entry.path:
             continue
-        reasons = [_cannot_act(entry, s) for s in scenarios]
+        reasons = [_cannot_act(entry, s, varied) for s in scenarios]
         if all(reasons):
             idle.append((factor.path, str(reasons[0])))
     return idle
 
 
-def _cannot_act(entry: Parameter, s: Scenario) -> str | None:
-    reason = left_out_reason(entry, s)
+def _cannot_act(entry: Parameter, s: Scenario, varied: Collection[str]) -> str | None:
+    reason = left_out_reason(entry, s, varied)
     return None if reason is None or reason.startswith("a design choice") else reason
 
 
