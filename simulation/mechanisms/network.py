@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -338,4 +338,29 @@ class SocialNetwork(Mechanism):
         """
         if self.graph.number_of_edges() == 0:
             return math.nan
-        return float(nx.community.modularity(self.graph, [g for g in groups if g]))
+        return newman_modularity(self.graph._adj, [g for g in groups if g])
+
+
+def newman_modularity(adjacency: dict[Any, dict[Any, Any]], groups: list[set[Any]]) -> float:
+    """Newman's modularity of ``groups``, a partition of the nodes of the unweighted
+    graph whose adjacency (node -> neighbours) is given: what
+    ``networkx.community.modularity`` returns, to the last bit (the same integer counts,
+    the same arithmetic in the same order; ``tests/test_network.py`` compares them), in
+    one pass over each group's neighbours instead of the edge views and the partition
+    check, which took 65-120 ms at 5,000 staff."""
+    # a self-loop counts twice in a degree (networkx's convention; the model makes none)
+    degree = {node: len(nbrs) + (node in nbrs) for node, nbrs in adjacency.items()}
+    degree_sum = sum(degree.values())
+    if degree_sum == 0:
+        return 0
+    edges, norm = degree_sum / 2, 1 / degree_sum**2
+
+    def contribution(group: set[Any]) -> float:
+        ends_inside = sum(
+            sum(1 for other in adjacency[node] if other in group) + (node in adjacency[node])
+            for node in group
+        )
+        group_degree = sum(degree[node] for node in group)
+        return ends_inside // 2 / edges - 1 * group_degree * group_degree * norm
+
+    return sum(map(contribution, groups))
