@@ -16,6 +16,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -900,14 +901,40 @@ def _study_kpis(kpis: list[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _finished_study(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """A study's spec and rows, or one line saying it has no finished runs yet."""
+@dataclass(frozen=True)
+class _StudyFiles:
+    """A study directory as read once: its spec, its rows so far and its manifest."""
+
+    spec: dict[str, Any]
+    results: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def replicates(self) -> int:
+        """Replicates per point, as the manifest records them."""
+        return int((self.manifest.get("experiment") or {}).get("replicates") or 1)
+
+    @property
+    def points(self) -> int:
+        """Points of the study's design."""
+        return len((self.manifest.get("experiment") or {}).get("points") or [])
+
+
+def _read_study(directory: Path) -> _StudyFiles:
+    from simulation.running.batch import read_manifest
     from simulation.running.studies import load_study
 
     spec, results = load_study(directory)
-    if results.empty:
+    return _StudyFiles(spec, results, read_manifest(directory))
+
+
+def _finished_study(directory: Path) -> _StudyFiles:
+    """A study as :func:`_read_study` reads it, or one line saying it has no finished
+    runs yet."""
+    study = _read_study(directory)
+    if study.results.empty:
         raise ScenarioError("", "holds no finished runs yet", str(directory))
-    return spec, results
+    return study
 
 
 def _run_study(
@@ -981,14 +1008,14 @@ def analyze_explain(directory: Path, kpis: list[str] | None, charts: bool, fmt: 
     from simulation.analysis.explain import explain, point_count
     from simulation.analysis.sweep_stats import kpi_matrix
     from simulation.presentation.explain_report import explain_charts, report
-    from simulation.running.batch import read_manifest
 
-    spec, results = _finished_study(directory)
+    study = _finished_study(directory)
+    spec, results = study.spec, study.results
     chosen = kpis or spec["kpis"]
     unknown = [k for k in chosen if k not in results.columns]
     if unknown:
         raise ScenarioError("--kpi", f"{quote(unknown[0])} is not a KPI of this study")
-    replicates = int(read_manifest(directory)["experiment"]["replicates"])
+    replicates = study.replicates
     points = point_count(spec)
     matrices = {k: kpi_matrix(results, k, points, replicates) for k in chosen}
     splits = explain(spec, matrices)
@@ -1099,13 +1126,12 @@ def analyze_robustness(
         summary_frame,
         worlds_frame,
     )
-    from simulation.running.batch import read_manifest
 
-    spec, results = _finished_study(directory)
+    study = _finished_study(directory)
+    spec, results, manifest = study.spec, study.results, study.manifest
     if kpis:
         _study_kpis(kpis)
     found = analyse_study(results, spec, kpis or spec["kpis"])
-    manifest = read_manifest(directory)
     replicates = int(spec["replicates"])
     print(
         f"{manifest['experiment']['name']}: {len(results)} runs "
@@ -1247,11 +1273,11 @@ def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], l
         study_tables,
     )
     from simulation.analysis.sweep_stats import kpi_matrix
-    from simulation.running.studies import load_study
 
     if not (directory / "manifest.json").is_file():
         raise ScenarioError("--screen", "holds no study", str(directory))
-    spec, results = load_study(directory)
+    study = _read_study(directory)
+    spec, results = study.spec, study.results
     if spec.get("kind") != "sensitivity" or spec.get("method") != "morris":
         raise ScenarioError("--screen", "is not a Morris sensitivity study", str(directory))
     if spec.get("designs") != names:
@@ -1259,9 +1285,9 @@ def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], l
             "--screen", f"screened {' vs '.join(spec.get('designs') or [])}, not "
             f"{' vs '.join(names)}", str(directory)
         )  # fmt: skip
-    points = _study_points(directory)
-    replicates = read_replicates(directory)
-    matrices = {k: kpi_matrix(results, k, points, replicates) for k in spec.get("kpis") or []}
+    matrices = {
+        k: kpi_matrix(results, k, study.points, study.replicates) for k in spec.get("kpis") or []
+    }
     table, _, _ = study_tables(spec, matrices)
     if table.empty:
         raise ScenarioError("--screen", "has no finished Morris indices", str(directory))
@@ -1274,13 +1300,6 @@ def _screened(directory: Path, top: int, names: list[str]) -> tuple[list[Any], l
     ]
     left = [LeftOut(path, reason) for path, reason in spec.get("left_out") or []]
     return kept, [*screened, *left]
-
-
-def read_replicates(directory: Path) -> int:
-    """The replicates of the study or sweep in ``directory``, as its manifest records them."""
-    from simulation.running.batch import read_manifest
-
-    return int((read_manifest(directory).get("experiment") or {}).get("replicates") or 1)
 
 
 def _print_left_out(left_out: list[Any]) -> None:
@@ -1314,13 +1333,13 @@ def analyze_sensitivity(
         summary_line,
     )
 
-    spec, results = _finished_study(directory)
+    study = _finished_study(directory)
+    spec, results = study.spec, study.results
     chosen = kpis or spec.get("kpis") or [k.key for k in catalog.headline_kpis()]
     unknown = [k for k in chosen if k not in results.columns]
     if unknown:
         raise ScenarioError("--kpi", f"unknown KPI {', '.join(unknown)}")
-    points, replicates = _study_points(directory), read_replicates(directory)
-    matrices = {k: kpi_matrix(results, k, points, replicates) for k in chosen}
+    matrices = {k: kpi_matrix(results, k, study.points, study.replicates) for k in chosen}
     table, summary, notes = study_tables(spec, matrices)
     method = spec["method"]
     what = "Morris mu* (mean |effect| over each parameter's range) and sigma" if method == (
@@ -1344,13 +1363,6 @@ def analyze_sensitivity(
         written = write_charts(sensitivity_charts(table, spec), directory / "charts", fmt)
         print(f"Charts: {len(written)} files in {directory / 'charts'}")
     return 0
-
-
-def _study_points(directory: Path) -> int:
-    from simulation.running.batch import read_manifest
-
-    experiment = read_manifest(directory).get("experiment") or {}
-    return len(experiment.get("points") or [])
 
 
 def _fmt_param(value: Any) -> str:
