@@ -163,6 +163,22 @@ def test_a_unit_gives_tasks_to_the_longest_idle_specialist_then_the_cross_skille
     assert dev.busy_area() == pytest.approx(1.0 + 1.0 + 2.0 + 1.0)
 
 
+def test_a_unit_covers_the_disciplines_its_members_have_as_their_own():
+    bench = Bench()
+    team = Unit(bench.clock, 0, "team", "team", value_priority=False)
+    ann, bob = person(bench, "dev", team), person(bench, "dev", team)
+    cat = person(bench, "ops", team)
+    cat.proficiency["test"] = 1.0  # a skill, not their own discipline
+    assert team.covers({"dev", "ops", "test"}) == 2
+    team.leave(cat)
+    assert team.covers({"dev", "ops", "test"}) == 1
+    team.leave(ann)
+    assert team.covers({"dev"}) == 1  # Bob is still here
+    team.leave(bob)
+    assert team.covers({"dev"}) == 0
+    assert team.roster_version == 6  # three joins, three leaves
+
+
 def test_expedite_items_jump_the_queue():
     bench = Bench()
     dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
