@@ -18,8 +18,14 @@ from typing import Any
 
 #: Modules every first page needs, imported at server start in the background (about
 #: seven seconds on a loaded two-core machine: Altair, SciPy, Mesa, pandas) so that the
-#: first visitor's page does not wait for them.
+#: first visitor's page does not wait for them. Mesa comes first, on its own: on import
+#: it names its logger from ``inspect.stack()``, which reads the source of every frame
+#: below the call and scans the loaded modules for each. Reached through ui.common (47
+#: frames) that cost the server 0.2-0.55 s of CPU more than imported first (23 frames),
+#: measured on the shared two-core machine over three alternated rounds. Leaving "mesa"
+#: out switches this off (it is then imported through ui.common, as before).
 WARM_MODULES = (
+    "mesa",
     "ui.common",
     "ui.figures",
     "simulation.analysis.comparison",

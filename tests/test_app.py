@@ -13,6 +13,7 @@ specs) are tested without Streamlit in test_presentation.py.
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pandas as pd
@@ -824,6 +825,61 @@ def test_the_charts_are_built_from_the_digests_the_page_holds(monkeypatch):
     figures.transition_specs.clear()
     assert figures.comparison_specs(jobs, ("A",), ("aligned",), _digests=held) == built_from_cache
     assert figures.transition_specs(jobs, ("A",), _digests=held)
+
+
+#: Imports ``sys.argv[1:]`` in order in a fresh process and prints how many frames
+#: each ``inspect.stack()`` call made meanwhile walked (Mesa calls it on import).
+STACK_DEPTHS = """
+import importlib, inspect, sys
+walked = []
+stack = inspect.stack
+def counted(*args, **kwargs):
+    frames = stack(*args, **kwargs)
+    walked.append(len(frames))
+    return frames
+inspect.stack = counted
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(walked)
+"""
+
+
+def frames_walked(modules: list[str]) -> list[int]:
+    """The frames each ``inspect.stack()`` walked while a fresh process imported ``modules``."""
+    import ast
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", STACK_DEPTHS, *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("where", ["server", "workers"])
+def test_the_warm_ups_import_mesa_where_its_logger_walks_few_frames(where):
+    """Mesa names its logger from inspect.stack() on import, whose cost grows with the
+    frames below the call (it reads each one's source and scans the loaded modules). The
+    server's warm-up (app.WARM_MODULES) and the workers' preload (runner.WORKER_PRELOAD)
+    import Mesa first: its logger then walks at most two thirds of the frames it walks
+    when Mesa is reached through the modules that need it."""
+    import importlib.util
+
+    from ui import runner
+
+    spec = importlib.util.spec_from_file_location("converge_app", ROOT / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)  # neither __main__ nor "app": defines, starts nothing
+    modules = list(app.WARM_MODULES if where == "server" else runner.WORKER_PRELOAD)
+    without = [m for m in modules if m != "mesa"]
+    first, deep = frames_walked(modules), frames_walked(without)
+    assert first and deep, "Mesa no longer reads the stack on import: this order is moot"
+    assert first[0] <= deep[0] * 2 / 3, (first, deep)
 
 
 def test_the_server_starts_its_pool_before_the_first_visit_and_the_pages_reuse_it(monkeypatch):

@@ -436,13 +436,15 @@ def _change_marks(
         alt.Tooltip("kind:N", title="What"),
         alt.Tooltip("detail:N", title="Change"),
     ]
-    dash = alt.condition(alt.datum.kind == SCHEDULED, alt.value([6, 3]), alt.value([2, 3]))
+    scheduled = alt.datum.kind == SCHEDULED
     rules = base.mark_rule().encode(
         x=x,
         color=colour,
-        strokeDash=dash,
-        strokeWidth=alt.condition(alt.datum.kind == SCHEDULED, alt.value(2), alt.value(1.2)),
-        opacity=alt.condition(alt.datum.kind == SCHEDULED, alt.value(0.9), alt.value(0.6)),
+        strokeDash=alt.StrokeDashValue(
+            **alt.condition(scheduled, alt.value([6, 3]), alt.value([2, 3]))
+        ),
+        strokeWidth=alt.StrokeWidthValue(**alt.condition(scheduled, alt.value(2), alt.value(1.2))),
+        opacity=alt.OpacityValue(**alt.condition(scheduled, alt.value(0.9), alt.value(0.6))),
     )
     # a wide, invisible rule on top: the thin one is hard to hover
     hover = base.mark_rule(strokeWidth=12, opacity=0).encode(x=x, tooltip=tooltip)
@@ -454,7 +456,7 @@ def _change_marks(
             .encode(
                 x=x,
                 y=alt.Y("label_y:Q", scale=None, axis=None),
-                text="change:N",
+                text=alt.Text("change:N"),
                 color=colour,
                 tooltip=tooltip,
             )
@@ -470,7 +472,7 @@ def lead_time_chart(
     hist: pd.DataFrame, marks: pd.DataFrame, colours: Mapping[str, str]
 ) -> alt.LayerChart:
     """Lead-time distributions overlaid, with each scenario's 85th percentile dashed."""
-    base = alt.Chart(hist)
+    base = alt.Chart()  # ``hist`` is given to the layer: see units_chart
     x = alt.X("start:Q", title="Lead time (working days)", scale=alt.Scale(nice=False))
     y = alt.Y("share:Q", title="Share of items delivered", axis=alt.Axis(format="%"))
     tooltip = [
@@ -494,7 +496,7 @@ def lead_time_chart(
         alt.Chart(p85)
         .mark_rule(strokeDash=[6, 4], strokeWidth=2)
         .encode(
-            x="days:Q",
+            x=alt.X("days:Q"),
             color=alt.Color("scenario:N", scale=_scale(colours)),  # the areas' legend
             tooltip=[
                 alt.Tooltip("scenario:N", title="Scenario"),
@@ -503,7 +505,7 @@ def lead_time_chart(
             ],
         )
     )
-    return (area + line + rules).properties(height=300)
+    return alt.layer(area, line, rules, data=hist).properties(height=300)
 
 
 def band_chart(
@@ -536,7 +538,7 @@ def band_chart(
     band = base.mark_area(opacity=0.2).encode(
         x=x,
         y=alt.Y("low:Q", title=y_title, scale=y_scale, axis=axis),
-        y2="high:Q",
+        y2=alt.Y2("high:Q"),
         color=_legend_colour(colours),
     )
     line = base.mark_line(strokeWidth=2.5).encode(
@@ -562,7 +564,7 @@ def _warmup_rect(warmup: int) -> alt.Chart:
     return (
         alt.Chart(frame)
         .mark_rect(color="#EEF0F3", opacity=0.8)
-        .encode(x="start:Q", x2="end:Q", tooltip=alt.Tooltip("label:N", title=""))
+        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), tooltip=alt.Tooltip("label:N", title=""))
     )
 
 
@@ -629,7 +631,7 @@ def flow_chart(
     headers = [
         alt.Chart(pd.DataFrame({"scenario": [name], "x": [offset[name] + days / 2]}))
         .mark_text(fontSize=13, fontWeight="bold", baseline="bottom", dy=-6, color=colours[name])
-        .encode(x="x:Q", y=alt.value(0), text="scenario:N")
+        .encode(x=alt.X("x:Q"), y=alt.YValue(0), text=alt.Text("scenario:N"))
         for name in names
     ]
     layers = [*areas, *headers]
@@ -693,37 +695,42 @@ def units_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerCha
         alt.Tooltip("utilisation:Q", title="Utilisation", format=".0%"),
         alt.Tooltip("queue:Q", title="Items waiting (mean)", format=".2f"),
     ]
-    units = alt.Chart(rows).transform_filter("datum.kind == 'unit'")
+    # the layers share ``rows``, given once to the layer (each chart given the same
+    # frame would make Altair hash the frame's text form to hoist it: 20 ms a chart)
+    units = alt.Chart().transform_filter("datum.kind == 'unit'")
     emphasis = alt.condition("datum.bottleneck", alt.value(1.0), alt.value(0.55))
+    outline = alt.condition("datum.bottleneck", alt.value("#222"), alt.value(None))
     busy = units.mark_bar(cornerRadiusEnd=3).encode(
         x=x,
-        x2="utilisation:Q",
+        x2=alt.X2("utilisation:Q"),
         y=y,
         color=colour,
-        opacity=emphasis,
+        opacity=alt.OpacityValue(**emphasis),
         tooltip=tooltip,
-        stroke=alt.condition("datum.bottleneck", alt.value("#222"), alt.value(None)),
+        stroke=alt.StrokeValue(**outline),
     )
     tag = (
         units.transform_filter("datum.bottleneck")
         .mark_text(align="left", dx=4, fontWeight="bold", color="#222", text="◀ bottleneck")
-        .encode(x="utilisation:Q", y=y)
+        .encode(x=alt.X("utilisation:Q"), y=y)
     )
     queue = units.mark_bar(cornerRadiusEnd=3, opacity=0.55).encode(
-        x="queue_start:Q", x2="queue_end:Q", y=y, color=colour, tooltip=tooltip
+        x=alt.X("queue_start:Q"), x2=alt.X2("queue_end:Q"), y=y, color=colour, tooltip=tooltip
     )
     headers = (
-        alt.Chart(rows)
+        alt.Chart()
         .transform_filter("datum.kind != 'unit'")
         .mark_text(align="left", baseline="middle", fontWeight="bold", fontSize=13)
         .encode(
-            x="start:Q",
+            x=alt.X("start:Q"),
             y=y,
-            text="title:N",
-            color=alt.condition("datum.kind == 'scenario'", colour, alt.value("#4a5563")),
+            text=alt.Text("title:N"),
+            color=alt.ColorValue(
+                **alt.condition("datum.kind == 'scenario'", colour, alt.value("#4a5563"))
+            ),
         )
     )
-    return alt.layer(busy, tag, queue, headers).properties(
+    return alt.layer(busy, tag, queue, headers, data=rows).properties(
         width="container", height=UNIT_ROW_PX * max(1, len(rows)), autosize=FIT_WIDTH
     )
 
@@ -810,7 +817,7 @@ def effort_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerCh
         axis=alt.Axis(labelLimit=220, labelFontWeight="bold", labelFontSize=12),
     )
     bars = (
-        alt.Chart(frame)
+        alt.Chart()  # the frame is given to the layer: see units_chart
         .mark_bar()
         .encode(
             y=y,
@@ -820,7 +827,7 @@ def effort_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerCh
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            x2="end:Q",
+            x2=alt.X2("end:Q"),
             color=alt.Color(
                 "effort:N",
                 title=None,
@@ -836,11 +843,11 @@ def effort_chart(frame: pd.DataFrame, colours: Mapping[str, str]) -> alt.LayerCh
         )
     )
     text = (
-        alt.Chart(frame)
+        alt.Chart()
         .mark_text(color="white", fontWeight="bold", fontSize=12)
-        .encode(y=y, x="mid:Q", text="label:N")
+        .encode(y=y, x=alt.X("mid:Q"), text=alt.Text("label:N"))
     )
-    return (bars + text).properties(
+    return alt.layer(bars, text, data=frame).properties(
         height=46 * max(1, frame["scenario"].nunique()), autosize=FIT_WIDTH
     )
 
