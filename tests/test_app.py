@@ -906,3 +906,33 @@ def test_the_server_starts_its_pool_before_the_first_visit_and_the_pages_reuse_i
     finally:
         runner.executor().close()
         runner.executor.clear()
+
+
+def _chart_places(at: AppTest) -> list[tuple[int, ...]]:
+    """Where the page's Vega charts sit in its tree of elements."""
+
+    def walk(node, prefix: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+        found = []
+        for index, child in getattr(node, "children", {}).items():
+            place = (*prefix, index)
+            if "vega" in str(getattr(child, "type", "")):
+                found.append(place)
+            found += walk(child, place)
+        return found
+
+    return walk(at.main)
+
+
+def test_the_charts_keep_their_places_when_results_go_out_of_date_and_back():
+    """A note that comes and goes (out of date, the progress bar, the Why panel) keeps
+    a slot either way: the charts below stay where they were, so the browser updates
+    them instead of building the page again after every run."""
+    at = open_app(s="siloed,converged", r="2", seed="191")
+    ran = _chart_places(at)
+    assert len(ran) >= 4
+    next(n for n in at.number_input if n.key == "cmp_seed").set_value(192).run()
+    assert any("Press **Run comparison**" in i.value for i in at.info)
+    assert _chart_places(at) == ran
+    next(b for b in at.button if b.label == "Run comparison").click().run()
+    assert not at.exception and not any("Press **Run comparison**" in i.value for i in at.info)
+    assert _chart_places(at) == ran

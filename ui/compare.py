@@ -420,8 +420,11 @@ signature = tuple(jobs)
 
 
 result = runner.results(RESULT, jobs, len(names), run_clicked, names=names, structures=structures)
+# Notes that come and go keep a slot of their own either way: one that appeared or went
+# would move every element below it, and the browser would build them all again.
+stale_note = st.empty()
 if result["signature"] != signature:
-    st.info(
+    stale_note.info(
         "You changed the organisations, levers or runs since these results. "
         "Press **Run comparison** to update them.",
         icon=":material/update:",
@@ -510,8 +513,9 @@ with st.container(border=True):
     current = result["signature"] == signature  # the organisations in the sidebar ran
     said = summary_sentences(shown, kpis, scenarios if current else None)
     st.markdown("\n".join(f"- {line}" for line in said))
+    difference_slot = st.empty()
     if current and len(scenarios) > 1:
-        st.markdown(difference_markdown(shown, scenarios))
+        difference_slot.markdown(difference_markdown(shown, scenarios))
     for name, runs in zip(shown, kpis, strict=True):
         if runs and all(delivery_note(k) for k in runs):
             st.info(f"{name}: {delivery_note(runs[0])}", icon=":material/info:")
@@ -527,6 +531,8 @@ with st.container(border=True):
 
 if current and len(scenarios) > 1:  # issue 13: why each gap, on demand
     why.why_panel(names, scenarios, seed)
+else:
+    st.empty()  # the panel's slot, so that what follows keeps its place
 
 # how sure (issue 13): the comparison tested against plausible worlds, on demand
 how_sure_panel(scenarios, names, seed, current=result["signature"] == signature)

@@ -28,6 +28,8 @@ from simulation.running.executors import Executor, InProcess, LocalProcesses
 from simulation.running.processes import usable_workers
 
 if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
     from simulation.analysis.digest import RunDigest
 
 Job = tuple[str, int]  # (normalised scenario YAML, seed)
@@ -165,8 +167,11 @@ def all_cached(jobs: Sequence[Job]) -> bool:
     return all(cached_run(job) is not None for job in dict.fromkeys(jobs))
 
 
-def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]:
-    """Run ``jobs`` under a progress bar: (digests, how many were cached, seconds).
+def run_with_progress(
+    jobs: Sequence[Job], slot: DeltaGenerator | None = None
+) -> tuple[list[RunDigest], int, float]:
+    """Run ``jobs`` under a progress bar (in ``slot``, a placeholder, when given):
+    (digests, how many were cached, seconds).
 
     A scenario or model failure shows an error box and stops the page here: the app
     keeps working, and nothing of the previous result is lost."""
@@ -174,7 +179,7 @@ def run_with_progress(jobs: Sequence[Job]) -> tuple[list[RunDigest], int, float]
 
     started = time.perf_counter()
     cached = sum(cached_run(job) is not None for job in dict.fromkeys(jobs))
-    bar = st.progress(0.0, text=f"Running {len(jobs) - cached} simulations…")
+    bar = (slot or st).progress(0.0, text=f"Running {len(jobs) - cached} simulations…")
     shown = 0.0
 
     def progress(done: int, total: int) -> None:
@@ -204,10 +209,13 @@ def results(key: str, jobs: list[Job], groups: int, run_clicked: bool, **labels:
     cached anyway; otherwise keep the previous results. ``labels`` (names, structures)
     are stored beside them; ``result["signature"] != tuple(jobs)`` means out of date."""
     signature = tuple(jobs)
+    # the progress bar's slot, there whether or not this rerun runs anything: what the
+    # page draws below keeps its place, so the browser updates it rather than build it anew
+    slot = st.empty()
     previous = st.session_state.get(key)
     all_cached = all(cached_run(job) is not None for job in dict.fromkeys(jobs))
     if run_clicked or previous is None or (previous["signature"] != signature and all_cached):
-        digests, cached, seconds = run_with_progress(jobs)
+        digests, cached, seconds = run_with_progress(jobs, slot)
         per_group = len(jobs) // groups
         st.session_state[key] = {
             "signature": signature,

@@ -363,8 +363,9 @@ signature = tuple(jobs)
 
 result = runner.results(RESULT, jobs, len(names), run_clicked, names=names)
 st.divider()
+stale_note = st.empty()  # a slot either way, so that what follows keeps its place
 if result["signature"] != signature:
-    st.info(
+    stale_note.info(
         "You changed the path, the paths compared or the runs since these results. "
         "Press **Run the paths** to update them.",
         icon=":material/update:",
