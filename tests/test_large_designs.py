@@ -315,7 +315,7 @@ def test_a_resumed_sweeps_progress_counts_only_its_own_runs(tmp_path, monkeypatc
     monkeypatch.setattr(command_line, "_progress", Bar)
     experiment = experiment_file(tmp_path, replicates=1, days=10)
     out = tmp_path / "out"
-    sweep(plan_from_data(experiment_data(replicates=1, days=10)), out, InProcess())
+    sweep(plan_from_data(experiment_data(replicates=1, days=10)), out, InProcess(), chunk_size=1)
     for name in parts_written(out)[2:]:  # two of four runs lost
         (out / "parts" / name).unlink()
     args = ["sweep", str(experiment), "--out", str(out), "--workers", "1", "--resume"]

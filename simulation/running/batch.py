@@ -587,9 +587,15 @@ def _errors_before(out: Path, done: set[str]) -> int:
     return errors
 
 
-#: Chunks per worker in flight at the start of a sweep: each chunk is a quarter of a
-#: worker's share of what is left, so chunks shrink as the sweep ends.
-CHUNKS_PER_WORKER = 4
+#: Chunks per worker in flight at the start of a sweep: each chunk is half of a
+#: worker's share of what is left, so chunks shrink as the sweep ends. Why half, not a
+#: quarter as before: a chunk costs its worker 15-20 ms besides its runs (the job
+#: sent, its part written: 80-odd columns to Parquet) and the sweep's gather 10 ms
+#: more (the part read back), which against runs of 70-95 ms (the ready-made
+#: organisations, 250 days) is a fifth of a single-run chunk. Halves gave 15 chunks
+#: for 60 runs on 2 workers instead of 27, and still end in 7 single runs, so no
+#: worker waits for another's big last chunk (benchmarks/batch.py).
+CHUNKS_PER_WORKER = 2
 
 #: Largest chunk: a chunk's rows are written only when it returns, so it bounds the
 #: work an interruption loses.
@@ -598,7 +604,7 @@ MAX_CHUNK = 25
 
 def guided_chunk_sizes(runs: int, workers: int) -> list[int]:
     """Chunk sizes for ``runs`` runs on ``workers`` workers, largest first ("guided"
-    scheduling): each chunk takes a quarter of a worker's share of the runs left
+    scheduling): each chunk takes half of a worker's share of the runs left
     (at most :data:`MAX_CHUNK`, at least one). Big chunks first spread the cost of
     sending and writing over many runs; single runs at the end keep one worker from
     finishing a big last chunk while the others wait (with equal chunks of 7 runs, 60
@@ -775,12 +781,13 @@ def _gather_parts(parts: list[Path], path: Path, order: list[str]) -> int:
         _write_atomically(frame, path)
         return len(frame)
     parts = ordered
-    target = _gathered_columns(parts)
+    read: dict[Path, pd.DataFrame] = {}  # one part of each kind, read for its dtypes
+    target = _gathered_columns(parts, read)
     schema = _gathered_schema(parts, target, order)
     temporary = path.with_suffix(".tmp")
     rows = 0
     with pq.ParquetWriter(temporary, schema) as writer:
-        for batch in _batches(parts, target, order):
+        for batch in _batches(parts, target, order, read):
             writer.write_table(pa.Table.from_pandas(batch, preserve_index=False).cast(schema))
             rows += len(batch)
     os.replace(temporary, path)
@@ -821,15 +828,20 @@ def _run_order(column: pd.Series) -> pd.Series:
     return column.map(run_number) if column.name == "run_id" else column
 
 
-def _gathered_columns(parts: list[Path]) -> pd.DataFrame:
+def _gathered_columns(
+    parts: list[Path], read: dict[Path, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """An empty frame with the columns and dtypes ``pd.concat`` of every part would
     have: the concat of one empty frame per kind of part (same Parquet schema), as the
-    dtypes of a concat depend on the parts' dtypes alone (pandas 3)."""
+    dtypes of a concat depend on the parts' dtypes alone (pandas 3). The parts read
+    whole for that are left in ``read``, so that gathering does not read them twice."""
     kinds: dict[pa.Schema, Path] = {}
     for part in parts:  # a part's schema is in its footer: the rows are not read
         kinds.setdefault(pq.read_schema(part), part)
-    empties = [pd.read_parquet(part).head(0) for part in kinds.values()]
-    return pd.concat(empties, ignore_index=True)
+    read = {} if read is None else read
+    for part in kinds.values():
+        read[part] = pd.read_parquet(part)
+    return pd.concat([read[part].head(0) for part in kinds.values()], ignore_index=True)
 
 
 def _aligned(frame: pd.DataFrame, target: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -863,13 +875,21 @@ def _gathered_schema(parts: list[Path], target: pd.DataFrame, order: list[str]) 
     return schema
 
 
-def _batches(parts: list[Path], target: pd.DataFrame, order: list[str]) -> Iterator[pd.DataFrame]:
+def _batches(
+    parts: list[Path],
+    target: pd.DataFrame,
+    order: list[str],
+    read: dict[Path, pd.DataFrame] | None = None,
+) -> Iterator[pd.DataFrame]:
     """The parts, each sorted, joined into batches of about :data:`GATHER_ROWS` rows
-    aligned to ``target``, in order."""
+    aligned to ``target``, in order; a part in ``read`` is taken from there (and
+    dropped from it) instead of read again."""
+    read = {} if read is None else read
     pending: list[pd.DataFrame] = []
     size = 0
     for part in parts:
-        frame = pd.read_parquet(part).sort_values(order, key=_run_order)
+        frame = read.pop(part) if part in read else pd.read_parquet(part)
+        frame = frame.sort_values(order, key=_run_order)
         pending.append(frame)
         size += len(frame)
         if size >= GATHER_ROWS:
