@@ -22,8 +22,9 @@ local and Dask, in turns first, so that load rising or falling through a round f
 neither). Beside wall times it prints the CPU each sweep cost, this process and every
 process it started together (workers, and for Dask the scheduler and nannies in this
 process): what an executor adds per run, far less sensitive to other load than wall
-time. The three results must be identical (the script checks). Run from the
-repository root:
+time; and apart, what this process used (for local processes: the sweep's own loop and
+its gather of the parts, the serial share). The three results must be identical (the
+script checks). Run from the repository root:
 
     .venv/bin/python benchmarks/batch.py [--quick] [--repeat N]
 """
@@ -94,26 +95,32 @@ def plan(replicates: int):
     )
 
 
-def cpu_of_process_tree() -> float:
-    """CPU seconds used so far by this process and the processes it started (still
+def cpu_of_process_tree() -> tuple[float, float]:
+    """CPU seconds used so far by this process, and by the processes it started (still
     running: read before their executor closes)."""
     me = psutil.Process()
-    total = 0.0
-    for process in [me, *me.children(recursive=True)]:
+    mine = sum(me.cpu_times()[:2])
+    children = 0.0
+    for process in me.children(recursive=True):
         try:
             used = process.cpu_times()
         except psutil.Error:  # ended meanwhile
             continue
-        total += used.user + used.system
-    return total
+        children += used.user + used.system
+    return mine, children
 
 
-def timed_sweep(executor, experiment, out: Path) -> tuple[float, float]:
-    """Wall seconds of the sweep, and the CPU seconds it cost (see cpu_of_process_tree)."""
-    cpu = cpu_of_process_tree()
+def timed_sweep(executor, experiment, out: Path) -> tuple[float, float, float]:
+    """Wall seconds of the sweep, the CPU seconds it cost (see cpu_of_process_tree),
+    and the part of them this process used (the sweep's loop and its gather, and for
+    Dask the scheduler and nannies; the rest is the workers')."""
+    parent, children = cpu_of_process_tree()
     started = time.perf_counter()
     sweep(experiment, out, executor)
-    return time.perf_counter() - started, cpu_of_process_tree() - cpu
+    wall = time.perf_counter() - started
+    parent_after, children_after = cpu_of_process_tree()
+    parent_cpu = parent_after - parent
+    return wall, parent_cpu + children_after - children, parent_cpu
 
 
 def start_local() -> LocalProcesses:
@@ -131,7 +138,7 @@ def one_round(experiment, tmp: Path, round_no: int) -> dict[str, float]:
     processes and Dask in turns first)."""
     one, two, limit = machine_limit()
     times = {"loop_one": one, "loop_two": two, "limit": limit}
-    times["serial"], times["serial_cpu"] = timed_sweep(
+    times["serial"], times["serial_cpu"], times["serial_parent"] = timed_sweep(
         InProcess(), experiment, tmp / f"serial{round_no}"
     )
     pools = [("local", start_local), ("dask", start_dask)]
@@ -140,7 +147,7 @@ def one_round(experiment, tmp: Path, round_no: int) -> dict[str, float]:
         executor = start()
         times[f"{key}_startup"] = time.perf_counter() - started
         try:
-            times[key], times[f"{key}_cpu"] = timed_sweep(
+            times[key], times[f"{key}_cpu"], times[f"{key}_parent"] = timed_sweep(
                 executor, experiment, tmp / f"{key}{round_no}"
             )
         finally:
@@ -189,7 +196,7 @@ def main() -> None:
     )
     print(
         f"{'executor':<30}{'seconds':>10}{'runs/s':>10}{'ms/run':>10}{'speed-up':>10}"
-        f"{'CPU ms/run':>12}"
+        f"{'CPU ms/run':>12}{'in parent':>11}"
     )
     for name, key in (
         ("serial (1 process)", "serial"),
@@ -198,12 +205,18 @@ def main() -> None:
     ):
         seconds = best[key]
         cpu = min(r[f"{key}_cpu"] for r in rounds)
+        parent = min(r[f"{key}_parent"] for r in rounds)
         print(
             f"{name:<30}{seconds:>10.2f}{runs / seconds:>10.2f}{1000 * seconds / runs:>10.0f}"
             f"{best['serial'] / seconds:>9.2f}x{1000 * cpu / runs:>12.0f}"
+            f"{1000 * parent / runs:>11.1f}"
         )
     for key in ("serial", "local", "dask"):
-        shown = [f"{r[key]:.2f} s ({1000 * r[f'{key}_cpu'] / runs:.0f} CPU ms/run)" for r in rounds]
+        shown = [
+            f"{r[key]:.2f} s ({1000 * r[f'{key}_cpu'] / runs:.0f} CPU ms/run, "
+            f"{1000 * r[f'{key}_parent'] / runs:.1f} in this process)"
+            for r in rounds
+        ]
         print(f"  {key} rounds: " + ", ".join(shown))
     print(
         f"\nstart-up, not in the sweep times: local processes "
