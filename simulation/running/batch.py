@@ -840,8 +840,19 @@ def _gathered_columns(
         kinds.setdefault(pq.read_schema(part), part)
     read = {} if read is None else read
     for part in kinds.values():
-        read[part] = pd.read_parquet(part)
+        read[part] = read_part(part)
     return pd.concat([read[part].head(0) for part in kinds.values()], ignore_index=True)
+
+
+def read_part(path: Path) -> pd.DataFrame:
+    """A part as ``pd.read_parquet`` reads it (same frame, same dtypes), in about 60%
+    of its time: a part is one small row group, which ``ParquetFile.read`` on this
+    thread reads without the dataset machinery and thread pool of ``pd.read_parquet``
+    (4 ms a part of 80-odd columns saved, at the end of the sweep when nothing else
+    runs). With pandas 3, pandas' own reader is this ``to_pandas`` with no types
+    mapper (strings become pandas' ``str`` in pyarrow itself); a test holds the two
+    equal on every kind of part."""
+    return pq.ParquetFile(path).read(use_threads=False).to_pandas()
 
 
 def _aligned(frame: pd.DataFrame, target: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -888,7 +899,7 @@ def _batches(
     pending: list[pd.DataFrame] = []
     size = 0
     for part in parts:
-        frame = read.pop(part) if part in read else pd.read_parquet(part)
+        frame = read.pop(part) if part in read else read_part(part)
         frame = frame.sort_values(order, key=_run_order)
         pending.append(frame)
         size += len(frame)
