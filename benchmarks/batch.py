@@ -4,6 +4,10 @@ First the machine's limit: a pure-Python CPU-bound loop (no I/O, no numpy, so no
 native threads) runs alone, then two copies side by side in two processes. The limit is
 ``2 x t_one / t_two``: 2.0 on two free cores, less on a shared or hyperthreaded box. No
 sweep on 2 workers can beat it, so the sweep's speed-up is judged as a share of it.
+The same is measured with the model's own runs (each ready-made organisation, two
+seeds, alone then side by side): runs that slow each other down more than the loop does
+(the cores share caches and memory) set a lower ceiling, which the script prints beside
+the target to tell the runs' share of a gap from the sweep's.
 
 Then a sweep of the ready-made scenarios (siloed, aligned, converged: 250 days each) runs
 three ways through ``simulation.running.batch.sweep`` and the executors of
@@ -76,8 +80,43 @@ def machine_limit() -> tuple[float, float, float]:
     return one, two, 2 * one / two
 
 
+#: The ready-made organisations.
+ORGANISATIONS = ("siloed", "aligned", "converged")
+
+#: Ready-made organisations the model's own limit runs, two seeds each (:func:`model_limit`).
+MODEL_LIMIT_SEEDS = (1, 2)
+
+
+def model_runs(seeds: tuple[int, ...] = MODEL_LIMIT_SEEDS) -> float:
+    """Seconds the ready-made organisations take in this process, one run per seed each
+    (scenarios read before the clock starts)."""
+    from simulation.model.org_model import as_scenario
+    from simulation.running.runs import run_scenario
+
+    scenarios = [as_scenario(ROOT / "scenarios" / f"{n}.yaml") for n in ORGANISATIONS]
+    started = time.perf_counter()
+    for scenario in scenarios:
+        for seed in seeds:
+            run_scenario(scenario, seed=seed)
+    return time.perf_counter() - started
+
+
+def model_limit() -> tuple[float, float, float]:
+    """(t_one, t_two, limit) as :func:`machine_limit`, with the model's runs instead of
+    the tight loop: what 2 workers could reach if sending, writing and gathering cost
+    nothing. Below the loop's limit when runs slow each other down side by side more
+    than the loop does (memory and caches shared by the two cores): that share of the
+    gap is the runs', not the sweep's."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        pool.map(model_runs, [(1,)] * 2, chunksize=1)  # imported and warm in both
+        one = pool.apply(model_runs)
+        two = max(pool.map(model_runs, [MODEL_LIMIT_SEEDS] * 2, chunksize=1))
+    return one, two, 2 * one / two
+
+
 def plan(replicates: int):
-    scenarios = [str(ROOT / "scenarios" / f"{n}.yaml") for n in ("siloed", "aligned", "converged")]
+    scenarios = [str(ROOT / "scenarios" / f"{n}.yaml") for n in ORGANISATIONS]
     # one point per ready-made scenario: a list design whose base is replaced per point
     return plan_from_data(
         {
@@ -138,6 +177,7 @@ def one_round(experiment, tmp: Path, round_no: int) -> dict[str, float]:
     processes and Dask in turns first)."""
     one, two, limit = machine_limit()
     times = {"loop_one": one, "loop_two": two, "limit": limit}
+    times["model_one"], times["model_two"], times["model_limit"] = model_limit()
     times["serial"], times["serial_cpu"], times["serial_parent"] = timed_sweep(
         InProcess(), experiment, tmp / f"serial{round_no}"
     )
@@ -230,6 +270,14 @@ def main() -> None:
         f"{(best['dask'] - ideal) / runs * 1000:+.1f} ms"
     )
     # each round against its own limit: the machine's load changes between rounds
+    model_limits = [r["model_limit"] for r in rounds]
+    print(
+        f"the model's own limit (its runs alone / two side by side, as the loop): "
+        f"{', '.join(f'{x:.2f}' for x in model_limits)}; the runs' share of the loop's "
+        f"limit: {', '.join(f'{r["model_limit"] / r["limit"]:.0%}' for r in rounds)}; "
+        f"2 workers' share of the model's limit: "
+        f"{', '.join(f'{r["serial"] / r["local"] / r["model_limit"]:.0%}' for r in rounds)}"
+    )
     shares = [r["serial"] / r["local"] / r["limit"] for r in rounds]
     dask_shares = [r["local"] / r["dask"] for r in rounds]
     print(
