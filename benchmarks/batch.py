@@ -4,6 +4,10 @@ First the machine's limit: a pure-Python CPU-bound loop (no I/O, no numpy, so no
 native threads) runs alone, then two copies side by side in two processes. The limit is
 ``2 x t_one / t_two``: 2.0 on two free cores, less on a shared or hyperthreaded box. No
 sweep on 2 workers can beat it, so the sweep's speed-up is judged as a share of it.
+The same is measured with the model's own runs (each ready-made organisation, two
+seeds, alone then side by side): runs that slow each other down more than the loop does
+(the cores share caches and memory) set a lower ceiling, which the script prints beside
+the target to tell the runs' share of a gap from the sweep's.
 
 Then a sweep of the ready-made scenarios (siloed, aligned, converged: 250 days each) runs
 three ways through ``simulation.running.batch.sweep`` and the executors of
@@ -22,8 +26,9 @@ local and Dask, in turns first, so that load rising or falling through a round f
 neither). Beside wall times it prints the CPU each sweep cost, this process and every
 process it started together (workers, and for Dask the scheduler and nannies in this
 process): what an executor adds per run, far less sensitive to other load than wall
-time. The three results must be identical (the script checks). Run from the
-repository root:
+time; and apart, what this process used (for local processes: the sweep's own loop and
+its gather of the parts, the serial share). The three results must be identical (the
+script checks). Run from the repository root:
 
     .venv/bin/python benchmarks/batch.py [--quick] [--repeat N]
 """
@@ -75,8 +80,43 @@ def machine_limit() -> tuple[float, float, float]:
     return one, two, 2 * one / two
 
 
+#: The ready-made organisations.
+ORGANISATIONS = ("siloed", "aligned", "converged")
+
+#: Ready-made organisations the model's own limit runs, two seeds each (:func:`model_limit`).
+MODEL_LIMIT_SEEDS = (1, 2)
+
+
+def model_runs(seeds: tuple[int, ...] = MODEL_LIMIT_SEEDS) -> float:
+    """Seconds the ready-made organisations take in this process, one run per seed each
+    (scenarios read before the clock starts)."""
+    from simulation.model.org_model import as_scenario
+    from simulation.running.runs import run_scenario
+
+    scenarios = [as_scenario(ROOT / "scenarios" / f"{n}.yaml") for n in ORGANISATIONS]
+    started = time.perf_counter()
+    for scenario in scenarios:
+        for seed in seeds:
+            run_scenario(scenario, seed=seed)
+    return time.perf_counter() - started
+
+
+def model_limit() -> tuple[float, float, float]:
+    """(t_one, t_two, limit) as :func:`machine_limit`, with the model's runs instead of
+    the tight loop: what 2 workers could reach if sending, writing and gathering cost
+    nothing. Below the loop's limit when runs slow each other down side by side more
+    than the loop does (memory and caches shared by the two cores): that share of the
+    gap is the runs', not the sweep's."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        pool.map(model_runs, [(1,)] * 2, chunksize=1)  # imported and warm in both
+        one = pool.apply(model_runs)
+        two = max(pool.map(model_runs, [MODEL_LIMIT_SEEDS] * 2, chunksize=1))
+    return one, two, 2 * one / two
+
+
 def plan(replicates: int):
-    scenarios = [str(ROOT / "scenarios" / f"{n}.yaml") for n in ("siloed", "aligned", "converged")]
+    scenarios = [str(ROOT / "scenarios" / f"{n}.yaml") for n in ORGANISATIONS]
     # one point per ready-made scenario: a list design whose base is replaced per point
     return plan_from_data(
         {
@@ -94,26 +134,32 @@ def plan(replicates: int):
     )
 
 
-def cpu_of_process_tree() -> float:
-    """CPU seconds used so far by this process and the processes it started (still
+def cpu_of_process_tree() -> tuple[float, float]:
+    """CPU seconds used so far by this process, and by the processes it started (still
     running: read before their executor closes)."""
     me = psutil.Process()
-    total = 0.0
-    for process in [me, *me.children(recursive=True)]:
+    mine = sum(me.cpu_times()[:2])
+    children = 0.0
+    for process in me.children(recursive=True):
         try:
             used = process.cpu_times()
         except psutil.Error:  # ended meanwhile
             continue
-        total += used.user + used.system
-    return total
+        children += used.user + used.system
+    return mine, children
 
 
-def timed_sweep(executor, experiment, out: Path) -> tuple[float, float]:
-    """Wall seconds of the sweep, and the CPU seconds it cost (see cpu_of_process_tree)."""
-    cpu = cpu_of_process_tree()
+def timed_sweep(executor, experiment, out: Path) -> tuple[float, float, float]:
+    """Wall seconds of the sweep, the CPU seconds it cost (see cpu_of_process_tree),
+    and the part of them this process used (the sweep's loop and its gather, and for
+    Dask the scheduler and nannies; the rest is the workers')."""
+    parent, children = cpu_of_process_tree()
     started = time.perf_counter()
     sweep(experiment, out, executor)
-    return time.perf_counter() - started, cpu_of_process_tree() - cpu
+    wall = time.perf_counter() - started
+    parent_after, children_after = cpu_of_process_tree()
+    parent_cpu = parent_after - parent
+    return wall, parent_cpu + children_after - children, parent_cpu
 
 
 def start_local() -> LocalProcesses:
@@ -131,7 +177,8 @@ def one_round(experiment, tmp: Path, round_no: int) -> dict[str, float]:
     processes and Dask in turns first)."""
     one, two, limit = machine_limit()
     times = {"loop_one": one, "loop_two": two, "limit": limit}
-    times["serial"], times["serial_cpu"] = timed_sweep(
+    times["model_one"], times["model_two"], times["model_limit"] = model_limit()
+    times["serial"], times["serial_cpu"], times["serial_parent"] = timed_sweep(
         InProcess(), experiment, tmp / f"serial{round_no}"
     )
     pools = [("local", start_local), ("dask", start_dask)]
@@ -140,7 +187,7 @@ def one_round(experiment, tmp: Path, round_no: int) -> dict[str, float]:
         executor = start()
         times[f"{key}_startup"] = time.perf_counter() - started
         try:
-            times[key], times[f"{key}_cpu"] = timed_sweep(
+            times[key], times[f"{key}_cpu"], times[f"{key}_parent"] = timed_sweep(
                 executor, experiment, tmp / f"{key}{round_no}"
             )
         finally:
@@ -189,7 +236,7 @@ def main() -> None:
     )
     print(
         f"{'executor':<30}{'seconds':>10}{'runs/s':>10}{'ms/run':>10}{'speed-up':>10}"
-        f"{'CPU ms/run':>12}"
+        f"{'CPU ms/run':>12}{'in parent':>11}"
     )
     for name, key in (
         ("serial (1 process)", "serial"),
@@ -198,12 +245,18 @@ def main() -> None:
     ):
         seconds = best[key]
         cpu = min(r[f"{key}_cpu"] for r in rounds)
+        parent = min(r[f"{key}_parent"] for r in rounds)
         print(
             f"{name:<30}{seconds:>10.2f}{runs / seconds:>10.2f}{1000 * seconds / runs:>10.0f}"
             f"{best['serial'] / seconds:>9.2f}x{1000 * cpu / runs:>12.0f}"
+            f"{1000 * parent / runs:>11.1f}"
         )
     for key in ("serial", "local", "dask"):
-        shown = [f"{r[key]:.2f} s ({1000 * r[f'{key}_cpu'] / runs:.0f} CPU ms/run)" for r in rounds]
+        shown = [
+            f"{r[key]:.2f} s ({1000 * r[f'{key}_cpu'] / runs:.0f} CPU ms/run, "
+            f"{1000 * r[f'{key}_parent'] / runs:.1f} in this process)"
+            for r in rounds
+        ]
         print(f"  {key} rounds: " + ", ".join(shown))
     print(
         f"\nstart-up, not in the sweep times: local processes "
@@ -217,6 +270,14 @@ def main() -> None:
         f"{(best['dask'] - ideal) / runs * 1000:+.1f} ms"
     )
     # each round against its own limit: the machine's load changes between rounds
+    model_limits = [r["model_limit"] for r in rounds]
+    print(
+        f"the model's own limit (its runs alone / two side by side, as the loop): "
+        f"{', '.join(f'{x:.2f}' for x in model_limits)}; the runs' share of the loop's "
+        f"limit: {', '.join(f'{r["model_limit"] / r["limit"]:.0%}' for r in rounds)}; "
+        f"2 workers' share of the model's limit: "
+        f"{', '.join(f'{r["serial"] / r["local"] / r["model_limit"]:.0%}' for r in rounds)}"
+    )
     shares = [r["serial"] / r["local"] / r["limit"] for r in rounds]
     dask_shares = [r["local"] / r["dask"] for r in rounds]
     print(

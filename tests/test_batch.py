@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from simulation.analysis.sweep_stats import configuration_table, sensitivity
@@ -229,6 +230,56 @@ def test_default_chunks_on_two_processes_keep_rows_and_results(reference, tmp_pa
     sizes = batch.guided_chunk_sizes(len(plan.runs), 2)
     assert len(parts_written(tmp_path / "out")) == len(sizes)
     assert batch.read_manifest(tmp_path / "out")["chunk_size"] == "guided"
+    pd.testing.assert_frame_equal(
+        without_timing(load_results(tmp_path / "out")), without_timing(expected)
+    )
+
+
+def test_a_part_written_by_a_worker_equals_the_part_the_sweep_writes(tmp_path):
+    plan = load_experiment(experiment_file(tmp_path, replicates=2))
+    worker, parent = tmp_path / "worker", tmp_path / "parent"
+    jobs = batch.plan_jobs(plan, set(), 3, workers=1, daily=True, out=str(worker))
+    job = next(jobs)
+    assert batch.run_job(job) == batch.ChunkWritten(runs=3, errors=0)  # no rows back
+    job.out = None  # as sent to workers that do not see this machine's files
+    rows, daily = batch.run_job(job)
+    assert batch._written(parent, (rows, daily)) == batch.ChunkWritten(runs=3, errors=0)
+    name = "p00000-r0000_p00001-r0000.parquet"
+    assert parts_written(worker) == parts_written(parent) == [name]
+    # the daily series has no timings: the very same bytes
+    assert (worker / "daily" / name).read_bytes() == (parent / "daily" / name).read_bytes()
+    by_worker, by_parent = (pd.read_parquet(f / "parts" / name) for f in (worker, parent))
+    pd.testing.assert_frame_equal(without_timing(by_worker), without_timing(by_parent))
+    assert pq.read_schema(worker / "parts" / name) == pq.read_schema(parent / "parts" / name)
+
+
+class _OtherMachine(InProcess):
+    """An executor whose workers do not see this machine's files (a remote scheduler's)."""
+
+    shares_files = False
+
+
+@pytest.mark.parametrize(
+    "make, handed_back",
+    [(lambda: LocalProcesses(2), "ChunkWritten"), (_OtherMachine, "tuple")],
+    ids=["local-processes", "remote-workers"],
+)
+def test_workers_that_see_the_files_hand_back_counts_not_rows(
+    reference, tmp_path, make, handed_back
+):
+    experiment, expected = reference
+    seen = []
+    with make() as executor:
+        real = executor.as_completed
+
+        def recording(fn, jobs, **kwargs):
+            for index, result in real(fn, jobs, **kwargs):
+                seen.append(type(result).__name__)
+                yield index, result
+
+        executor.as_completed = recording
+        outcome = sweep(load_experiment(experiment), tmp_path / "out", executor)
+    assert set(seen) == {handed_back} and outcome.ran == 12 and outcome.complete
     pd.testing.assert_frame_equal(
         without_timing(load_results(tmp_path / "out")), without_timing(expected)
     )

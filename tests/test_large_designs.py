@@ -259,6 +259,26 @@ def test_streamed_gathering_equals_concatenating_every_part(fields, tmp_path, mo
     )
 
 
+def test_a_part_reads_as_pandas_reads_it(tmp_path, monkeypatch):
+    real = batch.run_scenario
+
+    def point_one_fails(scenario, seed=None, **kw):
+        if scenario.brms.count == 0:  # a part of errors only, without the KPI columns
+            raise RuntimeError("simulated failure")
+        return real(scenario, seed=seed, **kw)
+
+    monkeypatch.setattr(batch, "run_scenario", point_one_fails)
+    points = [{"brms.count": 3}, {"brms.count": 0}, {"mechanisms.rotation.enabled": False}]
+    plan = plan_from_data(experiment_data(days=20, design="list", parameters=None, points=points))
+    sweep(plan, tmp_path / "out", InProcess(), chunk_size=2, daily=True)
+    parts = sorted((tmp_path / "out").glob("*/*.parquet"))
+    assert {p.parent.name for p in parts} == {"parts", "daily"} and len(parts) > 6
+    for part in parts:
+        read, expected = batch.read_part(part), pd.read_parquet(part)
+        pd.testing.assert_frame_equal(read, expected, check_exact=True)
+        assert read.dtypes.equals(expected.dtypes) and read.index.equals(expected.index)
+
+
 def test_gathering_keeps_run_order_past_five_digit_point_numbers(tmp_path):
     # p100000 sorts before p99999 as text: gathering orders runs by their numbers
     out = tmp_path / "out"
@@ -315,7 +335,7 @@ def test_a_resumed_sweeps_progress_counts_only_its_own_runs(tmp_path, monkeypatc
     monkeypatch.setattr(command_line, "_progress", Bar)
     experiment = experiment_file(tmp_path, replicates=1, days=10)
     out = tmp_path / "out"
-    sweep(plan_from_data(experiment_data(replicates=1, days=10)), out, InProcess())
+    sweep(plan_from_data(experiment_data(replicates=1, days=10)), out, InProcess(), chunk_size=1)
     for name in parts_written(out)[2:]:  # two of four runs lost
         (out / "parts" / name).unlink()
     args = ["sweep", str(experiment), "--out", str(out), "--workers", "1", "--resume"]

@@ -90,6 +90,18 @@ class Job:
     daily: bool = False
     hold: str | None = None  # the TEST_HOLD directory, read where the sweep started
     code: str | None = None  # the sender's source fingerprint: other code refuses the job
+    #: The sweep's directory (absolute), when the worker writes the chunk's part itself
+    #: (:func:`run_job`); None: the rows go back to the sweep, which writes them.
+    out: str | None = None
+
+
+@dataclass
+class ChunkWritten:
+    """What a worker that wrote its chunk's part (and daily series) hands back: only
+    what the sweep counts, not the rows."""
+
+    runs: int
+    errors: int
 
 
 def run_chunk(job: Job) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
@@ -200,9 +212,26 @@ def done_run_ids(out: Path) -> set[str]:
 
 def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    # named for the writer: a chunk a Dask retry runs twice at once cannot mix two
+    # writes in one temporary file (both then rename the same bytes into place)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     frame.to_parquet(temporary, index=False)
     os.replace(temporary, path)
+
+
+def part_name(rows: list[dict[str, Any]]) -> str:
+    """The file name of a chunk's part: ``<first run id>_<last run id>.parquet``."""
+    return f"{rows[0]['run_id']}_{rows[-1]['run_id']}.parquet"
+
+
+def write_part(out: Path, rows: list[dict[str, Any]], daily: pd.DataFrame | None) -> None:
+    """Write one chunk's rows (and daily series) under ``out``, each file whole or not
+    at all: the one way a part is written, by the sweep or by a worker, so the bytes
+    never depend on which."""
+    name = part_name(rows)
+    _write_atomically(pd.DataFrame(rows), out / PARTS / name)
+    if daily is not None:
+        _write_atomically(daily, out / DAILY / name)
 
 
 def _manifest(out: Path, **fields: Any) -> dict[str, Any]:
@@ -492,6 +521,8 @@ def sweep(
         executor.workers,
         daily,
         str(Path(hold).resolve()) if hold else None,
+        # workers that see this machine's files write their own parts (run_job)
+        str(Path(out).resolve()) if executor.shares_files else None,
     )
     _manifest(
         out,
@@ -507,13 +538,10 @@ def sweep(
     try:
         # closing: however the loop ends, the executor stops its chunks at once
         with closing(executor.as_completed(run_job, jobs)) as results:
-            for _, (rows, daily_frame) in results:
-                name = f"{rows[0]['run_id']}_{rows[-1]['run_id']}.parquet"
-                _write_atomically(pd.DataFrame(rows), out / PARTS / name)
-                if daily_frame is not None:
-                    _write_atomically(daily_frame, out / DAILY / name)
-                finished += len(rows)
-                errors += sum(r["status"] == "error" for r in rows)
+            for _, result in results:
+                written = _written(out, result)
+                finished += written.runs
+                errors += written.errors
                 if on_progress:
                     on_progress(len(done) + finished, total)
     except KeyboardInterrupt:
@@ -535,6 +563,20 @@ def sweep(
     return SweepOutcome(total, len(done), finished, errors, time.perf_counter() - started, complete)
 
 
+def _written(out: Path, result: ChunkWritten | tuple[list[dict[str, Any]], Any]) -> ChunkWritten:
+    """What a job's result adds to the sweep: a worker wrote the part already, or the
+    rows came back and are written here."""
+    if isinstance(result, ChunkWritten):
+        return result
+    rows, daily = result
+    write_part(out, rows, daily)
+    return ChunkWritten(len(rows), _error_count(rows))
+
+
+def _error_count(rows: list[dict[str, Any]]) -> int:
+    return sum(row["status"] == "error" for row in rows)
+
+
 def _errors_before(out: Path, done: set[str]) -> int:
     if not done:
         return 0
@@ -545,9 +587,15 @@ def _errors_before(out: Path, done: set[str]) -> int:
     return errors
 
 
-#: Chunks per worker in flight at the start of a sweep: each chunk is a quarter of a
-#: worker's share of what is left, so chunks shrink as the sweep ends.
-CHUNKS_PER_WORKER = 4
+#: Chunks per worker in flight at the start of a sweep: each chunk is half of a
+#: worker's share of what is left, so chunks shrink as the sweep ends. Why half, not a
+#: quarter as before: a chunk costs its worker 15-20 ms besides its runs (the job
+#: sent, its part written: 80-odd columns to Parquet) and the sweep's gather 10 ms
+#: more (the part read back), which against runs of 70-95 ms (the ready-made
+#: organisations, 250 days) is a fifth of a single-run chunk. Halves gave 15 chunks
+#: for 60 runs on 2 workers instead of 27, and still end in 7 single runs, so no
+#: worker waits for another's big last chunk (benchmarks/batch.py).
+CHUNKS_PER_WORKER = 2
 
 #: Largest chunk: a chunk's rows are written only when it returns, so it bounds the
 #: work an interruption loses.
@@ -556,7 +604,7 @@ MAX_CHUNK = 25
 
 def guided_chunk_sizes(runs: int, workers: int) -> list[int]:
     """Chunk sizes for ``runs`` runs on ``workers`` workers, largest first ("guided"
-    scheduling): each chunk takes a quarter of a worker's share of the runs left
+    scheduling): each chunk takes half of a worker's share of the runs left
     (at most :data:`MAX_CHUNK`, at least one). Big chunks first spread the cost of
     sending and writing over many runs; single runs at the end keep one worker from
     finishing a big last chunk while the others wait (with equal chunks of 7 runs, 60
@@ -603,12 +651,26 @@ class InvalidPoint:
         ]
 
 
-def run_job(job: Job | InvalidPoint) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+def run_job(
+    job: Job | InvalidPoint,
+) -> ChunkWritten | tuple[list[dict[str, Any]], pd.DataFrame | None]:
     """What a sweep sends to its executor: :func:`run_chunk` for a chunk, the error rows
-    of an invalid point."""
+    of an invalid point.
+
+    A chunk that names the sweep's directory (``job.out``: the executor's workers see
+    this machine's files) is written here, by the worker, and only a
+    :class:`ChunkWritten` goes back. Why: on 2 cores the sweep's own process shares
+    them with the workers, and turning a chunk's rows into Parquet (about 80 columns)
+    took it 20-40 ms a part, with the pickled rows on top; written by the workers, that
+    work runs in parallel and the sweep only counts (measured with
+    benchmarks/batch.py). Same function, same bytes (:func:`write_part`)."""
     if isinstance(job, InvalidPoint):
         return job.rows(), None
-    return run_chunk(job)
+    rows, daily = run_chunk(job)
+    if job.out is None:
+        return rows, daily
+    write_part(Path(job.out), rows, daily)
+    return ChunkWritten(len(rows), _error_count(rows))
 
 
 def plan_jobs(
@@ -618,13 +680,15 @@ def plan_jobs(
     workers: int,
     daily: bool = False,
     hold: str | None = None,
+    out: str | None = None,
 ) -> Iterator[Job | InvalidPoint]:
     """The jobs of the runs of ``plan`` not in ``done``, made one at a time as the
     executor asks (never a list of every run): chunks of ``chunk_size`` runs, or guided
     sizes (:func:`guided_chunk_size`) from the count of runs left. A chunk never spans
     a run already written, so the parts of a resumed sweep never overlap in run-id
     range; the runs of a point whose scenario is invalid go out as their own
-    :class:`InvalidPoint`."""
+    :class:`InvalidPoint`. ``out``: the sweep's directory, for workers that write
+    their chunks' parts themselves (:func:`run_job`)."""
     left = plan.run_count - len(done)
     chunk: list[Run] = []
 
@@ -634,21 +698,21 @@ def plan_jobs(
     for run in plan.iter_runs():
         if run.id in done:
             if chunk:
-                yield from _point_jobs(plan, chunk, daily, hold)
+                yield from _point_jobs(plan, chunk, daily, hold, out)
                 left -= len(chunk)
                 chunk = []
             continue
         chunk.append(run)
         if len(chunk) >= size():
-            yield from _point_jobs(plan, chunk, daily, hold)
+            yield from _point_jobs(plan, chunk, daily, hold, out)
             left -= len(chunk)
             chunk = []
     if chunk:
-        yield from _point_jobs(plan, chunk, daily, hold)
+        yield from _point_jobs(plan, chunk, daily, hold, out)
 
 
 def _point_jobs(
-    plan: Plan, chunk: list[Run], daily: bool, hold: str | None
+    plan: Plan, chunk: list[Run], daily: bool, hold: str | None, out: str | None
 ) -> Iterator[Job | InvalidPoint]:
     """``chunk`` as one Job, or split around the runs of points found invalid."""
     valid: list[Run] = []
@@ -661,7 +725,7 @@ def _point_jobs(
             scenario = plan.scenario(index)
         except ScenarioError as exc:
             if valid:
-                yield Job(valid, scenarios, points, daily, hold, source_fingerprint())
+                yield Job(valid, scenarios, points, daily, hold, source_fingerprint(), out)
                 valid, scenarios, points = [], [], []
             yield InvalidPoint(runs, point, str(exc).replace("\n", " "))
             continue
@@ -669,7 +733,7 @@ def _point_jobs(
         scenarios.extend([scenario] * len(runs))
         points.extend([point] * len(runs))
     if valid:
-        yield Job(valid, scenarios, points, daily, hold, source_fingerprint())
+        yield Job(valid, scenarios, points, daily, hold, source_fingerprint(), out)
 
 
 def load_parts(out: Path) -> pd.DataFrame:
@@ -717,12 +781,13 @@ def _gather_parts(parts: list[Path], path: Path, order: list[str]) -> int:
         _write_atomically(frame, path)
         return len(frame)
     parts = ordered
-    target = _gathered_columns(parts)
+    read: dict[Path, pd.DataFrame] = {}  # one part of each kind, read for its dtypes
+    target = _gathered_columns(parts, read)
     schema = _gathered_schema(parts, target, order)
     temporary = path.with_suffix(".tmp")
     rows = 0
     with pq.ParquetWriter(temporary, schema) as writer:
-        for batch in _batches(parts, target, order):
+        for batch in _batches(parts, target, order, read):
             writer.write_table(pa.Table.from_pandas(batch, preserve_index=False).cast(schema))
             rows += len(batch)
     os.replace(temporary, path)
@@ -763,15 +828,31 @@ def _run_order(column: pd.Series) -> pd.Series:
     return column.map(run_number) if column.name == "run_id" else column
 
 
-def _gathered_columns(parts: list[Path]) -> pd.DataFrame:
+def _gathered_columns(
+    parts: list[Path], read: dict[Path, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """An empty frame with the columns and dtypes ``pd.concat`` of every part would
     have: the concat of one empty frame per kind of part (same Parquet schema), as the
-    dtypes of a concat depend on the parts' dtypes alone (pandas 3)."""
+    dtypes of a concat depend on the parts' dtypes alone (pandas 3). The parts read
+    whole for that are left in ``read``, so that gathering does not read them twice."""
     kinds: dict[pa.Schema, Path] = {}
     for part in parts:  # a part's schema is in its footer: the rows are not read
         kinds.setdefault(pq.read_schema(part), part)
-    empties = [pd.read_parquet(part).head(0) for part in kinds.values()]
-    return pd.concat(empties, ignore_index=True)
+    read = {} if read is None else read
+    for part in kinds.values():
+        read[part] = read_part(part)
+    return pd.concat([read[part].head(0) for part in kinds.values()], ignore_index=True)
+
+
+def read_part(path: Path) -> pd.DataFrame:
+    """A part as ``pd.read_parquet`` reads it (same frame, same dtypes), in about 60%
+    of its time: a part is one small row group, which ``ParquetFile.read`` on this
+    thread reads without the dataset machinery and thread pool of ``pd.read_parquet``
+    (4 ms a part of 80-odd columns saved, at the end of the sweep when nothing else
+    runs). With pandas 3, pandas' own reader is this ``to_pandas`` with no types
+    mapper (strings become pandas' ``str`` in pyarrow itself); a test holds the two
+    equal on every kind of part."""
+    return pq.ParquetFile(path).read(use_threads=False).to_pandas()
 
 
 def _aligned(frame: pd.DataFrame, target: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -805,20 +886,41 @@ def _gathered_schema(parts: list[Path], target: pd.DataFrame, order: list[str]) 
     return schema
 
 
-def _batches(parts: list[Path], target: pd.DataFrame, order: list[str]) -> Iterator[pd.DataFrame]:
-    """The parts aligned to ``target``, joined into batches of about :data:`GATHER_ROWS`
-    rows, in order."""
+def _batches(
+    parts: list[Path],
+    target: pd.DataFrame,
+    order: list[str],
+    read: dict[Path, pd.DataFrame] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The parts, each sorted, joined into batches of about :data:`GATHER_ROWS` rows
+    aligned to ``target``, in order; a part in ``read`` is taken from there (and
+    dropped from it) instead of read again."""
+    read = {} if read is None else read
     pending: list[pd.DataFrame] = []
     size = 0
     for part in parts:
-        frame = _aligned(pd.read_parquet(part), target, order)
+        frame = read.pop(part) if part in read else read_part(part)
+        frame = frame.sort_values(order, key=_run_order)
         pending.append(frame)
         size += len(frame)
         if size >= GATHER_ROWS:
-            yield pd.concat(pending, ignore_index=True)
+            yield _joined(pending, target)
             pending, size = [], 0
     if pending:
-        yield pd.concat(pending, ignore_index=True)
+        yield _joined(pending, target)
+
+
+def _joined(frames: list[pd.DataFrame], target: pd.DataFrame) -> pd.DataFrame:
+    """``frames`` in one, with ``target``'s columns (missing ones empty) and dtypes:
+    what :func:`_aligned` on each and then a concat give, in one concat and one cast.
+    Why: a list design's points name different parameters, so most of its parts lack
+    a column or two, and aligning 80-odd columns part by part cost 15-40 ms a part,
+    at the end of the sweep, when nothing else runs (benchmarks/batch.py)."""
+    columns = list(target.columns)
+    if all(list(f.columns) == columns and f.dtypes.equals(target.dtypes) for f in frames):
+        return pd.concat(frames, ignore_index=True)
+    joined = pd.concat([target, *frames], ignore_index=True)[columns]
+    return joined.astype(target.dtypes.to_dict())
 
 
 def load_results(out: Path) -> pd.DataFrame:

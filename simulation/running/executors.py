@@ -76,6 +76,9 @@ class Executor:
 
     name = "executor"
     workers = 1
+    #: Whether every worker sees this process's files (the same machine): a sweep's
+    #: workers then write their own parts (:func:`simulation.running.batch.run_job`).
+    shares_files = False
     #: Where the choice of this executor came from, when not the command line.
     source = ""
 
@@ -191,6 +194,7 @@ class InProcess(Executor):
 
     name = "in-process"
     workers = 1
+    shares_files = True
 
     @property
     def default_window(self) -> int:
@@ -223,6 +227,7 @@ class LocalProcesses(Executor):
     """
 
     name = "processes"
+    shares_files = True
 
     def __init__(
         self,
@@ -380,6 +385,7 @@ class DaskExecutor(Executor):
         self.client = None
         self.queue: JobQueue | None = None
         if address == "local":
+            self.shares_files = True  # its workers run on this machine
             # the nannies hand this configuration to the workers they start
             with dask.config.set(LOCAL_CLUSTER_CONFIG):
                 self.cluster = self._local_cluster(LocalCluster, workers)
