@@ -35,7 +35,7 @@ beside it (:func:`~simulation.analysis.global_sensitivity.noise_share`).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,14 +75,9 @@ class LeftOut:
 # --------------------------------------------------------------------------- which factors
 
 
-def left_out_reason(entry: Parameter, s: Scenario, varied: Collection[str] = ()) -> str | None:
-    """Why the catalog ``parameter`` entry cannot matter in ``s`` while a study varies
-    ``varied``, or is not an unknown; None when a study varies it by default (what can
-    act: :mod:`.idle`)."""
-    return _not_an_unknown(entry) or idle_reason(entry, s, varied)
-
-
 def _not_an_unknown(entry: Parameter) -> str | None:
+    """Why the catalog ``entry`` is no factor by default though it may act (a design
+    choice, or set per list item), or None."""
     if entry.mechanism in DESIGN_MECHANISMS or entry.path in DESIGN_CHOICES:
         return "a design choice, not an unknown"
     if "[]" in entry.path:
@@ -193,17 +188,12 @@ def idle_factors(factors: Sequence[Factor], scenarios: Sequence[Scenario]) -> li
     varied = {factor.path for factor in factors}
     for factor in factors:
         entry = catalog_entry(factor.path)
-        if entry is None or "[]" in entry.path:
-            continue
-        reasons = [_cannot_act(entry, s, varied) for s in scenarios]
+        if entry is None or _not_an_unknown(entry):
+            continue  # a design choice, or a list item named by item: they act
+        reasons = [idle_reason(entry, s, varied) for s in scenarios]
         if all(reasons):
             idle.append((factor.path, str(reasons[0])))
     return idle
-
-
-def _cannot_act(entry: Parameter, s: Scenario, varied: Collection[str]) -> str | None:
-    reason = left_out_reason(entry, s, varied)
-    return None if reason is None or reason.startswith("a design choice") else reason
 
 
 def screened_factors(table: pd.DataFrame, factors: Sequence[Factor], top: int) -> list[Factor]:

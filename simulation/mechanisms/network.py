@@ -361,6 +361,6 @@ def newman_modularity(adjacency: dict[Any, dict[Any, Any]], groups: list[set[Any
             for node in group
         )
         group_degree = sum(degree[node] for node in group)
-        return ends_inside // 2 / edges - 1 * group_degree * group_degree * norm
+        return ends_inside // 2 / edges - group_degree * group_degree * norm
 
     return sum(map(contribution, groups))
