@@ -152,13 +152,12 @@ class Staff(mesa.Agent):
         item.touch_time += productive
         model.task_done(item, task, self, started)
         self.item = self.task = None
-        unit = self.unit
-        unit.task_finished(now)
         if self.pending is not None:
+            self.unit.task_finished(now)
             then, self.when_free = self.when_free, None
             then(self)
         else:
-            unit.pull_next(self, now)
+            self.unit.finished_next(self, now)
         if item.plan:
             model.pass_on(item, self, task)
         else:

@@ -173,7 +173,7 @@ class Unit:
         self.busy += delta
 
     def task_finished(self, now: float) -> None:
-        """A member finished a task at ``now``: one fewer busy."""
+        """A member finished a task at ``now`` and takes no other: one fewer busy."""
         self._busy_change(-1, now)
 
     @property
@@ -202,24 +202,44 @@ class Unit:
 
     def pull_next(self, staff: Staff, now: float | None = None) -> None:
         """``staff`` is free: take the best waiting task they can do, or go idle."""
-        best_queue = self.queues.get(staff.discipline)
-        if not best_queue:
-            best_queue = None
-            if len(staff.proficiency) > 1:
-                for discipline, level in staff.proficiency.items():
-                    queue = self.queues.get(discipline)
-                    if (
-                        level > 0
-                        and queue
-                        and (best_queue is None or queue[0][0] < best_queue[0][0])
-                    ):
-                        best_queue = queue
+        best_queue = self._best_queue(staff)
         if best_queue:
             _, item, task = heapq.heappop(best_queue)
             self.queued -= 1
             self._start(staff, item, task, self.clock.now if now is None else now)
         else:
             self.idle[staff.discipline][staff] = None
+
+    def finished_next(self, staff: Staff, now: float) -> None:
+        """``staff`` finished a task at ``now``: they take the best waiting task they
+        can do, or go idle. :meth:`task_finished` then :meth:`pull_next`, in one
+        update of the busy count (the hot path: once per task)."""
+        # one fewer busy and then one more at the same time leaves the busy area as it
+        # was (it grows by busy x 0 days): only the area up to now is added
+        self._busy_area += self.busy * (now - self._busy_since)
+        self._busy_since = now
+        best_queue = self._best_queue(staff)
+        if best_queue:
+            _, item, task = heapq.heappop(best_queue)
+            self.queued -= 1
+            staff.start(item, task, now)
+        else:
+            self.busy -= 1
+            self.idle[staff.discipline][staff] = None
+
+    def _best_queue(self, staff: Staff) -> list | None:
+        """The queue whose first task ``staff`` should take: their own discipline's,
+        else the best first task among those they are cross-skilled in."""
+        best_queue = self.queues.get(staff.discipline)
+        if best_queue:
+            return best_queue
+        best_queue = None
+        if len(staff.proficiency) > 1:
+            for discipline, level in staff.proficiency.items():
+                queue = self.queues.get(discipline)
+                if level > 0 and queue and (best_queue is None or queue[0][0] < best_queue[0][0]):
+                    best_queue = queue
+        return best_queue
 
     def _cross_skilled_idle(self, discipline: str) -> Staff | None:
         """The idle colleague most proficient in ``discipline``, taken off the idle."""

@@ -14,6 +14,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import count, repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -165,14 +166,8 @@ class Demand:
         """A new item of ``work_type``, arriving now, with its efforts drawn."""
         name = work_type.name
         efforts = [draws.next() for draws in self._efforts[name, raised_by_defect]]
-        plan = deque(
-            [
-                Task(discipline, effort, VALUE, i)
-                for i, (discipline, effort) in enumerate(
-                    zip(self._routes[name], efforts, strict=True)
-                )
-            ]
-        )
+        # stage i of the route, value work (map stops with the route: efforts has its length)
+        plan = deque(map(Task, self._routes[name], efforts, repeat(VALUE), count()))
         self.next_id += 1
         return WorkItem(
             id=self.next_id,
