@@ -162,7 +162,7 @@ def metrics(cdp) -> dict[str, float]:
 def main() -> None:
     """Parse the options, drive the browser through one step, print what it cost."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--what", default="compare", choices=["compare", "transition"])
+    parser.add_argument("--what", default="compare", choices=["compare", "first", "transition"])
     parser.add_argument("--out", type=Path, help="folder for the raw .cpuprofile")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--timeline", action="store_true", help="print every message")
@@ -189,32 +189,49 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(180_000)
         page.on("websocket", wire.attach)
-        with app_server(Path(scratch) / "streamlit.log", env) as port:
-            page.goto(f"http://127.0.0.1:{port}/{COMPARE}&seed={seed}")
-            count_is(page, '[data-testid="stMetric"]', 24)
-            charts_drawn(page, 6)
-            finished(page)
-            if args.css:
-                page.add_style_tag(content=args.css)
-            print("widgets on the page:", page.evaluate(WIDGETS))
-            if args.what == "compare":
-                new_seed(page, seed + 1000)
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            cdp.send("Profiler.enable")
-            cdp.send("Profiler.setSamplingInterval", {"interval": 500})
-            before_m = metrics(cdp)
-            me = os.getpid()
-            before_p = process_cpu([me])
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+        me = os.getpid()
+        trace_path = Path(scratch) / "trace.json"
+
+        def start() -> tuple[dict, dict]:
+            before = metrics(cdp), process_cpu([me])
             if args.trace:
                 args.no_js = True
-                trace_path = Path(scratch) / "trace.json"
                 browser.start_tracing(page=page, path=trace_path, categories=TRACE_CATEGORIES)
             if not args.no_js:
                 cdp.send("Profiler.start")
             wire.recording = True
             wire.t0 = time.perf_counter()
-            wall = click_compare(page) if args.what == "compare" else transition_page(page)
+            return before
+
+        def first_page(port: int) -> float:
+            started = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/{COMPARE}&seed={seed}")
+            count_is(page, '[data-testid="stMetric"]', 24)
+            charts_drawn(page, 6)
+            finished(page)
+            return time.perf_counter() - started
+
+        if args.what == "first":
+            before_m, before_p = start()
+            started = time.perf_counter()
+        with app_server(Path(scratch) / "streamlit.log", env) as port:
+            if args.what == "first":
+                print(f"server answering after {time.perf_counter() - started:.2f} s")
+                first_page(port)
+                wall = time.perf_counter() - started
+            else:
+                first_page(port)
+                if args.css:
+                    page.add_style_tag(content=args.css)
+                print("widgets on the page:", page.evaluate(WIDGETS))
+                if args.what == "compare":
+                    new_seed(page, seed + 1000)
+                before_m, before_p = start()
+                wall = click_compare(page) if args.what == "compare" else transition_page(page)
             wire.recording = False
             if args.trace:
                 browser.stop_tracing()
