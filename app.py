@@ -17,15 +17,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 #: Modules every first page needs, imported at server start in the background (about
-#: seven seconds on a loaded two-core machine: Altair, SciPy, Mesa, pandas) so that the
-#: first visitor's page does not wait for them. Mesa comes first, on its own: on import
-#: it names its logger from ``inspect.stack()``, which reads the source of every frame
-#: below the call and scans the loaded modules for each. Reached through ui.common (47
-#: frames) that cost the server 0.2-0.55 s of CPU more than imported first (23 frames),
-#: measured on the shared two-core machine over three alternated rounds. Leaving "mesa"
-#: out switches this off (it is then imported through ui.common, as before).
+#: seven seconds on a loaded two-core machine: Altair, SciPy, pandas) so that the first
+#: visitor's page does not wait for them. The Compare page submits its runs before it
+#: needs any of them (it imports them once the results are in), so a first visit's runs
+#: go while these load. Mesa comes last: Compare's server never needs the model (its
+#: workers have it), the Design and Workshop pages do. Imported here, directly, its
+#: logger (named from ``inspect.stack()`` on import, reading the source of every frame
+#: below the call) walks 23 frames instead of 47 through ui.common's old imports: 0.2-0.55 s
+#: of CPU less, measured over three alternated rounds. Leaving "mesa" out switches
+#: that off (the first page that needs the model imports it).
 WARM_MODULES = (
-    "mesa",
     "ui.common",
     "ui.figures",
     "simulation.analysis.comparison",
@@ -33,6 +34,7 @@ WARM_MODULES = (
     "simulation.analysis.transition_outcomes",
     "simulation.presentation.transition_table",
     "altair",
+    "mesa",
 )
 
 #: The pages: script, title, icon and URL path ("" for the start page, at /).

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pandas as pd
 import pyarrow as pa
@@ -96,6 +98,46 @@ def chart_with(specs: list[dict], text: str) -> dict:
 
 
 # --------------------------------------------------------------------------- Compare
+
+
+#: Run in a fresh interpreter: opens Compare under AppTest and records which heavy
+#: modules are loaded when the page hands its runs over (runner.run_jobs).
+LIGHT_UNTIL_RUNS = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+from ui import runner
+heavy = ("pandas", "scipy", "altair", "mesa", "simulation.model.org_model")
+seen = []
+submit = runner.run_jobs
+def spy(jobs, on_progress=None):
+    seen.append([m for m in heavy if m in sys.modules])
+    return submit(jobs, on_progress)
+runner.run_jobs = spy
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.query_params.update(s="siloed,aligned", r="1", seed="4242")
+at.run()
+print(json.dumps({"seen": seen, "metrics": len(at.metric), "exception": len(at.exception)}))
+"""
+
+
+def test_compare_submits_its_runs_before_the_heavy_modules_load():
+    """At server start the first visitor's runs must not wait for pandas, SciPy, Altair
+    and the model to import (seconds on two busy cores, done meanwhile by the warm-up
+    thread): the page picks and submits them with scenarios and levers only, and
+    imports what shows the results after."""
+    done = subprocess.run(
+        [sys.executable, "-c", LIGHT_UNTIL_RUNS, str(ROOT / "app.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CONVERGE_WORKERS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["seen"], "the page never submitted its runs"
+    assert found["seen"][0] == [], f"loaded before the runs were submitted: {found['seen'][0]}"
+    assert found["metrics"] == 2 * 8 and found["exception"] == 0, found  # and it drew them
 
 
 def test_compare_runs_and_shows_kpis_summary_and_charts():
@@ -865,9 +907,10 @@ def frames_walked(modules: list[str]) -> list[int]:
 def test_the_warm_ups_import_mesa_where_its_logger_walks_few_frames(where):
     """Mesa names its logger from inspect.stack() on import, whose cost grows with the
     frames below the call (it reads each one's source and scans the loaded modules). The
-    server's warm-up (app.WARM_MODULES) and the workers' preload (runner.WORKER_PRELOAD)
-    import Mesa first: its logger then walks at most two thirds of the frames it walks
-    when Mesa is reached through the modules that need it."""
+    server's warm-up (app.WARM_MODULES, last: the Compare page's server needs no model)
+    and the workers' preload (runner.WORKER_PRELOAD, first) import Mesa directly: its
+    logger then walks at most two thirds of the frames it walks when Mesa is reached
+    through the modules that need it (the model's runs)."""
     import importlib.util
 
     from ui import runner
@@ -876,8 +919,10 @@ def test_the_warm_ups_import_mesa_where_its_logger_walks_few_frames(where):
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)  # neither __main__ nor "app": defines, starts nothing
     modules = list(app.WARM_MODULES if where == "server" else runner.WORKER_PRELOAD)
-    without = [m for m in modules if m != "mesa"]
-    first, deep = frames_walked(modules), frames_walked(without)
+    reached = [m for m in modules if m != "mesa"]
+    if where == "server":  # nothing it warms needs the model: a page that does
+        reached.append("simulation.running.runs")
+    first, deep = frames_walked(modules), frames_walked(reached)
     assert first and deep, "Mesa no longer reads the stack on import: this order is moot"
     assert first[0] <= deep[0] * 2 / 3, (first, deep)
 

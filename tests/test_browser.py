@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -230,8 +230,9 @@ RUN_CAPTION = (
 )
 
 
-def run_and_time(page) -> tuple[float, str]:
+def run_and_time(page, while_running: Callable[[], None] | None = None) -> tuple[float, str]:
     """Click Run comparison; seconds until the new results are drawn, and their caption.
+    ``while_running``, if given, is called right after the click.
 
     New results are told by their caption, which names the seeds and what came from the
     cache: the run time alone may repeat (two 30-run comparisons of 10.3 s each once
@@ -239,6 +240,8 @@ def run_and_time(page) -> tuple[float, str]:
     before = page.evaluate(RUN_CAPTION)
     started = time.perf_counter()
     page.get_by_role("button", name="Run comparison").click()
+    if while_running:
+        while_running()
     changed = f"() => {{ const c = ({RUN_CAPTION})(); return c && c !== {before!r}; }}"
     try:
         page.wait_for_function(changed, timeout=PATIENCE_MS, polling=POLL_MS)
@@ -257,6 +260,31 @@ def run_and_time(page) -> tuple[float, str]:
     finished(page)
     charts_drawn(page, 6)
     return time.perf_counter() - started, page.evaluate(RUN_CAPTION)
+
+
+TRANSITIONS_WHILE_RUNNING = """() => {
+  const stale = [...document.querySelectorAll('[data-stale="true"]')];
+  const bar = [...document.querySelectorAll('[data-testid="stProgress"] *')];
+  const moving = e => getComputedStyle(e).transitionDuration.split(',')
+    .some(d => parseFloat(d) > 0);
+  return {stale: stale.length, bar: bar.length,
+          stale_moving: stale.filter(moving).length, bar_moving: bar.filter(moving).length};
+}"""
+
+
+def nothing_glides_while_running(page) -> None:
+    """While the runs go, what the last run drew is out of date (dimmed) and a progress
+    bar moves: neither may glide there (a transition repaints the whole page every frame
+    of it, on the same cores as the runs); they change in one step."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-stale=\"true\"]') && "
+        "document.querySelector('[data-testid=\"stProgress\"]')",
+        timeout=PATIENCE_MS,
+        polling=POLL_MS,
+    )
+    found = page.evaluate(TRANSITIONS_WHILE_RUNNING)
+    assert found["stale"] and found["bar"], found
+    assert found["stale_moving"] == 0 and found["bar_moving"] == 0, found
 
 
 def settled(page) -> None:
@@ -297,7 +325,7 @@ def compare_runs_and_draws(server: str, page, watch: Watch) -> list[str]:
     seed.press("Tab")
     page.wait_for_selector("text=Press Run comparison", timeout=PATIENCE_MS)
     finished(page)
-    fresh, fresh_caption = run_and_time(page)
+    fresh, fresh_caption = run_and_time(page, lambda: nothing_glides_while_running(page))
     assert "(seeds 5000-5009)" in fresh_caption and "(0 from cache)" in fresh_caption
     # the same comparison again: every run from the cache
     cached, cached_caption = run_and_time(page)

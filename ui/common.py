@@ -3,6 +3,9 @@
 The library holds every scenario a user can pick: the ready-made files in scenarios/,
 their uploads and their designs, each as YAML text in the very schema the command line
 reads. Levers a user turned are kept apart, as small per-scenario overrides.
+
+Light to import (scenarios and levers, no pandas, SciPy, Altair or model): the Compare
+page picks and submits its runs through it while the server still loads those.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,6 @@ from simulation.errors import quote
 from simulation.inputs.levers import apply_levers, changed_levers, coerce_lever
 from simulation.inputs.safe_yaml import MAX_BYTES
 from simulation.inputs.scenario import Scenario, ScenarioError
-from simulation.presentation.charts import scenario_colours
-from simulation.running.batch import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
@@ -84,7 +86,9 @@ def _parse(yaml_text: str) -> Scenario:
     return Scenario.from_yaml(yaml_text)
 
 
-@st.cache_data(show_spinner=False, ttl="5m")  # edited files show up within minutes
+# Edited files show up within minutes. A timedelta, not "5m": Streamlit reads a text
+# duration with pandas, which would load it before the first runs can be submitted.
+@st.cache_data(show_spinner=False, ttl=timedelta(minutes=5))
 def ready_made() -> dict[str, tuple[str, str]]:
     """Ready-made scenarios: file stem -> (name, normalised YAML). Broken files are skipped."""
     found: dict[str, tuple[str, str]] = {}
@@ -162,6 +166,8 @@ def _with_levers(yaml_text: str, changes_json: str) -> str:
 
 def colours_for(names: list[str], structures: list[str]) -> dict[str, str]:
     """A colour per scenario name, as every chart of the app colours it."""
+    from simulation.presentation.charts import scenario_colours  # Altair: after the runs
+
     return scenario_colours(names, structures)
 
 
@@ -340,6 +346,8 @@ def sweep_dir(text: str, root: Path) -> Path | None:
     Symlinks and '..' are resolved before the check, so nothing outside ``root`` is
     ever opened. None for a path outside ``root``, a missing one and one that holds no
     sweep alike: a visitor must not learn what exists on the server."""
+    from simulation.running.batch import MANIFEST  # the model, NumPy: not at import
+
     try:
         path = (root / text.strip()).resolve()
         return path if path.is_relative_to(root) and (path / MANIFEST).is_file() else None
@@ -440,6 +448,16 @@ CSS = """
 .cv-day { font-size: 1.6rem; font-weight: 600; color: #374151; }
 .cv-headline { font-size: 1.45rem; line-height: 1.4; margin: .2rem 0 .8rem 0; color: #1f2937; }
 [data-testid="stMetricValue"] { font-size: 1.65rem; }
+/* While a page reruns, Streamlit fades what the last run drew (opacity 1 -> .33 over a
+   second, after half a second), eases its expanders' borders and slides its progress
+   bars. Without a GPU every frame of those transitions repaints and composites the
+   whole page: measured in headless Chromium, 0.3-0.8 s of the browser's CPU per
+   Compare, taken from the runs on a two-core machine. The same states come at once:
+   what is out of date still dims after half a second (a quick rerun does not
+   flicker), in one step. */
+[data-stale="true"] { transition: opacity 0s linear .5s !important; }
+[data-testid="stExpander"] details, [data-testid="stExpander"] summary,
+[data-testid="stProgress"] * { transition: none !important; }
 </style>
 """
 

@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from simulation.analysis.comparison import (
-    card,
-    card_kpis,
-    headline_table,
-    runs_frame,
-    summary_frame,
-    summary_sentences,
+from simulation.analysis.differences import (
+    difference_note,
     unique_names,
+    ways_of_working,
+    with_ways_of_working,
 )
-from simulation.analysis.differences import difference_note, ways_of_working, with_ways_of_working
-from simulation.analysis.digest import RunDigest
-from simulation.analysis.metrics import delivery_note, mode
-from simulation.analysis.steady_state import replicates_overload_note
-from simulation.analysis.transition_outcomes import (
-    any_transition,
-    kpi_table,
-    sentences,
-)
-from simulation.analysis.warmup import replicates_warmup_note, wip_table
-from simulation.catalog.kpis import TRANSITION
 from simulation.catalog.levers import HEADCOUNT_PREFIX, STRUCTURES, WAYS_LEVELS, Lever, groups
 from simulation.inputs.levers import (
     MAX_NAME,
@@ -41,8 +27,10 @@ from simulation.inputs.levers import (
     relevant_changes,
 )
 from simulation.inputs.scenario import Scenario, ScenarioError
-from ui import common, figures, runner, why
-from ui.robustness import how_sure_panel
+from ui import common, runner
+
+if TYPE_CHECKING:
+    from simulation.analysis.digest import RunDigest
 
 MAX_SCENARIOS = 4
 RESULT = "cmp_result"
@@ -412,7 +400,6 @@ scenarios, texts = equal_ways_of_working(scenarios, texts, st.session_state.get(
 
 names = unique_names([s.name for s in scenarios])
 structures = [s.structure for s in scenarios]
-colours = common.colours_for(names, structures)
 jobs = runner.replicate_jobs(texts, seed, replicates)
 signature = tuple(jobs)
 
@@ -420,6 +407,32 @@ signature = tuple(jobs)
 
 
 result = runner.results(RESULT, jobs, len(names), run_clicked, names=names, structures=structures)
+
+# What shows the results is imported once they are in, not at the top: pandas, SciPy
+# and Altair take seconds to import on a busy two-core machine. At server start the
+# warm-up thread (app.warm_server) imports them while the first visitor's runs go,
+# instead of the runs waiting for them (the page above needs only scenarios and levers).
+from simulation.analysis.comparison import (  # noqa: E402
+    card,
+    card_kpis,
+    headline_table,
+    runs_frame,
+    summary_frame,
+    summary_sentences,
+)
+from simulation.analysis.metrics import delivery_note, mode  # noqa: E402
+from simulation.analysis.steady_state import replicates_overload_note  # noqa: E402
+from simulation.analysis.transition_outcomes import (  # noqa: E402
+    any_transition,
+    kpi_table,
+    sentences,
+)
+from simulation.analysis.warmup import replicates_warmup_note, wip_table  # noqa: E402
+from simulation.catalog.kpis import TRANSITION  # noqa: E402
+from ui import figures, why  # noqa: E402
+from ui.robustness import how_sure_panel  # noqa: E402
+
+colours = common.colours_for(names, structures)
 # Notes that come and go keep a slot of their own either way: one that appeared or went
 # would move every element below it, and the browser would build them all again.
 stale_note = st.empty()

@@ -34,7 +34,6 @@ from simulation.analysis.robustness import (
 from simulation.catalog.kpis import label
 from simulation.inputs.scenario import Scenario, ScenarioError
 from simulation.presentation.robustness_charts import regret_chart, win_share_chart
-from simulation.running.studies import Study, load_study, run_study
 from ui import common, runner
 
 #: Plausible worlds the app samples (the command line samples 256): 64 worlds x 3
@@ -53,6 +52,8 @@ def run_robustness(
     """Run the robustness study of ``scenarios`` in ``worlds`` plausible worlds (default
     :data:`APP_WORLDS`) under a progress bar and analyse it on the headline KPIs (a
     :class:`ScenarioError` for designs a study cannot compare)."""
+    from simulation.running.studies import Study, load_study, run_study  # the model: on demand
+
     worlds = worlds or APP_WORLDS
     ranges = uncertain_ranges(scenarios)
     kpis = card_kpis()
@@ -132,6 +133,8 @@ def how_sure_panel(scenarios: list[Scenario], names: list[str], seed: int, curre
 @st.cache_data(max_entries=4, show_spinner="Analysing the plausible worlds…")
 def _analysed(path: str, key: tuple) -> list[KpiRobustness]:
     # ``key`` (the directory's stamp) is part of the cache key: new rows, new analysis
+    from simulation.running.studies import load_study
+
     spec, results = load_study(Path(path))
     return analyse_study(results, spec)
 

@@ -131,8 +131,11 @@ def cached_run(job: Job) -> RunDigest | None:
 def run_jobs(
     jobs: Sequence[Job], on_progress: Callable[[int, int], None] | None = None
 ) -> list[RunDigest]:
-    """Digests of ``jobs`` in order: cached ones at once, the rest computed and cached."""
-    from simulation.running.runs import run_digest
+    """Digests of ``jobs`` in order: cached ones at once, the rest computed and cached.
+
+    The job function imports the model in the process that runs it, not here: a first
+    visitor's runs start while the server still imports it (simulation.running.lazy_jobs)."""
+    from simulation.running.lazy_jobs import run_digest_job
 
     results: dict[Job, RunDigest] = {}
     missing = []
@@ -156,7 +159,7 @@ def run_jobs(
     # script because the user moved on) cancels the runs not yet started, so they cannot
     # delay the next comparison.
     where = executor() if len(missing) >= MIN_POOL_JOBS else InProcess()
-    with closing(where.as_completed(run_digest, missing)) as finished:
+    with closing(where.as_completed(run_digest_job, missing)) as finished:
         for index, digest in finished:
             store(missing[index], lambda *_, d=digest: d)
     return [results[job] for job in jobs]

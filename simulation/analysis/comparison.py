@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.differences import Difference, differences
+from simulation.analysis.differences import unique_names as unique_names  # its old home
 from simulation.analysis.metrics import mean_ci, mode, summarise
 from simulation.catalog import kpis as catalog
 from simulation.catalog.levers import LEVERS, MEASUREMENT, STRUCTURE, WAYS
@@ -334,16 +335,6 @@ def headline_table(names: Sequence[str], runs: Runs, exclude: tuple[str, ...] = 
             row[name] = cell
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def unique_names(names: Sequence[str]) -> list[str]:
-    """Names made unique for display: a second 'Siloed' becomes 'Siloed (2)'."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return out
 
 
 def _num(value: Any) -> float:

@@ -159,3 +159,17 @@ def _entry(item: dict[str, Any]) -> str:
     if "day" in item:
         return f"day {item['day']} {item.get('label') or ''}".strip()
     return str(item.get("path", item))
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Names made unique for display: a second 'Siloed' becomes 'Siloed (2)'.
+
+    Here rather than beside the comparison's statistics: the app names the
+    organisations of a comparison before it runs them, and this module imports no
+    pandas or SciPy, so the runs can start before those are loaded."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out

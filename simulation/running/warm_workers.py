@@ -21,7 +21,8 @@ import logging
 import os
 
 from simulation.inputs.scenario import Scenario, with_overrides
-from simulation.running.runs import run_digest
+from simulation.running import runs  # noqa: F401  the model, imported before the fork
+from simulation.running.lazy_jobs import run_digest_job
 
 #: One short run of each: the structures of the ready-made organisations, whose code
 #: paths (units, teams, mediation) differ.
@@ -40,7 +41,7 @@ def warm_up() -> None:
             Scenario.model_validate({"structure": structure}),
             {"horizon_days": WARM_DAYS, "warmup_days": WARM_WARMUP_DAYS},
         )
-        run_digest((short.to_yaml(), 1))
+        run_digest_job((short.to_yaml(), 1))
 
 
 def warmed_before_fork(_: object = None) -> bool:
