@@ -35,9 +35,10 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.app_speed import (  # noqa: E402
     COMPARE,
     _processes,
-    chromium,
     click_compare,
+    missing_browser,
     new_seed,
+    open_page,
     transition_page,
 )
 
@@ -171,6 +172,9 @@ def main() -> None:
     parser.add_argument("--css", help="a style sheet added to the page (experiments)")
     parser.add_argument("--no-js", action="store_true", help="no JavaScript profile (its cost)")
     args = parser.parse_args()
+    if why_not := missing_browser():
+        print(f"SKIP: {why_not}")
+        return
 
     from playwright.sync_api import sync_playwright
 
@@ -181,13 +185,7 @@ def main() -> None:
     seed = 100_000 + int(time.time()) % 100_000 * 10
     wire = Wire()
     with tempfile.TemporaryDirectory() as scratch, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium(),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(180_000)
+        browser, page = open_page(p)
         page.on("websocket", wire.attach)
         cdp = page.context.new_cdp_session(page)
         cdp.send("Performance.enable")

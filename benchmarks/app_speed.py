@@ -118,6 +118,30 @@ def chromium() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 
 
+def missing_browser() -> str | None:
+    """Why a browser benchmark cannot run here (no Playwright, no Chromium), or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright)"
+    if not chromium():
+        return "Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)"
+    return None
+
+
+def open_page(playwright):
+    """(browser, page): Debian's Chromium, headless, as the browser tests launch it, with
+    a page the size of a laptop screen that waits up to three minutes for what it asks."""
+    browser = playwright.chromium.launch(
+        executable_path=chromium(),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.set_default_timeout(180_000)
+    return browser, page
+
+
 def first_results(browser_page, server_started: float, address: str, seed: int) -> float:
     """Seconds from starting the server to the first Compare results drawn (the page is
     asked for as soon as the server answers: the worst case for the warm-up)."""
@@ -206,13 +230,7 @@ def measure(repeats: int) -> None:
         tempfile.TemporaryDirectory() as scratch,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(
-            executable_path=chromium(),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.set_default_timeout(180_000)
+        browser, page = open_page(p)
         started = time.perf_counter()
         browser_cpu = cpu_seconds([os.getpid()]) - _own_cpu()
         with app_server(Path(scratch) / "streamlit.log", env) as port:
@@ -238,13 +256,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="fresh comparisons (default 3)")
     args = parser.parse_args()
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        print("SKIP: playwright is not installed (pip install playwright)")
-        return
-    if not chromium():
-        print("SKIP: Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)")
+    if why_not := missing_browser():
+        print(f"SKIP: {why_not}")
         return
     describe_machine()
     measure(args.repeats)

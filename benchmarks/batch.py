@@ -203,6 +203,13 @@ def identical_results(tmp: Path, rounds: int) -> bool:
     return all(f.equals(frames[0]) for f in frames[1:])
 
 
+def limit_of_best(rounds: list[dict[str, float]], what: str) -> tuple[float, float, float]:
+    """(t_one, t_two, limit) of ``what`` ("loop" or "model"): the best time alone and the
+    best side by side over the rounds, and 2 x their ratio."""
+    one, two = (min(r[f"{what}_{k}"] for r in rounds) for k in ("one", "two"))
+    return one, two, 2 * one / two
+
+
 def verdict(value: float, target: float) -> str:
     """PASS or MISS against a target."""
     return "PASS" if value >= target else "MISS"
@@ -233,8 +240,7 @@ def main() -> None:
     # (the least disturbed), then their ratio. The best of each round's own ratio would
     # pick the round whose lone loop the machine's other load slowed most (up to 2.28x
     # on 2 cores, more than two cores can give).
-    loop_one, loop_two = (min(r[k] for r in rounds) for k in ("loop_one", "loop_two"))
-    limit = 2 * loop_one / loop_two
+    loop_one, loop_two, limit = limit_of_best(rounds, "loop")
     print(
         f"machine limit (CPU-bound loop, 2 x alone / two side by side, best times): "
         f"{limit:.2f}x (loop alone {loop_one:.2f} s, two side by side {loop_two:.2f} s; "
@@ -275,8 +281,7 @@ def main() -> None:
         f"{(best['local'] - ideal) / runs * 1000:+.1f} ms, Dask "
         f"{(best['dask'] - ideal) / runs * 1000:+.1f} ms"
     )
-    model_one, model_two = (min(r[k] for r in rounds) for k in ("model_one", "model_two"))
-    model_limit = 2 * model_one / model_two
+    *_, model_limit = limit_of_best(rounds, "model")
     print(
         f"the model's own limit (its runs alone / two side by side, best times, as the "
         f"loop): {model_limit:.2f}x, {model_limit / limit:.0%} of the loop's; 2 workers "
