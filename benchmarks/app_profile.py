@@ -96,15 +96,22 @@ class Wire:
         ws.on("framereceived", self.received)
         ws.on("framesent", self.sent)
 
+    def _decoded(self, payload, message_class):
+        """``payload`` as a ``message_class`` and its kind, or (None, None) when not
+        recording or when it is text (not one of Streamlit's protobuf messages)."""
+        if not self.recording or isinstance(payload, str):
+            return None, None
+        msg = message_class()
+        msg.ParseFromString(payload)
+        return msg, msg.WhichOneof("type")
+
     def received(self, payload) -> None:
         """Count one ForwardMsg (server to browser) by kind, element and bytes."""
-        if not self.recording or isinstance(payload, str):
-            return
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        msg = ForwardMsg()
-        msg.ParseFromString(payload)
-        kind = msg.WhichOneof("type")
+        msg, kind = self._decoded(payload, ForwardMsg)
+        if msg is None:
+            return
         self.forward[kind] += 1
         self.bytes[kind] += len(payload)
         what = kind
@@ -127,13 +134,11 @@ class Wire:
 
     def sent(self, payload) -> None:
         """Count one BackMsg (browser to server) by kind."""
-        if not self.recording or isinstance(payload, str):
-            return
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
-        msg = BackMsg()
-        msg.ParseFromString(payload)
-        kind = msg.WhichOneof("type")
+        msg, kind = self._decoded(payload, BackMsg)
+        if msg is None:
+            return
         self.back[kind] += 1
         self.timeline.append((time.perf_counter() - self.t0, f"BACK {kind}"))
 
