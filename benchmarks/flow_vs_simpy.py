@@ -6,6 +6,9 @@ Poisson arrivals through four stations (c = 1, 2, 3, 1 at 80% load each) in Conv
 and in an equivalent SimPy model, in the same process, and prints wall time (best of
 3), items per second, the Converge/SimPy ratio (target <= 0.5, issue 11) and both mean lead
 times beside the Erlang-C value as a sanity check that both simulate the same system.
+Two floors are timed beside them: stock Mesa's event list running as many no-op events,
+and the bare chain in plain Python (a heap, FIFO queues, SimPy's records, no model):
+what any Python engine costs before its own structure.
 Both lead times use the KPI's estimator (items delivered between the warm-up and the
 horizon), and the warm-up spans eight relaxation times of a station (theory.py), so that
 ``--load 0.94`` checks heavy-load accuracy too (issue 10): at that load a station needs
@@ -24,8 +27,11 @@ import argparse
 import gc
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from heapq import heappop, heappush
+from itertools import count
 from typing import Any
 
 import mesa
@@ -213,6 +219,62 @@ def run_mesa_floor(events: int, days: int, concurrent: int = 8) -> int:
     return sum(events // concurrent - chain.left for chain in chains)
 
 
+# --------------------------------------------------------------------------- Python floor
+
+
+def run_bare_python(days: int, load: float = LOAD, rate: float = ARRIVAL_RATE) -> SimpyResult:
+    """The same chain with nothing but the queueing: one heap of (time, order, station,
+    arrival) tuples, a FIFO queue and an idle count per station, draws taken from numpy
+    in blocks, and SimPy's records (each item's arrival and lead time).
+
+    No model, no agents, no mechanisms, no daily step: what a discrete-event chain costs
+    in plain Python, the floor any Python engine's own structure (objects, calls,
+    records, Mesa) is added to."""
+    rng = np.random.default_rng(SEED)
+    means = service_means(load, rate)
+    block = 4096
+
+    def draws(mean: float) -> Callable[[], float]:
+        left: list[float] = []
+
+        def draw() -> float:
+            nonlocal left
+            if not left:
+                left = rng.exponential(mean, block).tolist()
+            return left.pop()
+
+        return draw
+
+    gap, service = draws(1.0 / rate), [draws(m) for m in means]
+    idle, queues = list(SERVERS), [deque() for _ in SERVERS]
+    last = len(SERVERS) - 1
+    result = SimpyResult([], [])
+    order = count()
+    heap: list[tuple[float, int, int, float]] = [(gap(), next(order), -1, 0.0)]
+    while heap and heap[0][0] <= days:
+        now, _, station, arrival = heappop(heap)
+        if station < 0:  # an arrival: the next one, and this item to station 0
+            heappush(heap, (now + gap(), next(order), -1, 0.0))
+            arrival = now
+        else:  # station finished with the item: its server takes the next, or idles
+            if queues[station]:
+                waiting = queues[station].popleft()
+                heappush(heap, (now + service[station](), next(order), station, waiting))
+            else:
+                idle[station] += 1
+            if station == last:
+                result.arrivals.append(arrival)
+                result.lead_times.append(now - arrival)
+                continue
+        station += 1
+        if idle[station]:
+            idle[station] -= 1
+            heappush(heap, (now + service[station](), next(order), station, arrival))
+        else:
+            queues[station].append(arrival)
+    return result
+
+
 def events_scheduled(model: mesa.Model) -> int:
     """Events that went through the model's event list (its sequence counter)."""
     return next(model._event_list._order)
@@ -318,14 +380,16 @@ def main() -> None:
 
     # Interleave the repetitions so that background load hits both sides alike.
     converge, records_phase, kpis, simpy_phase, floor = Phase(), Phase(), Phase(), Phase(), Phase()
+    bare_phase = Phase()
     for _ in range(max(1, args.repeats)):
-        model = records = sim = None  # free the previous repetition before timing
+        model = records = sim = bare = None  # free the previous repetition before timing
         model = timed(converge, lambda: run_converge(scenario))
         converge_events = events_scheduled(model)
         records = timed(records_phase, model.records)
         timed(kpis, lambda r=records: compute_kpis(r))
         sim = timed(simpy_phase, lambda: run_simpy(days, args.load))
         floor_events = timed(floor, lambda n=converge_events - days: run_mesa_floor(n, days))
+        bare = timed(bare_phase, lambda: run_bare_python(days, args.load))
 
     items_frame = records.items
     converge_done = model.recorder.completed
@@ -334,6 +398,8 @@ def main() -> None:
     lead_times = np.asarray(sim.lead_times)
     simpy_lead = float(lead_times[np.asarray(sim.arrivals) + lead_times >= warmup].mean())
     simpy_done = len(sim.lead_times)
+    bare_lead = np.asarray(bare.lead_times)
+    bare_lead = float(bare_lead[np.asarray(bare.arrivals) + bare_lead >= warmup].mean())
 
     c, p = converge, simpy_phase
     end_to_end = c.wall + records_phase.wall + kpis.wall
@@ -360,13 +426,22 @@ def main() -> None:
         ),
         ("mesa events (incl. daily steps)", f"{converge_events:,}", "-"),
         ("stock mesa EventList alone (s)", f"{floor.wall:.3f}", "-"),
+        ("bare Python chain (s)", "-", f"{bare_phase.wall:.3f}"),
+        (
+            "  its us per item; vs theory",
+            "-",
+            f"{bare_phase.wall / len(bare.lead_times) * 1e6:.0f}; {bare_lead / theory - 1:+.1%}",
+        ),
     ]
     print(f"\n{'':<34}{'Converge':>14}{'SimPy':>14}")
     for label, ours, theirs in rows:
         print(f"{label:<34}{ours:>14}{theirs:>14}")
     print(
         f"  (mesa alone = {floor_events:,} no-op events + {days} daily steps, no model code:\n"
-        f"   the floor mesa's scheduler sets, {floor.wall / p.wall:.2f}x SimPy's whole run)"
+        f"   the floor mesa's scheduler sets, {floor.wall / p.wall:.2f}x SimPy's whole run)\n"
+        f"  (bare Python = the chain as a heap of tuples and FIFO queues, SimPy's records, no\n"
+        f"   model: {bare_phase.wall / p.wall:.2f}x SimPy; Converge takes "
+        f"{c.wall / bare_phase.wall:.1f}x its time, for its own structure)"
     )
 
     ratio = c.wall / p.wall
