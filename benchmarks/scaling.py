@@ -120,26 +120,47 @@ def timed_run(scenario: Scenario) -> Timing:
     )
 
 
-def repetitions(staff: int) -> int:
-    """Runs per size, best kept: many of the short runs, few of the long ones.
+#: Rounds over the sizes: each round runs every size in turn, so that a burst of other
+#: load on the shared machine falls on all of them alike, not on whichever size happened
+#: to be running (until 2026-11-28 each size ran all its repetitions in one go, and one
+#: run of the script gave 5,000 staff 127 us an item, the next 190).
+ROUNDS = 3
+
+
+def runs_per_round(staff: int) -> int:
+    """Runs of a size in each round, best kept: many of the short runs, one of the long.
 
     A 60-staff run takes ~50 ms, so one burst of load from another process can double
-    it, and the smallest organisation is the yardstick of every ratio; fifteen cost under
-    a second. A 5,000-staff run takes several seconds: two.
+    it, and the smallest organisation is the yardstick of every ratio: five a round
+    cost a quarter of a second. A run of 1,000 staff or more takes seconds: one.
     """
     if staff < 100:
-        return 15
-    if staff < 500:
-        return 7
-    return 3 if staff <= 2_000 else 2
+        return 5
+    return 3 if staff < 500 else 1
 
 
-def best_timing(scenario: Scenario, repeats: int) -> Timing:
-    """The repetition with the least wall time, with the least CPU time of any repetition."""
-    runs = [timed_run(scenario) for _ in range(repeats)]
+def best_timing(runs: list[Timing]) -> Timing:
+    """The run with the least wall time, with the least CPU time of any run."""
     best = min(runs, key=lambda t: t.total)
     best.cpu = min(t.cpu for t in runs)
     return best
+
+
+def rounds(scenarios: list[Scenario]) -> tuple[list[list[Timing]], list[float]]:
+    """Every size's runs over :data:`ROUNDS` rounds, and each round's own ratio of CPU
+    per item, largest organisation over smallest (how much the rounds agree)."""
+    runs: list[list[Timing]] = [[] for _ in scenarios]
+    ratios = []
+    for _ in range(ROUNDS):
+        per_item = []
+        for scenario, kept in zip(scenarios, runs, strict=True):
+            these = [timed_run(scenario) for _ in range(runs_per_round(scenario.total_staff))]
+            kept.extend(these)
+            per_item.append(min(t.cpu for t in these) / these[0].delivered)
+        ratios.append(per_item[-1] / per_item[0])
+        print(".", end="", flush=True)
+    print()
+    return runs, ratios
 
 
 @dataclass
@@ -239,10 +260,11 @@ def main() -> None:
     for structure in STRUCTURES:
         wall_us: list[float] = []
         cpu_us: list[float] = []
-        for headcount in headcounts:
-            scenario = scaled_scenario(structure, headcount, days)
-            repeats = repetitions(scenario.total_staff)
-            t = best_timing(scenario, repeats)
+        scenarios = [scaled_scenario(structure, headcount, days) for headcount in headcounts]
+        runs, round_ratios = rounds(scenarios)
+        for scenario, these in zip(scenarios, runs, strict=True):
+            repeats = len(these)
+            t = best_timing(these)
             wall_us.append(t.total / t.delivered * 1e6)
             cpu_us.append(t.cpu / t.delivered * 1e6)
             print(
@@ -263,6 +285,10 @@ def main() -> None:
                 f"{values[-1] / values[0]:.2f}x, max/min {spread:.2f}x   "
                 f"target <= {TARGET_SPREAD}x  {verdict(ok)}"
             )
+        print(
+            f"{'':<11}{structure}, each round's own largest/smallest (CPU): "
+            + ", ".join(f"{r:.2f}x" for r in round_ratios)
+        )
         print()
         if missed_here:
             missed.append(structure)
