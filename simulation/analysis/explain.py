@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from simulation.analysis import shapley
 from simulation.analysis.differences import differences
@@ -382,7 +382,7 @@ def _row(name: str, label: str, values: np.ndarray, se: float, total: float) -> 
     mean = float(values.mean()) if n else math.nan
     rep_se = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     se = 0.0 if np.isnan(se) else float(se)
-    half = float(stats.t.ppf(0.975, max(n - 1, 1))) * math.sqrt(rep_se**2 + se**2)
+    half = float(special.stdtrit(max(n - 1, 1), 0.975)) * math.sqrt(rep_se**2 + se**2)  # t
     share = mean / total if total and not math.isnan(total) and abs(total) > 1e-12 else math.nan
     return {
         "line": name,

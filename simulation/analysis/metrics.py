@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from simulation.analysis.steady_state import steady_state
 from simulation.inputs.scenario import CustomerExperience
@@ -544,9 +545,9 @@ def mean_ci_by_row(
     mean = np.where(n > 0, filled.sum(axis=1) / np.maximum(n, 1), np.nan)
     squares = np.where(present, (table - mean[:, None]) ** 2, 0.0).sum(axis=1)
     sd = np.sqrt(squares / np.maximum(n - 1, 1))
-    from scipy import stats  # here, not at the top: a worker's runs never need it (0.75 s)
-
-    t = stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1))
+    # Student's t quantile: scipy.stats.t.ppf calls this very function (the same numbers),
+    # without importing scipy.stats (0.6 s of CPU for a server's first Compare)
+    t = special.stdtrit(np.maximum(n - 1, 1), (1 + confidence) / 2)
     half = np.where(n > 1, t * (sd / np.sqrt(np.maximum(n, 1))), np.nan)
     return n, mean, mean - half, mean + half
 

@@ -63,8 +63,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.stats import qmc
+from scipy import special
 
 from simulation.analysis.comparison import format_kpi
 from simulation.analysis.differences import differences, resolved_fields
@@ -201,6 +200,10 @@ def sample_worlds(ranges: Sequence[Range], worlds: int, seed: int) -> list[dict[
         raise ScenarioError("--worlds", f"must be at least 1, not {worlds}")
     if not ranges:
         raise ScenarioError("--parameters", "no parameter is left to vary")
+    # here, not at the top: the Compare page imports this module, and scipy.stats would
+    # cost its server 0.6 s of CPU before the first results
+    from scipy.stats import qmc
+
     units = qmc.LatinHypercube(d=len(ranges), rng=np.random.default_rng(seed)).random(worlds)
     return [{r.path: r.value(u) for r, u in zip(ranges, row, strict=True)} for row in units]
 
@@ -295,7 +298,7 @@ def decided_worlds(values: np.ndarray, higher_is_better: bool) -> np.ndarray | N
     rows = np.arange(len(values))
     lead = signed[rows, order[:, 0]] - signed[rows, order[:, 1]]
     n = lead.shape[1]
-    half = stats.t.ppf(0.975, n - 1) * lead.std(axis=1, ddof=1) / math.sqrt(n)
+    half = special.stdtrit(n - 1, 0.975) * lead.std(axis=1, ddof=1) / math.sqrt(n)  # t quantile
     return lead.mean(axis=1) - half > 0
 
 
