@@ -382,7 +382,8 @@ def _row(name: str, label: str, values: np.ndarray, se: float, total: float) -> 
     mean = float(values.mean()) if n else math.nan
     rep_se = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     se = 0.0 if np.isnan(se) else float(se)
-    half = float(special.stdtrit(max(n - 1, 1), 0.975)) * math.sqrt(rep_se**2 + se**2)  # t
+    t = float(special.stdtrit(max(n - 1, 1), 0.975))  # Student's t quantile (t.ppf's own)
+    half = t * math.sqrt(rep_se**2 + se**2)
     share = mean / total if total and not math.isnan(total) and abs(total) > 1e-12 else math.nan
     return {
         "line": name,

@@ -298,7 +298,8 @@ def decided_worlds(values: np.ndarray, higher_is_better: bool) -> np.ndarray | N
     rows = np.arange(len(values))
     lead = signed[rows, order[:, 0]] - signed[rows, order[:, 1]]
     n = lead.shape[1]
-    half = special.stdtrit(n - 1, 0.975) * lead.std(axis=1, ddof=1) / math.sqrt(n)  # t quantile
+    t = special.stdtrit(n - 1, 0.975)  # Student's t quantile (t.ppf's own)
+    half = t * lead.std(axis=1, ddof=1) / math.sqrt(n)
     return lead.mean(axis=1) - half > 0
 
 
