@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import gc
 import pstats
+import sys
 import time
 from dataclasses import dataclass
 
@@ -132,7 +133,7 @@ def runs_per_round(staff: int) -> int:
 
     A 60-staff run takes ~50 ms, so one burst of load from another process can double
     it, and the smallest organisation is the yardstick of every ratio: five a round
-    cost a quarter of a second. A run of 1,000 staff or more takes seconds: one.
+    cost a quarter of a second. A run of 500 staff or more takes a second or more: one.
     """
     if staff < 100:
         return 5
@@ -158,8 +159,8 @@ def rounds(scenarios: list[Scenario]) -> tuple[list[list[Timing]], list[float]]:
             kept.extend(these)
             per_item.append(min(t.cpu for t in these) / these[0].delivered)
         ratios.append(per_item[-1] / per_item[0])
-        print(".", end="", flush=True)
-    print()
+        print(".", end="", flush=True, file=sys.stderr)  # progress, apart from the table
+    print(file=sys.stderr)
     return runs, ratios
 
 
@@ -263,13 +264,12 @@ def main() -> None:
         scenarios = [scaled_scenario(structure, headcount, days) for headcount in headcounts]
         runs, round_ratios = rounds(scenarios)
         for scenario, these in zip(scenarios, runs, strict=True):
-            repeats = len(these)
             t = best_timing(these)
             wall_us.append(t.total / t.delivered * 1e6)
             cpu_us.append(t.cpu / t.delivered * 1e6)
             print(
                 f"{structure:<11}{scenario.total_staff:>7,}{t.units:>6}"
-                f"{scenario.brms.count:>6}{repeats:>5}{t.delivered:>10,}{t.build:>7.2f}"
+                f"{scenario.brms.count:>6}{len(these):>5}{t.delivered:>10,}{t.build:>7.2f}"
                 f"{t.run:>7.2f}{t.records + t.kpis + t.catch_up:>8.2f}{t.gc:>6.2f}{t.total:>7.2f}"
                 f"{wall_us[-1]:>9.0f}{wall_us[-1] / wall_us[0]:>8.2f}"
                 f"{t.cpu:>7.2f}{cpu_us[-1]:>9.0f}{cpu_us[-1] / cpu_us[0]:>8.2f}",
