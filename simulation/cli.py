@@ -648,7 +648,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run replicates of several scenarios, print their KPIs with confidence intervals
     against the first, and write runs.csv and summary.csv with ``--out``.
     """
-    from simulation.analysis.comparison import unique_names
+    from simulation.analysis.differences import unique_names
     from simulation.running.executors import executor_notes
     from simulation.running.outputs import StagedOutput
 
@@ -1075,7 +1075,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     wins where, with what regret, and where the favourite loses (``analyze_robustness``).
     """
 
-    from simulation.analysis.comparison import unique_names
+    from simulation.analysis.differences import unique_names
     from simulation.analysis.robustness import (
         design_overrides,
         robustness_points,

@@ -875,7 +875,7 @@ def test_the_charts_are_built_from_the_digests_the_page_holds(monkeypatch):
 #: Imports ``sys.argv[1:]`` in order in a fresh process and prints how many frames
 #: each ``inspect.stack()`` call made meanwhile walked (Mesa calls it on import).
 STACK_DEPTHS = """
-import importlib, inspect, sys
+import importlib, inspect, json, sys
 walked = []
 stack = inspect.stack
 def counted(*args, **kwargs):
@@ -885,16 +885,12 @@ def counted(*args, **kwargs):
 inspect.stack = counted
 for name in sys.argv[1:]:
     importlib.import_module(name)
-print(walked)
+print(json.dumps(walked))
 """
 
 
 def frames_walked(modules: list[str]) -> list[int]:
     """The frames each ``inspect.stack()`` walked while a fresh process imported ``modules``."""
-    import ast
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-c", STACK_DEPTHS, *modules],
         cwd=ROOT,
@@ -903,7 +899,7 @@ def frames_walked(modules: list[str]) -> list[int]:
         check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("where", ["server", "workers"])

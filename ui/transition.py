@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from simulation.analysis.comparison import unique_names
+from simulation.analysis.differences import unique_names
 from simulation.analysis.digest import RunDigest
 from simulation.analysis.transition_outcomes import (
     PHASE_KPIS,

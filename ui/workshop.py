@@ -13,7 +13,7 @@ from html import escape
 import pandas as pd
 import streamlit as st
 
-from simulation.analysis.comparison import unique_names
+from simulation.analysis.differences import unique_names
 from simulation.analysis.steady_state import live_overload_note
 from simulation.inputs.scenario import ScenarioError
 from simulation.presentation import charts

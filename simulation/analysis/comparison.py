@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.differences import Difference, differences
-from simulation.analysis.differences import unique_names as unique_names  # its old home
 from simulation.analysis.metrics import mean_ci, mode, summarise
 from simulation.catalog import kpis as catalog
 from simulation.catalog.levers import LEVERS, MEASUREMENT, STRUCTURE, WAYS
