@@ -7,6 +7,7 @@ sequence of what happened when.
 from __future__ import annotations
 
 from collections import deque
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -16,6 +17,7 @@ from simulation import OrgModel
 from simulation.engine.agents import Staff
 from simulation.engine.clock import Clock
 from simulation.engine.events import FastEventList, advance
+from simulation.engine.flow import TaskFlow
 from simulation.engine.units import Unit
 from simulation.engine.work import Task, WorkItem
 from simulation.inputs.scenario import Scenario
@@ -26,16 +28,25 @@ from tests.conftest import ready_made, short
 
 
 class Bench(mesa.Model):
-    """A bare Mesa model that is a Workplace: a clock, full productivity, and a log of
-    every task finished, handoff begun and item delivered."""
+    """A bare Mesa model that is a Workplace: a clock, a task flow at full productivity
+    with no releases, and a log of every task finished, handoff begun and item
+    delivered."""
 
     def __init__(self) -> None:
         super().__init__(rng=1)
         self._event_list = FastEventList.taking_over(self._event_list)
         self.clock = Clock(self._event_list)
-        self.productivity = 1.0
         self.log: list[tuple] = []
         self.handoffs: Handoffs | None = None
+        self.flow = TaskFlow(
+            self.clock,
+            record_task=self.task_done,
+            releases=SimpleNamespace(enabled=False),
+            contact=self.contact,
+            deliver=self.deliver,
+        )
+        self.flow.pass_on = self.pass_on
+        self.flow.pace = SimpleNamespace(current=1.0)
 
     def _advance_time(self, until: float) -> None:
         advance(self, until)
@@ -43,13 +54,15 @@ class Bench(mesa.Model):
     def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
         self.log.append(("contact", now, sender.unique_id, receiver.unique_id))
 
-    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
-        self.log.append(("done", self.clock.now, item.id, staff.unique_id, started))
+    def task_done(
+        self, item: WorkItem, task: Task, staff: Staff, started: float, ended: float
+    ) -> None:
+        self.log.append(("done", ended, item.id, staff.unique_id, started))
 
-    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
-        self.log.append(("pass_on", self.clock.now, item.id))
+    def pass_on(self, item: WorkItem, sender: Staff, finished: Task, now: float) -> None:
+        self.log.append(("pass_on", now, item.id))
         if self.handoffs is not None:
-            self.handoffs.pass_on(item, sender, finished, self.clock.now)
+            self.handoffs.pass_on(item, sender, finished, now)
 
     def deliver(self, item: WorkItem) -> None:
         self.log.append(("delivered", self.clock.now, item.id))
@@ -148,7 +161,7 @@ def test_a_unit_gives_tasks_to_the_longest_idle_specialist_then_the_cross_skille
     cat.proficiency["dev"] = 0.5  # takes twice as long
     dev.refresh_skills()
     for number in (1, 2, 3, 4):
-        dev.push(item(number), Task("dev", 1.0), 0.0)
+        bench.flow.push(dev, item(number), Task("dev", 1.0), 0.0)
     assert (ann.item.id, bob.item.id, cat.item.id) == (1, 2, 3)
     assert (dev.busy, dev.queued) == (3, 1)
     bench.run_until(5.0)
@@ -184,7 +197,7 @@ def test_expedite_items_jump_the_queue():
     dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
     ann = person(bench, "dev", dev)
     for number, rank in ((1, 1), (2, 1), (3, 1), (4, 0)):
-        dev.push(item(number, rank=rank), Task("dev", 1.0), 0.0)
+        bench.flow.push(dev, item(number, rank=rank), Task("dev", 1.0), 0.0)
     bench.run_until(10.0)
     order = [entry[2] for entry in bench.log if entry[0] == "done"]
     assert order == [1, 4, 2, 3]
@@ -210,21 +223,13 @@ def handoffs_for(bench: Bench, target: Unit, seed: int) -> Handoffs:
         bench.clock,
         [],
         lambda item, discipline: target,
-        NoTies(),
+        bench.flow.push,
         language,
         lambda kind, days: bench.log.append(("handoff", bench.clock.now, kind, days)),
         lambda days: None,
     )
     bench.handoffs = handoffs
     return handoffs
-
-
-class NoTies:
-    """A network in which nobody knows anybody."""
-
-    @staticmethod
-    def knows_someone_in(sender: Staff, unit: Unit) -> bool:
-        return False
 
 
 def test_a_cross_unit_handoff_arrives_after_its_exponential_delay():
@@ -236,7 +241,7 @@ def test_a_cross_unit_handoff_arrives_after_its_exponential_delay():
     work = item(7, Task("dev", 1.0), Task("ops", 0.5))
     work.unit = dev
     work.current = work.plan.popleft()
-    dev.push(work, work.current, 0.0)
+    bench.flow.push(dev, work, work.current, 0.0)
     bench.run_until(30.0)
     mean = Scenario().mechanisms.handoff.cross_unit_days  # no transparency, no tie, no BRM
     # the first draw of the delays' stream, spawned first from the handoffs' generator
@@ -263,7 +268,7 @@ def test_a_handoff_to_the_same_discipline_in_the_same_unit_is_instant_and_draws_
     work = item(8, Task("dev", 1.0), Task("dev", 1.0))
     work.unit = dev
     work.current = work.plan.popleft()
-    dev.push(work, work.current, 0.0)
+    bench.flow.push(dev, work, work.current, 0.0)
     bench.run_until(5.0)
     assert bench.log == [
         ("done", 1.0, 8, ann.unique_id, 0.0),

@@ -1,8 +1,8 @@
 """The people: Staff who do the work and BRMs who mediate between business and IT.
 
 A person needs little of the organisation they work in, and :class:`Workplace` names
-it: the clock, today's productivity, and where a started or finished task is reported.
-``OrgModel`` is one; a test can be another.
+it: the task path their work goes through (``flow.py``). ``OrgModel`` is one; a test
+can be another.
 """
 
 from __future__ import annotations
@@ -12,39 +12,17 @@ from typing import TYPE_CHECKING, Protocol
 
 import mesa
 
-from simulation.engine.work import DISRUPTION, EFFORT_USES, FAILURE_DEMAND, VALUE, Task, WorkItem
+from simulation.engine.work import EFFORT_USES, Task, WorkItem
 
 if TYPE_CHECKING:
-    from simulation.engine.clock import Clock
+    from simulation.engine.flow import TaskFlow
     from simulation.engine.units import Unit
 
 
 class Workplace(Protocol):
     """What Staff need from the (Mesa) model they work in."""
 
-    clock: Clock
-
-    @property
-    def productivity(self) -> float:
-        """Today's productivity (1, or less in the J-curve after a change)."""
-        ...
-
-    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
-        """Work crossed units from ``sender`` to ``receiver`` (they may get to know each
-        other)."""
-        ...
-
-    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
-        """``staff`` finished ``task`` of ``item``, begun at ``started`` (for the records)."""
-        ...
-
-    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
-        """``item`` has more tasks: hand it on to the next."""
-        ...
-
-    def deliver(self, item: WorkItem) -> None:
-        """``item`` has no tasks left: it is delivered."""
-        ...
+    flow: TaskFlow
 
 
 class Staff(mesa.Agent):
@@ -54,7 +32,7 @@ class Staff(mesa.Agent):
     (mechanism 6) and, for IT staff, misaligned work (mechanism 5). A task of ``effort``
     person-days takes ``effort / (proficiency * availability)`` days of this person's time,
     and that time is booked to value, waste, coordination and misaligned work in those
-    proportions.
+    proportions (``flow.py`` starts and finishes their tasks).
 
     Args:
         model: The Mesa model the person works in (a :class:`Workplace`).
@@ -109,59 +87,8 @@ class Staff(mesa.Agent):
         self.when_free = then
 
     def start(self, item: WorkItem, task: Task, now: float) -> None:
-        """Begin ``task`` of ``item`` at ``now``; its end is scheduled on the clock."""
-        # The hot path (once per task): locals, no properties, one heap entry.
-        model = self.model
-        self.item = item
-        self.task = task
-        self.busy_since = now
-        productivity = model.productivity
-        self.productivity_at_start = productivity
-        sender = item.sender
-        if sender is not None and sender.unit is not self.unit:
-            model.contact(sender, self, now)
-        # availability: the share of the day left for tasks (at least 5%), times today's
-        # productivity (the J-curve)
-        share = 1.0 - self.coordination_share - self.misaligned_share
-        availability = (share if share > 0.05 else 0.05) * productivity
-        duration = task.effort / (self.proficiency.get(task.discipline, 0.0) * availability)
-        model.clock.at(now + duration, self.finish)
-
-    def finish(self) -> None:
-        """Event callback: the current task is done."""
-        model = self.model
-        item, task = self.item, self.task
-        now = model.clock.now
-        started = self.busy_since
-        spent = now - started
-        coordination, misaligned = self.coordination_share, self.misaligned_share
-        task_time = spent * (1.0 - coordination - misaligned)
-        productive = task_time * self.productivity_at_start
-        # Fixing an escaped defect is failure demand: avoidable rework by another name.
-        kind = task.kind
-        use = FAILURE_DEMAND if item.raised_by_defect and kind == VALUE else kind
-        time_spent = self.time_spent
-        time_spent[use] += productive
-        # adding a zero changes nothing: skipped, for speed, when there is none to add
-        if productive != task_time:
-            time_spent[DISRUPTION] += task_time - productive
-        if coordination:
-            time_spent["coordination"] += spent * coordination
-        if misaligned:
-            time_spent["misaligned"] += spent * misaligned
-        item.touch_time += productive
-        model.task_done(item, task, self, started)
-        self.item = self.task = None
-        if self.pending is not None:
-            self.unit.task_finished(now)
-            then, self.when_free = self.when_free, None
-            then(self)
-        else:
-            self.unit.finished_next(self, now)
-        if item.plan:
-            model.pass_on(item, self, task)
-        else:
-            model.deliver(item)
+        """Begin ``task`` of ``item`` at ``now`` (``flow.py`` books it and its end)."""
+        self.model.flow.start(self, item, task, now)
 
 
 class BRM(mesa.Agent):

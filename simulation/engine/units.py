@@ -1,10 +1,10 @@
-"""A unit (department or team): its queues and the dispatch of tasks to its people.
+"""A unit (department or team): its members, its queues and who is idle.
 
-Each unit keeps one queue per discipline. A task goes to an idle specialist of its
-discipline first (the one idle longest), else to the idle colleague most proficient in
-it; otherwise it waits. A person who finishes takes the best task of their own
-discipline, else the best task of a discipline they are cross-skilled in. "Best" is arrival order
-under ``fifo`` prioritisation and WSJF under ``value``; expedite items go first in both.
+Each unit keeps one queue per discipline. "Best" in a queue is arrival order under
+``fifo`` prioritisation and WSJF under ``value``; expedite items go first in both. The
+dispatch itself (who takes an arriving task, what a person takes next) is the task
+path's, ``flow.py``; the unit answers its questions (the idle colleague most proficient
+in a discipline, the best queue a cross-skilled person can serve).
 """
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ class Unit:
         self.owned = 0  # items this team owns end to end (teams only)
         self.away = 0  # members on rotation
         self._order = count()
-        self._busy_area = 0.0  # integral of busy people over time
-        self._busy_since = created
+        #: The integral of busy people over time up to ``busy_counted_to`` (the task path
+        #: adds to it inline: ``flow.py``).
+        self.busy_area_counted = 0.0
+        self.busy_counted_to = created
         self._member_area = 0.0  # integral of members over time (people come and go)
         self._members_since = created
 
@@ -84,7 +86,7 @@ class Unit:
         if staff.away:
             self.away += 1
         elif staff.busy:
-            self._busy_change(+1)
+            self.busy_change(+1)
         else:
             idle[staff] = None
 
@@ -113,7 +115,7 @@ class Unit:
 
     def retire(self) -> None:
         """A reorganisation replaced this unit: freeze its busy-time account."""
-        self._busy_change(-self.busy)
+        self.busy_change(-self.busy)
         self.retired = True
 
     def step_out(self, staff: Staff) -> None:
@@ -155,7 +157,7 @@ class Unit:
 
     def busy_area(self) -> float:
         """Person-days busy since the start."""
-        return self._busy_area + self.busy * (self.clock.now - self._busy_since)
+        return self.busy_area_counted + self.busy * (self.clock.now - self.busy_counted_to)
 
     def member_area(self) -> float:
         """Person-days of membership since the unit was formed."""
@@ -166,73 +168,46 @@ class Unit:
         self._member_area += len(self.members) * (now - self._members_since)
         self._members_since = now
 
-    def _busy_change(self, delta: int, now: float | None = None) -> None:
+    def busy_change(self, delta: int, now: float | None = None) -> None:
+        """``delta`` more people busy from ``now`` (default: the clock's now)."""
         now = self.clock.now if now is None else now
-        self._busy_area += self.busy * (now - self._busy_since)
-        self._busy_since = now
+        self.busy_area_counted += self.busy * (now - self.busy_counted_to)
+        self.busy_counted_to = now
         self.busy += delta
 
     def task_finished(self, now: float) -> None:
         """A member finished a task at ``now`` and takes no other: one fewer busy."""
-        self._busy_change(-1, now)
+        self.busy_change(-1, now)
 
     @property
     def load(self) -> float:
         """Work waiting or in progress per member: the basis for choosing among units."""
         return (self.queued + self.busy) / max(1, len(self.members))
 
-    # -- dispatch
+    # -- dispatch (the common path is flow.py's)
 
-    def push(self, item: WorkItem, task: Task, now: float) -> None:
-        """A task arrives: start it with someone idle, or queue it."""
-        discipline = task.discipline
-        idle = self.idle.get(discipline)
-        if idle:  # the specialist idle longest
-            staff = next(iter(idle))
-            del idle[staff]
-            self._start(staff, item, task, now)
-            return
-        staff = self._cross_skilled_idle(discipline) if self.cross_skilled else None
-        if staff is not None:
-            self._start(staff, item, task, now)
-            return
+    def enqueue(self, item: WorkItem, task: Task) -> None:
+        """``task`` waits here for someone to take it."""
         key = (item.rank, -item.priority if self.value_priority else 0.0, next(self._order))
-        heapq.heappush(self.queues[discipline], (key, item, task))
+        heapq.heappush(self.queues[task.discipline], (key, item, task))
         self.queued += 1
 
     def pull_next(self, staff: Staff, now: float | None = None) -> None:
-        """``staff`` is free: take the best waiting task they can do, or go idle."""
-        best_queue = self._best_queue(staff)
-        if best_queue:
-            _, item, task = heapq.heappop(best_queue)
+        """``staff`` is free (back from a stint, newly hired, in a new organisation):
+        they take the best waiting task they can do, or go idle."""
+        queue = self.queues.get(staff.discipline) or self.best_cross_skilled_queue(staff)
+        if queue:
+            _, item, task = heapq.heappop(queue)
             self.queued -= 1
-            self._start(staff, item, task, self.clock.now if now is None else now)
-        else:
-            self.idle[staff.discipline][staff] = None
-
-    def finished_next(self, staff: Staff, now: float) -> None:
-        """``staff`` finished a task at ``now``: they take the best waiting task they
-        can do, or go idle. :meth:`task_finished` then :meth:`pull_next`, in one
-        update of the busy count (the hot path: once per task)."""
-        # one fewer busy and then one more at the same time leaves the busy area as it
-        # was (it grows by busy x 0 days): only the area up to now is added
-        self._busy_area += self.busy * (now - self._busy_since)
-        self._busy_since = now
-        best_queue = self._best_queue(staff)
-        if best_queue:
-            _, item, task = heapq.heappop(best_queue)
-            self.queued -= 1
+            now = self.clock.now if now is None else now
+            self.busy_change(+1, now)
             staff.start(item, task, now)
         else:
-            self.busy -= 1
             self.idle[staff.discipline][staff] = None
 
-    def _best_queue(self, staff: Staff) -> list | None:
-        """The queue whose first task ``staff`` should take: their own discipline's,
-        else the best first task among those they are cross-skilled in."""
-        best_queue = self.queues.get(staff.discipline)
-        if best_queue:
-            return best_queue
+    def best_cross_skilled_queue(self, staff: Staff) -> list | None:
+        """The queue with the best first task among the disciplines ``staff`` is
+        cross-skilled in (None if all are empty)."""
         best_queue = None
         if len(staff.proficiency) > 1:
             for discipline, level in staff.proficiency.items():
@@ -241,7 +216,7 @@ class Unit:
                     best_queue = queue
         return best_queue
 
-    def _cross_skilled_idle(self, discipline: str) -> Staff | None:
+    def cross_skilled_idle(self, discipline: str) -> Staff | None:
         """The idle colleague most proficient in ``discipline``, taken off the idle."""
         best = None
         for staff in self.cross_skilled.get(discipline, ()):
@@ -252,7 +227,3 @@ class Unit:
         if best is not None:
             del self.idle[best.discipline][best]
         return best
-
-    def _start(self, staff: Staff, item: WorkItem, task: Task, now: float) -> None:
-        self._busy_change(+1, now)
-        staff.start(item, task, now)

@@ -75,7 +75,6 @@ if TYPE_CHECKING:
     from simulation.engine.units import Unit
     from simulation.inputs.scenario import BRMs, HandoffLatency, Levers, Rework
     from simulation.mechanisms.language import Language
-    from simulation.mechanisms.network import SocialNetwork
 
 TEAM, CROSS_UNIT, BUSINESS_IT = "team", "cross_unit", "business_it"
 
@@ -99,7 +98,7 @@ class Handoffs(Mechanism):
         clock: Schedules arrivals after a delay and the end of each mediation.
         brms: The BRMs employed (the model's list, kept up to date by the model).
         route: The unit that does an item's task of a discipline.
-        network: Who knows whom (ties shorten handoffs and prevent misunderstandings).
+        push: Puts a task into its unit's hands (``flow.TaskFlow.push``).
         language: The shared language (fewer misunderstandings; mediations raise it).
         record_handoff: Records a completed handoff (kind, days it took).
         record_mediation: Records a completed mediation (days it took).
@@ -117,7 +116,7 @@ class Handoffs(Mechanism):
         clock: Clock,
         brms: list[BRM],
         route: Callable[[WorkItem, str], Unit],
-        network: SocialNetwork,
+        push: Callable[[Unit, WorkItem, Task, float], None],
         language: Language,
         record_handoff: Callable[[str, float], None],
         record_mediation: Callable[[float], None],
@@ -132,7 +131,7 @@ class Handoffs(Mechanism):
         self.clock = clock
         self.brms = brms
         self.route = route
-        self.network = network
+        self.push = push
         self.language = language
         self.record_handoff = record_handoff
         self.record_mediation = record_mediation
@@ -185,7 +184,8 @@ class Handoffs(Mechanism):
             kind = BUSINESS_IT
         else:
             kind = CROSS_UNIT
-        tie = self.network.knows_someone_in(sender, target)
+        # a tie with someone in the receiving unit (network.py keeps them by unit)
+        tie = sender.ties_into.get(target.index, 0) > 0
         mediated = kind == BUSINESS_IT and len(self.brms) > 0
         if mediated and self.brm_params.bypass:
             mediated = not self._goes_direct(item, sender, finished, upcoming, tie)
@@ -233,7 +233,7 @@ class Handoffs(Mechanism):
             item.handoff_kind = None
         item.enqueued_at = now
         item.current = task = item.plan.popleft()
-        unit.push(item, task, now)
+        self.push(unit, item, task, now)
 
     # -- BRMs
 

@@ -240,11 +240,6 @@ class SocialNetwork(Mechanism):
             count = round(self.params.within_unit_degree)
             self.connect_with_unit(person, person.unit, count, now)
 
-    @staticmethod
-    def knows_someone_in(sender: Staff, unit: Unit) -> bool:
-        """Whether ``sender`` has a tie with anyone in ``unit``."""
-        return sender.ties_into.get(unit.index, 0) > 0
-
     def handoff_contact(self, sender: Staff, receiver: Staff, now: float) -> None:
         """A cross-unit handoff: the tie is refreshed, or may be made."""
         if not self.params.enabled:

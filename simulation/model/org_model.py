@@ -25,6 +25,7 @@ from mesa.time import Priority
 from simulation.engine.agents import BRM, Staff
 from simulation.engine.clock import Clock
 from simulation.engine.events import FastEventList, advance
+from simulation.engine.flow import TaskFlow
 from simulation.engine.organisation import hire, organise, set_availability
 from simulation.engine.streams import Stream
 from simulation.engine.structures import people_of
@@ -169,6 +170,20 @@ class OrgModel(mesa.Model):
             refresh_availability=self.refresh_availability,
         )
         self.network.build(self.staff, self.units)
+        # draws nothing and schedules nothing until work arrives
+        self.releases = Releases(
+            params=mechanisms.releases,
+            clock=self.clock,
+            it_disciplines=self._it_disciplines(),
+            has_teams=lambda: bool(self.teams),
+        )
+        self.flow = TaskFlow(
+            clock=self.clock,
+            record_task=self.recorder.task_row,
+            releases=self.releases,
+            contact=self.network.handoff_contact,
+            deliver=self.deliver,
+        )
         self.handoffs = Handoffs(
             latency=mechanisms.handoff,
             rework=mechanisms.rework,
@@ -180,11 +195,12 @@ class OrgModel(mesa.Model):
             clock=self.clock,
             brms=self.brms,
             route=self.unit_for,
-            network=self.network,
+            push=self.flow.push,
             language=self.language,
             record_handoff=self.recorder.handoff,
             record_mediation=self.recorder.mediation,
         )
+        self.flow.pass_on = self.handoffs.pass_on
         self.demand = Demand(
             work_types=config.work_types,
             it_disciplines=self._it_disciplines(),
@@ -201,13 +217,6 @@ class OrgModel(mesa.Model):
             admit=self.admit,
         )
         self.network.start(levers.culture_events_per_quarter)
-        # draws nothing, and schedules only the releases of items it holds
-        self.releases = Releases(
-            params=mechanisms.releases,
-            clock=self.clock,
-            it_disciplines=self._it_disciplines(),
-            has_teams=lambda: bool(self.teams),
-        )
         self.transitions = Transitions(
             clock=self.clock,
             staff=self.staff,
@@ -223,6 +232,7 @@ class OrgModel(mesa.Model):
             transitions=self.transitions,
             delivered_between=self.recorder.delivered_between,
         )
+        self.flow.pace = self.transitions
         #: In the order their hooks run each day (productivity first: it sets the day's pace).
         self.mechanisms: list[Mechanism] = [
             self.transitions,
@@ -263,26 +273,7 @@ class OrgModel(mesa.Model):
         """A new person of ``discipline`` under the current scenario, not yet in a unit."""
         return hire(self, self.config, discipline, proficiency)
 
-    # -- the workplace Staff work in (agents.Workplace)
-
-    def contact(self, sender: Staff, receiver: Staff, now: float) -> None:
-        """Work crossed units from ``sender`` to ``receiver``: the network may tie them."""
-        self.network.handoff_contact(sender, receiver, now)
-
-    def task_done(self, item: WorkItem, task: Task, staff: Staff, started: float) -> None:
-        """``staff`` finished ``task`` of ``item``: a row of the event log; the releases
-        note whether its IT work is done."""
-        self.recorder.task_row(item, task, staff, started, self.clock.now)
-        self.releases.task_done(item, task, staff.unit)
-
-    def pass_on(self, item: WorkItem, sender: Staff, finished: Task) -> None:
-        """``item`` has more tasks: the handoff to the next begins now, or when the
-        release that deploys its IT work goes out."""
-        at = self.releases.due(item)
-        if at is None:
-            self.handoffs.pass_on(item, sender, finished, self.clock.now)
-        else:
-            self.clock.at(at, lambda: self.handoffs.pass_on(item, sender, finished, self.clock.now))
+    # -- the pace of work
 
     @property
     def productivity(self) -> float:
@@ -366,7 +357,7 @@ class OrgModel(mesa.Model):
                 item.home.owned += 1
         for item, task in waiting:
             item.unit = self.unit_for(item, task.discipline)
-            item.unit.push(item, task, self.clock.now)
+            self.flow.push(item.unit, item, task, self.clock.now)
 
     def refresh_availability(self) -> None:
         """Recompute everyone's share of the day for tasks (after people come or go)."""
