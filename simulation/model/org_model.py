@@ -30,7 +30,7 @@ from simulation.engine.organisation import hire, organise, set_availability
 from simulation.engine.streams import Stream
 from simulation.engine.structures import people_of
 from simulation.engine.units import Unit
-from simulation.engine.work import Demand, Task, WorkItem
+from simulation.engine.work import Demand, WorkItem
 from simulation.inputs.scenario import (
     Scenario,
     ScenarioError,
