@@ -62,7 +62,7 @@ class TaskFlow:
         record_task: Records a task done: ``(item, task, staff, started, ended)``.
         releases: Whether an item moves on now or when its release goes out.
         contact: Work crossed units from a sender to a receiver at a time (the
-            network may tie them).
+            network may tie them); None when nobody needs to know.
         deliver: Takes an item with no tasks left (now, or when its release goes out).
 
     Two collaborators are set once they are built, as they are built after the flow:
@@ -76,7 +76,7 @@ class TaskFlow:
         clock: Clock,
         record_task: Callable[[WorkItem, Task, Staff, float, float], None],
         releases: Releases,
-        contact: Callable[[Staff, Staff, float], None],
+        contact: Callable[[Staff, Staff, float], None] | None,
         deliver: Callable[[WorkItem], None],
     ):
         self.clock = clock
@@ -114,7 +114,7 @@ class TaskFlow:
         productivity = self.pace.current
         staff.productivity_at_start = productivity
         sender = item.sender
-        if sender is not None and sender.unit is not staff.unit:
+        if sender is not None and sender.unit is not staff.unit and self.contact is not None:
             self.contact(sender, staff, now)
         # availability: the share of the day left for tasks (at least 5%), times today's
         # productivity (the J-curve)

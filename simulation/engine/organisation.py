@@ -47,9 +47,12 @@ class Organisation:
 
     Args:
         units: Every unit, departments or teams, in the order they were planned.
+        draws: The run's routing stream (which of two units takes a task or owns an
+            item).
     """
 
     units: list[Unit]
+    draws: Stream
     teams: list[Unit] = field(init=False)
     units_by_discipline: dict[str, list[Unit]] = field(init=False)
 
@@ -68,13 +71,14 @@ class Organisation:
             unit.retire()
         return waiting
 
-    def choose_team(self, draws: Stream, item: WorkItem | None = None) -> Unit:
+    def choose_team(self, item: WorkItem | None = None) -> Unit:
         """Power of two choices: of two random teams, the one with specialists for more
         of ``item``'s route owns it, else the less loaded."""
         teams = self.teams
         if len(teams) == 1:
             return teams[0]
         count = len(teams)
+        draws = self.draws
         first, second = teams[draws.below(count)], teams[draws.below(count)]
         if item is not None:
             # Work goes to a team staffed for it when the choice offers one: a team
@@ -85,7 +89,7 @@ class Organisation:
                 return first if cover_first > cover_second else second
         return first if first.owned / first.size <= second.owned / second.size else second
 
-    def unit_for(self, item: WorkItem, discipline: str, draws: Stream) -> Unit:
+    def unit_for(self, item: WorkItem, discipline: str) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline
         (the less loaded of two drawn at random)."""
         home = item.home
@@ -95,6 +99,7 @@ class Organisation:
         if len(candidates) == 1:
             return candidates[0]
         count = len(candidates)
+        draws = self.draws
         first, second = candidates[draws.below(count)], candidates[draws.below(count)]
         return first if first.load <= second.load else second
 
@@ -105,8 +110,9 @@ class Organisation:
         return self.units_by_discipline[discipline][0]
 
 
-def organise(config: Scenario, people: list[Staff], clock: Clock) -> Organisation:
-    """Form units from ``people`` under ``config``, now (the people join as they are)."""
+def organise(config: Scenario, people: list[Staff], clock: Clock, draws: Stream) -> Organisation:
+    """Form units from ``people`` under ``config``, now (the people join as they are);
+    ``draws`` is the routing stream the organisation chooses between units with."""
     plans = plan_units(config, [p.discipline for p in people])
     value_priority = config.prioritisation == "value"
     units = []
@@ -121,7 +127,7 @@ def organise(config: Scenario, people: list[Staff], clock: Clock) -> Organisatio
     ):
         unit.interfaces = n
         unit.refresh_skills()
-    organisation = Organisation(units)
+    organisation = Organisation(units, draws)
     set_availability(config, units)
     return organisation
 

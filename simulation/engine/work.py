@@ -75,6 +75,7 @@ class WorkItem:
         plan: The tasks still ahead (rework inserts tasks here).
     """
 
+    # Demand.new_item passes the first ten fields by position: keep their order
     id: int
     type: WorkType
     arrival: float
@@ -169,16 +170,19 @@ class Demand:
         # stage i of the route, value work (map stops with the route: efforts has its length)
         plan = deque(map(Task, self._routes[name], efforts, repeat(VALUE), count()))
         self.next_id += 1
+        # by position, in the order of WorkItem's fields (once per arrival: keywords
+        # cost a third more)
         return WorkItem(
-            id=self.next_id,
-            type=work_type,
-            arrival=self.clock.now,
-            plan=plan,
-            deployable=self._deployable[name],
-            raised_by_defect=raised_by_defect,
-            rank=self._rank[name],
-            priority=self._cost_of_delay[name] / max(sum(efforts), 1e-9),
-            stage_efforts=tuple(efforts),
+            self.next_id,
+            work_type,
+            self.clock.now,
+            plan,
+            None,  # home
+            self._deployable[name],
+            raised_by_defect,
+            self._rank[name],
+            self._cost_of_delay[name] / max(sum(efforts), 1e-9),  # priority
+            tuple(efforts),
         )
 
 

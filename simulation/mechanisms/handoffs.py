@@ -72,6 +72,7 @@ if TYPE_CHECKING:
 
     from simulation.engine.agents import BRM, Staff
     from simulation.engine.clock import Clock
+    from simulation.engine.organisation import Organisation
     from simulation.engine.units import Unit
     from simulation.inputs.scenario import BRMs, HandoffLatency, Levers, Rework
     from simulation.mechanisms.language import Language
@@ -97,7 +98,8 @@ class Handoffs(Mechanism):
             (delays, mediations, misunderstandings: ``engine/streams.py``).
         clock: Schedules arrivals after a delay and the end of each mediation.
         brms: The BRMs employed (the model's list, kept up to date by the model).
-        route: The unit that does an item's task of a discipline.
+        route: The unit that does an item's task of a discipline (an organisation's
+            ``unit_for``; a reorganisation brings the new one's).
         push: Puts a task into its unit's hands (``flow.TaskFlow.push``).
         language: The shared language (fewer misunderstandings; mediations raise it).
         record_handoff: Records a completed handoff (kind, days it took).
@@ -154,6 +156,10 @@ class Handoffs(Mechanism):
             BUSINESS_IT: self.rework.p_business_it,
         }
 
+    def on_reorganise(self, organisation: Organisation) -> None:
+        """Items are routed among the new units from now on."""
+        self.route = organisation.unit_for
+
     def on_levers(self, before: Levers, after: Levers) -> None:
         """Transparency from now on: cross-unit handoffs are quicker (or slower)."""
         self.transparency = after.transparency
@@ -197,8 +203,10 @@ class Handoffs(Mechanism):
         if mediated:
             item.pending_delay = delay
             self._to_brm(item)
+        elif delay > 0:  # _travel, inline: this runs once per task
+            self.clock.after(self.delays.exponential(delay), self.arrive, item)
         else:
-            self._travel(item, delay)
+            self.arrive(item)
 
     # -- latency
 

@@ -128,7 +128,7 @@ class OrgModel(mesa.Model):
         self.recorder = Recorder(config, self.clock, self.staff, self.horizon, self.warmup)
         book_cost = self.recorder.programme_cost
         self.staff += [self.hire(discipline) for discipline in people_of(config)]
-        self.organisation = organise(config, self.staff, self.clock)
+        self.organisation = organise(config, self.staff, self.clock, self.routing)
         self.brms: list[BRM] = [BRM(self) for _ in range(config.brms.count)]
         self.language = Language(
             start=levers.shared_language,
@@ -181,7 +181,8 @@ class OrgModel(mesa.Model):
             clock=self.clock,
             record_task=self.recorder.task_row,
             releases=self.releases,
-            contact=self.network.handoff_contact,
+            # a network switched off ties nobody: no call on every cross-unit task
+            contact=self.network.handoff_contact if mechanisms.network.enabled else None,
             deliver=self.deliver,
         )
         self.handoffs = Handoffs(
@@ -194,7 +195,7 @@ class OrgModel(mesa.Model):
             rng=self.rng,
             clock=self.clock,
             brms=self.brms,
-            route=self.unit_for,
+            route=self.organisation.unit_for,
             push=self.flow.push,
             language=self.language,
             record_handoff=self.recorder.handoff,
@@ -345,7 +346,7 @@ class OrgModel(mesa.Model):
     def _reorganise(self) -> None:
         """Re-form the units from the staff there are; waiting work moves with them."""
         waiting = self.organisation.retire()
-        self.organisation = organise(self.config, self.staff, self.clock)
+        self.organisation = organise(self.config, self.staff, self.clock, self.routing)
         for mechanism in self.mechanisms:
             mechanism.on_reorganise(self.organisation)
         # open items get an owning team in the new organisation (or none, in departments)
@@ -382,29 +383,31 @@ class OrgModel(mesa.Model):
 
     def admit(self, item: WorkItem) -> None:
         """A new work item arrives (from demand or from a surfacing defect)."""
-        if self.teams:
-            item.home = self.choose_team(item)
+        organisation = self.organisation
+        if organisation.teams:
+            item.home = organisation.choose_team(item)
             item.home.owned += 1
         self.open_items[item.id] = item
-        self.recorder.arrival()
-        if self.recorder.arrivals > MAX_ITEMS_ADMITTED:
+        recorder = self.recorder
+        recorder.arrival()
+        if recorder.arrivals > MAX_ITEMS_ADMITTED:
             raise ScenarioError(
                 "work_types",
                 f"the run admitted over {MAX_ITEMS_ADMITTED:,} work items by day "
                 f"{self.time:.0f} (arrivals and incidents from escaped defects); the limit "
                 "keeps a run within minutes and a few gigabytes",
             )
-        item.unit = self.unit_for(item, item.plan[0].discipline)
+        item.unit = organisation.unit_for(item, item.plan[0].discipline)
         self.handoffs.arrive(item)
 
     def choose_team(self, item: WorkItem | None = None) -> Unit:
         """The team that owns ``item``: of two drawn among those that can do most of
         its route, the less loaded."""
-        return self.organisation.choose_team(self.routing, item)
+        return self.organisation.choose_team(item)
 
     def unit_for(self, item: WorkItem, discipline: str) -> Unit:
         """The owning team if it can do the task, else a unit that has the discipline."""
-        return self.organisation.unit_for(item, discipline, self.routing)
+        return self.organisation.unit_for(item, discipline)
 
     def deliver(self, item: WorkItem) -> None:
         """The last task of ``item`` is done: it is delivered now, or when the release
