@@ -45,6 +45,30 @@ class Draws:
         return self._left.pop()
 
 
+class RowDraws:
+    """Rows of draws, one value from each of several distributions at a time (a work
+    item's efforts, one per stage), taken in blocks: each refill draws a block of
+    every distribution, in their order, as many :class:`Draws` used side by side
+    would (the same numbers in the same order), for one call per row.
+
+    Args:
+        draws: For each column, draws ``n`` values of its distribution.
+    """
+
+    BLOCK = BLOCK
+
+    def __init__(self, draws: list[Callable[[int], np.ndarray]]):
+        self._draws = draws
+        self._left: list[tuple[float, ...]] = []
+
+    def next(self) -> tuple[float, ...]:
+        """The next row."""
+        if not self._left:
+            columns = [draw(self.BLOCK).tolist() for draw in self._draws]
+            self._left = list(zip(*columns, strict=True))[::-1]
+        return self._left.pop()
+
+
 class Stream:
     """One purpose's random numbers: uniform, exponential and small integers, each
     kind taken from the stream's generator in blocks.

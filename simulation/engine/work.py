@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulation.engine.streams import Draws
+from simulation.engine.streams import Draws, RowDraws
 
 if TYPE_CHECKING:
     from simulation.engine.clock import Clock
@@ -36,15 +36,16 @@ DISRUPTION = "disruption"
 EFFORT_USES = (VALUE, WASTED, REWORK, FAILURE_DEMAND, DISRUPTION, "coordination", "misaligned")
 
 
-def effort_draws(effort: Effort, rng: np.random.Generator) -> Draws:
-    """Efforts in person-days: lognormal with the given mean and CV, exponential, or fixed."""
+def effort_draws(effort: Effort, rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """``n`` efforts in person-days: lognormal with the given mean and CV, exponential,
+    or fixed."""
     if effort.distribution == "fixed":
-        return Draws(lambda n: np.full(n, effort.mean))
+        return lambda n: np.full(n, effort.mean)
     if effort.distribution == "exponential":
-        return Draws(lambda n: rng.exponential(effort.mean, n))
+        return lambda n: rng.exponential(effort.mean, n)
     sigma2 = math.log1p(effort.cv**2)
     mu = math.log(effort.mean) - sigma2 / 2
-    return Draws(lambda n: rng.lognormal(mu, math.sqrt(sigma2), n))
+    return lambda n: rng.lognormal(mu, math.sqrt(sigma2), n)
 
 
 @dataclass(slots=True)
@@ -143,7 +144,9 @@ class Demand:
         ]
         self.by_name = {wt.name: wt for wt in work_types}
         self._efforts = {
-            (wt.name, from_defect): [effort_draws(stage.effort, rng) for stage in wt.route]
+            (wt.name, from_defect): RowDraws(
+                [effort_draws(stage.effort, rng) for stage in wt.route]
+            )
             for i, wt in enumerate(work_types)
             for from_defect, rng in ((False, streams[i]), (True, streams[-1]))
         }
@@ -166,7 +169,7 @@ class Demand:
     def new_item(self, work_type: WorkType, raised_by_defect: bool = False) -> WorkItem:
         """A new item of ``work_type``, arriving now, with its efforts drawn."""
         name = work_type.name
-        efforts = [draws.next() for draws in self._efforts[name, raised_by_defect]]
+        efforts = self._efforts[name, raised_by_defect].next()  # one per stage
         # stage i of the route, value work (map stops with the route: efforts has its length)
         plan = deque(map(Task, self._routes[name], efforts, repeat(VALUE), count()))
         self.next_id += 1
@@ -182,7 +185,7 @@ class Demand:
             raised_by_defect,
             self._rank[name],
             self._cost_of_delay[name] / max(sum(efforts), 1e-9),  # priority
-            tuple(efforts),
+            efforts,
         )
 
 

@@ -90,6 +90,8 @@ class CXIndex:
 
     def value(self, now: float) -> float:
         """The index of the window that ends ``now`` (NaN when it is empty)."""
+        if not (self._new_work._scores or self._incidents._scores):
+            return math.nan  # nothing scored yet, or the mechanism is off: a daily read
         return cx_mix(
             self._new_work.value(now), self._incidents.value(now), self.params.incident_weight
         )

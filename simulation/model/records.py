@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from simulation.engine.units import Unit
     from simulation.engine.work import Task
     from simulation.inputs.scenario import Scenario
+
+_cost_per_day = attrgetter("cost_per_day")
 
 #: The date of day 0 in exported timestamps; one model day is one calendar day there.
 EPOCH = pd.Timestamp("2026-01-05")
@@ -347,10 +350,13 @@ class Recorder:
     def end_of_day(self, day: int, units: list[Unit], brms: int) -> None:
         """Day ``day`` is over: its costs and each unit's queue; the window opens after
         the warm-up."""
-        self.staff_cost += sum(s.cost_per_day for s in self.staff)
+        # once a day, for every person and unit: map and a local list, not a generator
+        # and a property per unit (the same sums in the same order)
+        self.staff_cost += sum(map(_cost_per_day, self.staff))
         self.brm_cost += self.brm_cost_per_day * brms
+        rows = self.unit_rows
         for unit in units:
-            self.unit_rows.append((day, unit.name, unit.queued, unit.busy, unit.present))
+            rows.append((day, unit.name, unit.queued, unit.busy, len(unit.members) - unit.away))
         if day == self.warmup:
             self._mark_window_start(units)
 
