@@ -297,7 +297,9 @@ class Recorder:
     def handoff(self, kind: str, days: float) -> None:
         """A handoff across a boundary of ``kind`` took ``days`` (counted after warm-up)."""
         if self.clock.now >= self.warmup:
-            stats = self.handoff_stats.setdefault(kind, [0, 0.0])
+            stats = self.handoff_stats.get(kind)  # no new list per handoff (setdefault's)
+            if stats is None:
+                stats = self.handoff_stats[kind] = [0, 0.0]
             stats[0] += 1
             stats[1] += days
 
