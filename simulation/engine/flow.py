@@ -59,7 +59,10 @@ class TaskFlow:
 
     Args:
         clock: The run's clock (task ends go on its event list).
-        record_task: Records a task done: ``(item, task, staff, started, ended)``.
+        task_rows: Where each task done is recorded: a row of the event log, in the
+            order of ``records.TASK_FIELDS``.
+        it_disciplines: The disciplines on the IT side (an item's first IT task is
+            DORA's "commit").
         releases: Whether an item moves on now or when its release goes out.
         contact: Work crossed units from a sender to a receiver at a time (the
             network may tie them); None when nobody needs to know.
@@ -74,7 +77,8 @@ class TaskFlow:
     def __init__(
         self,
         clock: Clock,
-        record_task: Callable[[WorkItem, Task, Staff, float, float], None],
+        task_rows: list[tuple],
+        it_disciplines: set[str],
         releases: Releases,
         contact: Callable[[Staff, Staff, float], None] | None,
         deliver: Callable[[WorkItem], None],
@@ -82,7 +86,8 @@ class TaskFlow:
         self.clock = clock
         self._heap = clock._heap
         self._order = clock._order
-        self.record_task = record_task
+        self.task_rows = task_rows
+        self.it_disciplines = it_disciplines
         self.releases = releases
         self.contact = contact
         self.deliver = deliver
@@ -148,7 +153,22 @@ class TaskFlow:
             time_spent["misaligned"] += spent * misaligned
         item.touch_time += productive
         unit = staff.unit
-        self.record_task(item, task, staff, started, now)
+        # the event log's row (records.TASK_FIELDS), appended here: once per task
+        self.task_rows.append(
+            (
+                item.id,
+                item.type.name,
+                task.discipline,
+                kind,
+                staff.unique_id,
+                unit.name,
+                item.enqueued_at,
+                started,
+                now,
+            )
+        )
+        if item.first_it_start is None and task.discipline in self.it_disciplines:
+            item.first_it_start = started
         releases = self.releases
         if releases.enabled:
             releases.task_done(item, task, unit)

@@ -179,7 +179,8 @@ class OrgModel(mesa.Model):
         )
         self.flow = TaskFlow(
             clock=self.clock,
-            record_task=self.recorder.task_row,
+            task_rows=self.recorder.event_rows,
+            it_disciplines=self._it_disciplines(),
             releases=self.releases,
             # a network switched off ties nobody: no call on every cross-unit task
             contact=self.network.handoff_contact if mechanisms.network.enabled else None,
@@ -198,7 +199,7 @@ class OrgModel(mesa.Model):
             route=self.organisation.unit_for,
             push=self.flow.push,
             language=self.language,
-            record_handoff=self.recorder.handoff,
+            warmup=self.warmup,
             record_mediation=self.recorder.mediation,
         )
         self.flow.pass_on = self.handoffs.pass_on

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from simulation.engine.agents import Staff
     from simulation.engine.clock import Clock
     from simulation.engine.units import Unit
-    from simulation.engine.work import Task
     from simulation.inputs.scenario import Scenario
 
 _cost_per_day = attrgetter("cost_per_day")
@@ -177,7 +176,7 @@ class RunRecords:
 
 
 #: What the mechanisms' summaries fill in RunRecords by name; the rest goes to ``extra``.
-SUMMARY_FIELDS = ("network", "changes", "decisions", "misunderstandings_found")
+SUMMARY_FIELDS = ("network", "changes", "decisions", "misunderstandings_found", "handoffs")
 
 
 class Recorder:
@@ -203,11 +202,11 @@ class Recorder:
         self.value_params = config.mechanisms.value
         self.cx_index = CXIndex(self.cx_params)
         self.it_disciplines = {d.name for d in config.disciplines if d.side == "it"}
+        #: One row per task done, in ``TASK_FIELDS``' order (the task path appends them).
         self.event_rows: list[tuple] = []
         self.item_rows: list[ItemRow] = []
         self.unit_rows: list[tuple] = []
         self.programme_costs: dict[str, float] = {}
-        self.handoff_stats: dict[str, list[float]] = {}
         self.arrivals = 0
         self.completed = 0
         self.completed_today: list[float] = []  # lead times
@@ -244,26 +243,6 @@ class Recorder:
         self.arrivals += 1
         self.wip_change(+1)
 
-    def task_row(
-        self, item: WorkItem, task: Task, staff: Staff, started: float, ended: float
-    ) -> None:
-        """``staff`` did ``task`` of ``item`` from ``started`` to ``ended``."""
-        self.event_rows.append(
-            (
-                item.id,
-                item.type.name,
-                task.discipline,
-                task.kind,
-                staff.unique_id,
-                staff.unit.name,
-                item.enqueued_at,
-                started,
-                ended,
-            )
-        )
-        if item.first_it_start is None and task.discipline in self.it_disciplines:
-            item.first_it_start = started
-
     def depart(self, staff: Staff) -> None:
         """Someone leaves: their time stays in the totals."""
         groups = (self.departed, self.departed_it) if staff.side == "it" else (self.departed,)
@@ -293,15 +272,6 @@ class Recorder:
         """A BRM mediation took ``days``."""
         self.brm_busy += days
         self.mediations += 1
-
-    def handoff(self, kind: str, days: float) -> None:
-        """A handoff across a boundary of ``kind`` took ``days`` (counted after warm-up)."""
-        if self.clock.now >= self.warmup:
-            stats = self.handoff_stats.get(kind)  # no new list per handoff (setdefault's)
-            if stats is None:
-                stats = self.handoff_stats[kind] = [0, 0.0]
-            stats[0] += 1
-            stats[1] += days
 
     def item_done(self, item: WorkItem) -> None:
         """``item`` was delivered: its row, its CX score and its value."""
@@ -400,7 +370,8 @@ class Recorder:
             units: The units at the end.
             brms: The BRMs employed at the end.
             summary: What the mechanisms reported (``network``, ``changes``,
-                ``decisions``, ``misunderstandings_found``; the rest goes to ``extra``).
+                ``decisions``, ``misunderstandings_found``, ``handoffs``; the rest goes
+                to ``extra``).
         """
         if not self._window_marks:
             self._mark_window_start(units)
@@ -442,7 +413,7 @@ class Recorder:
             units=units_table,
             effort=_minus(effort, marks["effort"]),
             it_effort=_minus(it_effort, marks["it_effort"]),
-            handoffs={k: (int(v[0]), float(v[1])) for k, v in self.handoff_stats.items()},
+            handoffs=summary.get("handoffs", {}),
             costs=costs,
             brm={
                 "count": brms,
@@ -516,8 +487,8 @@ def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
     return pd.DataFrame(typed_columns(rows, ITEM_COLUMNS, text={"type"}), copy=False)
 
 
-#: The task rows' fields (Recorder.task_row), in their order; "discipline" becomes
-#: "concept:name" in the event log.
+#: The task rows' fields, in their order (``Recorder.event_rows``, appended by the task
+#: path, ``engine/flow.py``); "discipline" becomes "concept:name" in the event log.
 TASK_FIELDS = [
     "case:concept:name",
     "case:type",
