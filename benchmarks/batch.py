@@ -20,8 +20,10 @@ three ways through ``simulation.running.batch.sweep`` and the executors of
 - on a Dask LocalCluster of 2 workers (``--cluster local``), target: at least 85% of the
   local processes' rate once started (cluster and pool start-up are timed apart).
 
-60 runs (20 replicates; ``--quick``: 12) of about 0.1-0.3 s each, so that a fixed cost
-(the first chunk's imports, the last chunk's tail) weighs little. The machine is shared:
+120 runs (40 replicates; ``--quick``: 4) of 40-70 ms each (about 7 s on one core), so
+that a fixed cost (the first chunk's imports, the last chunk's tail, a worker idle while
+the other finishes its last run) weighs little: with 60 runs, as until the runs got
+three times faster (issue 11), one run's tail was 3% of a 2-worker sweep. The machine is shared:
 every measurement is the best of ``--repeat`` rounds, interleaved (limit, serial, then
 local and Dask, in turns first, so that load rising or falling through a round favours
 neither). Beside wall times it prints the CPU each sweep cost, this process and every
@@ -217,10 +219,10 @@ def verdict(value: float, target: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 replicates instead of 20")
+    parser.add_argument("--quick", action="store_true", help="4 replicates instead of 40")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (best of)")
     args = parser.parse_args()
-    replicates = 4 if args.quick else 20
+    replicates = 4 if args.quick else 40
     experiment = plan(replicates)
     runs = len(experiment.runs)
 
