@@ -61,7 +61,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulation.engine.streams import Stream
 from simulation.engine.work import REWORK, VALUE, WASTED, Task, WorkItem
@@ -166,7 +166,7 @@ class Handoffs(Mechanism):
         """Transparency from now on: cross-unit handoffs are quicker (or slower)."""
         self.transparency = after.transparency
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[str, Any]:
         """Misunderstandings detected (each sent an item back for rework),
         business-IT handoffs that went direct rather than wait for a BRM, and the
         handoffs completed in the KPI window by kind: (count, days they took)."""
