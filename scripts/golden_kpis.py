@@ -1,10 +1,12 @@
 """A golden snapshot of what the model computes, to keep byte-identical across a
 refactor or a speed-up.
 
-Runs every ready-made scenario with two seeds (``large_enterprise.yaml`` for 120 days)
-and the pure-flow chain of ``benchmarks/flow_vs_simpy.py`` at 1 and 20 items a day, and
-writes, for each run, every KPI (``repr``: every bit of every float) and a hash of every
-records table (items, event log, daily series, per-unit days) and the records' totals.
+Runs every ready-made scenario with two seeds (``large_enterprise.yaml`` for 120 days),
+variants that switch on what no ready-made scenario does (rotation, turnover,
+cross-skilling, release cadences, handoffs and network off), and the pure-flow chain of
+``benchmarks/flow_vs_simpy.py`` at 1 and 20 items a day. For each run it writes every
+KPI (``repr``: every bit of every float), a hash of every records table (items, event
+log, daily series, per-unit days, units) and every other field of the records.
 
     .venv/bin/python scripts/golden_kpis.py --write /tmp/golden.json   # before the change
     .venv/bin/python scripts/golden_kpis.py --check /tmp/golden.json   # after: exit 1 if not
@@ -35,6 +37,33 @@ from simulation.model.org_model import OrgModel  # noqa: E402
 from simulation.model.records import RunRecords  # noqa: E402
 
 SEEDS = (1, 7)
+#: Variants of ready-made scenarios: the paths no ready-made scenario takes.
+VARIANTS = {
+    "aligned, rotation + turnover + cross-skilling": (
+        "aligned",
+        {
+            "levers__rotation_share": 0.3,
+            "levers__cross_skill": 0.5,
+            "mechanisms__turnover__annual_rate": 0.6,
+        },
+    ),
+    "converged, cross-skilling + release cadences": (
+        "converged",
+        {
+            "levers__cross_skill": 0.5,
+            "mechanisms__releases__department_interval_days": 10.0,
+            "mechanisms__releases__team_interval_days": 3.0,
+        },
+    ),
+    "transition_stepwise, cross-skilling + rotation": (
+        "transition_stepwise",
+        {"levers__cross_skill": 0.5, "levers__rotation_share": 0.2},
+    ),
+    "siloed, handoff latency and network off": (
+        "siloed",
+        {"mechanisms__handoff__enabled": False, "mechanisms__network__enabled": False},
+    ),
+}
 #: The chain at these rates (items a day) for these many days.
 CHAINS = ((1.0, 3000), (20.0, 300))
 
@@ -55,6 +84,14 @@ def snapshot(records: RunRecords) -> dict[str, object]:
         "events": table_hash(records.events),
         "daily": table_hash(records.daily),
         "unit_daily": table_hash(records.unit_daily),
+        "units": table_hash(records.units),
+        "changes": table_hash(records.changes),
+        "decisions": table_hash(records.decisions),
+        "it_effort": repr(sorted(records.it_effort.items())),
+        "network": repr(sorted(records.network.items())),
+        "extra": repr(sorted(records.extra.items())),
+        "arrivals_in_window": repr(records.arrivals_in_window),
+        "misunderstandings_found": repr(records.misunderstandings_found),
         "effort": repr(sorted(records.effort.items())),
         "handoffs": repr(sorted(records.handoffs.items())),
         "costs": repr(sorted(records.costs.items())),
@@ -72,6 +109,11 @@ def golden() -> dict[str, object]:
             model = OrgModel(path, rng=seed, days=days)
             model.run_model()
             runs[f"{path.stem}/{seed}"] = snapshot(model.records())
+    for name, (scenario, overrides) in VARIANTS.items():
+        for seed in SEEDS:
+            model = OrgModel(ROOT / "scenarios" / f"{scenario}.yaml", rng=seed, **overrides)
+            model.run_model()
+            runs[f"{name}/{seed}"] = snapshot(model.records())
     for rate, days in CHAINS:
         model = OrgModel(converge_scenario(days, rate=rate))
         model.run_model()

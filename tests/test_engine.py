@@ -220,7 +220,7 @@ def test_expedite_items_jump_the_queue():
 # -- a handoff
 
 
-def handoffs_for(bench: Bench, target: Unit, seed: int) -> Handoffs:
+def handoffs_for(bench: Bench, target: Unit, seed: int, warmup: float = 0.0) -> Handoffs:
     scenario = Scenario()
     mechanisms = scenario.mechanisms
     rework_off = mechanisms.rework.model_copy(update={"enabled": False})
@@ -238,7 +238,7 @@ def handoffs_for(bench: Bench, target: Unit, seed: int) -> Handoffs:
         lambda item, discipline: target,
         bench.flow.push,
         language,
-        0.0,  # warm-up: every handoff counts
+        warmup,  # handoffs that arrive before it are not counted
         lambda days: None,
     )
     bench.handoffs = handoffs
@@ -291,6 +291,30 @@ def test_a_handoff_to_the_same_discipline_in_the_same_unit_is_instant_and_draws_
     ]
     assert ann.time_spent["value"] == bob.time_spent["value"] == 1.0
     assert [stream.generator.bit_generator.state for stream in streams] == before
+    assert handoffs.completed == {}  # no boundary crossed: no handoff to count
+
+
+def test_handoffs_are_counted_from_the_end_of_the_warm_up():
+    """A handoff counts by when it arrives: the first item's arrives before the warm-up
+    ends and is left out, the second's after and is counted, with the days it took."""
+    bench = Bench()
+    dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
+    ops = Unit(bench.clock, 1, "ops", "department", value_priority=False)
+    person(bench, "dev", dev)
+    olga = person(bench, "ops", ops)
+    handoffs = handoffs_for(bench, ops, seed=5, warmup=3.0)
+    for number, start in ((1, 0.0), (2, 3.0)):
+        work = item(number, Task("dev", 0.5), Task("ops", 0.5))
+        work.unit = dev
+        work.current = work.plan.popleft()
+        bench.clock.schedule_at(
+            start, lambda w=work, t=start: bench.flow.push(dev, w, w.current, t)
+        )
+    bench.run_until(40.0)
+    # Olga is idle when each item reaches ops: her task starts as it arrives
+    first, second = (e[4] for e in bench.log if e[0] == "done" and e[3] == olga.unique_id)
+    assert first < 3.0 <= second  # the delays are exponential: seed 5 gives these
+    assert handoffs.completed == {CROSS_UNIT: [1, second - 3.5]}
 
 
 # -- the mechanism hooks

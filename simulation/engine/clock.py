@@ -5,7 +5,9 @@ A narrow surface over the model's event list, in the manner of SimPy's environme
 delay), :meth:`Clock.schedule_at` (at a time) and :meth:`Clock.every` (recurring).
 Each returns a handle whose ``cancel()`` (or ``stop()``) takes it back;
 :meth:`Clock.after` and :meth:`Clock.at` schedule for good, with no handle (the hot
-paths). Nothing but the model touches the event list itself.
+paths). Nothing but the model touches the event list itself, and one hot path pushes
+as :meth:`Clock.at` does, inline: the task path (``flow.py``) puts each task's end on
+the heap itself, once per task.
 
 Order is the event list's: by time, then priority, then the order of scheduling; a
 recurring callback schedules its next run after it has run, as Mesa's

@@ -18,9 +18,8 @@ else of one they are cross-skilled in.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Protocol
 
 from simulation.engine.events import DEFAULT_PRIORITY
@@ -187,7 +186,7 @@ class TaskFlow:
             if not queue and len(staff.proficiency) > 1:
                 queue = unit.best_cross_skilled_queue(staff)
             if queue:
-                _, waiting, waiting_task = heapq.heappop(queue)
+                _, waiting, waiting_task = heappop(queue)
                 unit.queued -= 1
                 self.start(staff, waiting, waiting_task, now)
             else:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 class Unit:
-    """A department or team: members, a queue per discipline, and who takes what next.
+    """A department or team: members, a queue per discipline, and who is idle (the task
+    path, ``flow.py``, dispatches among them and keeps the busy count up to date).
 
     Args:
         clock: The run's clock (the unit integrates busy people and members over time).

@@ -170,17 +170,18 @@ class OrgModel(mesa.Model):
             refresh_availability=self.refresh_availability,
         )
         self.network.build(self.staff, self.units)
+        it_disciplines = self._it_disciplines()
         # draws nothing and schedules nothing until work arrives
         self.releases = Releases(
             params=mechanisms.releases,
             clock=self.clock,
-            it_disciplines=self._it_disciplines(),
+            it_disciplines=it_disciplines,
             has_teams=lambda: bool(self.teams),
         )
         self.flow = TaskFlow(
             clock=self.clock,
             task_rows=self.recorder.event_rows,
-            it_disciplines=self._it_disciplines(),
+            it_disciplines=it_disciplines,
             releases=self.releases,
             # a network switched off ties nobody: no call on every cross-unit task
             contact=self.network.handoff_contact if mechanisms.network.enabled else None,
@@ -205,7 +206,7 @@ class OrgModel(mesa.Model):
         self.flow.pass_on = self.handoffs.pass_on
         self.demand = Demand(
             work_types=config.work_types,
-            it_disciplines=self._it_disciplines(),
+            it_disciplines=it_disciplines,
             streams=demand_streams,
             clock=self.clock,
             admit=self.admit,

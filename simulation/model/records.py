@@ -201,7 +201,6 @@ class Recorder:
         self.cx_params = config.mechanisms.cx
         self.value_params = config.mechanisms.value
         self.cx_index = CXIndex(self.cx_params)
-        self.it_disciplines = {d.name for d in config.disciplines if d.side == "it"}
         #: One row per task done, in ``TASK_FIELDS``' order (the task path appends them).
         self.event_rows: list[tuple] = []
         self.item_rows: list[ItemRow] = []

@@ -592,9 +592,10 @@ def _errors_before(out: Path, done: set[str]) -> int:
 #: quarter as before: a chunk costs its worker 15-20 ms besides its runs (the job
 #: sent, its part written: 80-odd columns to Parquet) and the sweep's gather 10 ms
 #: more (the part read back), which against runs of 70-95 ms (the ready-made
-#: organisations, 250 days) is a fifth of a single-run chunk. Halves gave 15 chunks
-#: for 60 runs on 2 workers instead of 27, and still end in 7 single runs, so no
-#: worker waits for another's big last chunk (benchmarks/batch.py).
+#: organisations, 250 days, when this was measured; 40-70 ms since) is a fifth of a
+#: single-run chunk. Halves gave 15 chunks for 60 runs on 2 workers instead of 27, and
+#: still end in 7 single runs, so no worker waits for another's big last chunk
+#: (benchmarks/batch.py, which now sweeps 120 runs).
 CHUNKS_PER_WORKER = 2
 
 #: Largest chunk: a chunk's rows are written only when it returns, so it bounds the
