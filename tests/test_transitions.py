@@ -260,3 +260,24 @@ def test_people_let_go_while_on_rotation_do_not_come_back():
     assert not any(p in model.network.graph for p in let_go_away)
     after = records.events[records.events["start_day"] > 60.5]
     assert not set(after["org:resource"]) & {p.unique_id for p in let_go_away}
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_a_change_during_turnover_counts_the_vacancies_being_filled(seed):
+    """People leave all year and their posts are filled a month later; PDCA's trials
+    change the levers meanwhile, and each change matches the headcount counting the open
+    vacancies: no post is filled twice (the organisation ends at its target), and every
+    hire is in the network, so the run's records are made (both failed before: a
+    KeyError in the network's modularity, or on a hire's departure)."""
+    model = OrgModel(ready_made("pdca"), rng=seed, mechanisms__turnover__annual_rate=0.6)
+    model.run_model()
+    records = model.records()
+    assert model.people.leavers > 20 and records.decisions.shape[0] > 0
+    target = model.config.headcounts()
+    employed = {
+        discipline: model.people.open_posts(discipline)
+        + sum(p.discipline == discipline and p.pending != "leave" for p in model.staff)
+        for discipline in target
+    }
+    assert employed == target
+    assert all(person in model.network.graph for person in model.staff)

@@ -234,9 +234,11 @@ class SocialNetwork(Mechanism):
         self.graph.remove_node(person)
 
     def welcome(self, person: Staff, now: float) -> None:
-        """A new hire gets to know some of their unit."""
+        """A new hire joins the network and gets to know some of their unit (one not in a
+        unit yet, hired for a re-formed organisation, makes ties there day by day:
+        ``form_ties``)."""
         self.graph.add_node(person)
-        if self.params.enabled:
+        if self.params.enabled and person.unit is not None:
             count = round(self.params.within_unit_degree)
             self.connect_with_unit(person, person.unit, count, now)
 

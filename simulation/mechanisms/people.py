@@ -2,7 +2,10 @@
 
 Turnover (an option: ``mechanisms.turnover.annual_rate``, 0 by default): each day some
 staff leave, taking their skills and their ties; each vacancy is filled after
-``hire_delay_days`` by a hire in the same discipline and unit. Every new hire, from
+``hire_delay_days`` by a hire in the same discipline and unit. A change of headcount
+(a scheduled change or a PDCA trial) counts open vacancies as posts already being
+filled: it hires only beyond them, and a cut closes open vacancies before anyone is let
+go. Every new hire, from
 turnover or a scheduled headcount change, starts at ``start_proficiency`` and reaches
 full proficiency linearly over ``ramp_up_days``. Someone busy when told to leave
 finishes their task first.
@@ -73,6 +76,8 @@ class PeopleFlow(Mechanism):
         self.ramping: list[Staff] = []
         self.leavers = 0
         self.hires = 0
+        #: Vacancies left by leavers and not yet filled, oldest first.
+        self.vacancies: list[Vacancy] = []
 
     # -- the hooks
 
@@ -88,6 +93,7 @@ class PeopleFlow(Mechanism):
         for i in rng.choice(len(present), size=leaving, replace=False) if leaving else ():
             person = present[i]
             vacancy = Vacancy(self, person.discipline, person.unit)
+            self.vacancies.append(vacancy)
             self.clock.after(params.hire_delay_days, vacancy.fill)
             self.release(person)
 
@@ -123,6 +129,30 @@ class PeopleFlow(Mechanism):
             self.ramping.append(person)
         self.hires += 1
         self.book_cost("hiring", params.hire_cost)
+        return person
+
+    def open_posts(self, discipline: str) -> int:
+        """Vacancies of ``discipline`` being filled."""
+        return sum(v.discipline == discipline for v in self.vacancies)
+
+    def close_posts(self, discipline: str, count: int) -> int:
+        """Close up to ``count`` open vacancies of ``discipline``, the newest first (their
+        hires never start); returns how many were closed."""
+        if count <= 0:
+            return 0
+        closing = [v for v in self.vacancies if v.discipline == discipline][-count:]
+        for vacancy in closing:
+            vacancy.closed = True
+            self.vacancies.remove(vacancy)
+        return len(closing)
+
+    def hire_unplaced(self, discipline: str) -> Staff:
+        """A hire for a re-formed organisation: employed and in the network now, placed
+        in a unit when the units are formed (ties come day by day there: network.py)."""
+        person = self.recruit(discipline)
+        self.staff.append(person)
+        person.unit = None
+        self.network.welcome(person, self.clock.now)
         return person
 
     def place(self, person: Staff, unit: Unit) -> None:
@@ -168,10 +198,14 @@ class Vacancy:
 
     def __init__(self, flow: PeopleFlow, discipline: str, unit: Unit):
         self.flow, self.discipline, self.unit = flow, discipline, unit
+        self.closed = False  # a headcount cut closed it before it was filled
 
     def fill(self) -> None:
-        """Event callback: the hire starts."""
+        """Event callback: the hire starts (unless the post was closed)."""
+        if self.closed:
+            return
         flow = self.flow
+        flow.vacancies.remove(self)
         unit = self.unit
         if unit.retired:
             unit = flow.organisation.home_unit_for(self.discipline)

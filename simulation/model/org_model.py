@@ -317,17 +317,17 @@ class OrgModel(mesa.Model):
                         unit.pull_next(person)
 
     def _match_headcount(self, target: dict[str, int]) -> bool:
-        """Hire or release people so each discipline has its target headcount."""
+        """Hire or release people so each discipline has its target headcount, counting
+        the vacancies being filled (people.py)."""
         staying = [p for p in self.staff if p.pending != "leave"]
         changed = False
         for discipline, wanted in target.items():
             present = [p for p in staying if p.discipline == discipline]
-            for _ in range(wanted - len(present)):
-                person = self.people.recruit(discipline)
-                self.staff.append(person)
-                person.unit = None
+            missing = wanted - len(present) - self.people.open_posts(discipline)
+            for _ in range(missing):
+                self.people.hire_unplaced(discipline)
                 changed = True
-            surplus = len(present) - wanted
+            surplus = -missing - self.people.close_posts(discipline, -missing)
             if surplus > 0:
                 # the most recently hired go first; the idle before the busy
                 leaving = sorted(present, key=lambda p: (p.busy, -p.unique_id))[:surplus]
