@@ -281,3 +281,33 @@ def test_a_change_during_turnover_counts_the_vacancies_being_filled(seed):
     }
     assert employed == target
     assert all(person in model.network.graph for person in model.staff)
+
+
+def test_a_headcount_cut_during_turnover_closes_open_vacancies_before_letting_anyone_go():
+    """Dev loses 8 people on day 120 and gains 3 on day 180, while a third of the staff
+    leave each year and their posts are filled a month later: the cut closes the dev
+    posts still open before it lets anyone go, the rise hires beyond the open ones, and
+    the organisation ends at its target (people staying plus posts open)."""
+    data = ready_made("aligned").model_dump(mode="json")
+    data["mechanisms"]["turnover"]["annual_rate"] = 1.0
+    data["changes"] = [
+        {"day": 120, "headcount": {"dev": 18}},
+        {"day": 180, "headcount": {"dev": 21}},
+    ]
+    closed = []
+    for seed in (1, 2, 3):
+        model = OrgModel(data, rng=seed)
+        close = model.people.close_posts
+        model.people.close_posts = lambda d, n, close=close: (
+            closed.append(close(d, n)) or closed[-1]
+        )
+        model.run_model()
+        model.records()
+        target = model.config.headcounts()
+        employed = {
+            discipline: model.people.open_posts(discipline)
+            + sum(p.discipline == discipline and p.pending != "leave" for p in model.staff)
+            for discipline in target
+        }
+        assert employed == target == {**target, "dev": 21}
+    assert sum(closed) > 0  # some cut found dev posts open and closed them
