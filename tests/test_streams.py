@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from simulation import OrgModel
-from simulation.engine.streams import BLOCK, Stream
+from simulation.engine.streams import BLOCK, Draws, RowDraws, Stream
 from tests.conftest import ready_made, short
 
 
@@ -22,6 +22,19 @@ def test_a_stream_gives_numpys_own_draws_block_by_block():
     assert [stream.exponential(2.5) for _ in range(10)] == list(
         2.5 * twin.standard_exponential(BLOCK)[::-1][:10]
     )
+
+
+def test_rows_of_draws_are_the_numbers_one_draws_per_column_would_give():
+    """A work item's efforts, one per stage, come as a row: the same numbers, in the
+    same order, as one Draws per stage drawing side by side from the same generator,
+    across a refill of the blocks."""
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    columns = [lambda n: rng.exponential(1.0, n), lambda n: rng.lognormal(0.0, 0.5, n)]
+    twins = [lambda n: twin.exponential(1.0, n), lambda n: twin.lognormal(0.0, 0.5, n)]
+    rows = RowDraws(columns)
+    singles = [Draws(draw) for draw in twins]
+    for _ in range(BLOCK + 3):
+        assert rows.next() == tuple(draws.next() for draws in singles)
 
 
 def test_spawning_streams_draws_nothing_from_the_parent():

@@ -104,10 +104,7 @@ class TaskFlow:
             if staff is None:
                 unit.enqueue(item, task)
                 return
-        # one more busy: the busy area grows by the busy count up to now
-        unit.busy_area_counted += unit.busy * (now - unit.busy_counted_to)
-        unit.busy_counted_to = now
-        unit.busy += 1
+        unit.busy_change(+1, now)
         self.start(staff, item, task, now)
 
     def start(self, staff: Staff, item: WorkItem, task: Task, now: float) -> None:

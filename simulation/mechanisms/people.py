@@ -149,9 +149,8 @@ class PeopleFlow(Mechanism):
     def hire_unplaced(self, discipline: str) -> Staff:
         """A hire for a re-formed organisation: employed and in the network now, placed
         in a unit when the units are formed (ties come day by day there: network.py)."""
-        person = self.recruit(discipline)
+        person = self.recruit(discipline)  # not in a unit yet
         self.staff.append(person)
-        person.unit = None
         self.network.welcome(person, self.clock.now)
         return person
 

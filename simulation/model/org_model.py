@@ -327,7 +327,8 @@ class OrgModel(mesa.Model):
             for _ in range(missing):
                 self.people.hire_unplaced(discipline)
                 changed = True
-            surplus = -missing - self.people.close_posts(discipline, -missing)
+            # too many: open vacancies are closed first, then people let go
+            surplus = -missing - self.people.close_posts(discipline, -missing) if missing < 0 else 0
             if surplus > 0:
                 # the most recently hired go first; the idle before the busy
                 leaving = sorted(present, key=lambda p: (p.busy, -p.unique_id))[:surplus]
