@@ -121,7 +121,10 @@ class TaskFlow:
         # productivity (the J-curve)
         share = 1.0 - staff.coordination_share - staff.misaligned_share
         availability = (share if share > 0.05 else 0.05) * productivity
-        duration = task.effort / (staff.proficiency.get(task.discipline, 0.0) * availability)
+        effort = task.effort
+        if effort is None:  # a stage of the route: the item's own (WorkItem.effort_of)
+            effort = item.stage_efforts[task.stage]
+        duration = effort / (staff.proficiency.get(task.discipline, 0.0) * availability)
         heappush(
             self._heap, (now + duration, DEFAULT_PRIORITY, next(self._order), self.finish, staff)
         )

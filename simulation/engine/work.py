@@ -14,7 +14,6 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import count, repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,15 +51,21 @@ def effort_draws(effort: Effort, rng: np.random.Generator) -> Callable[[int], np
 class Task:
     """One stage of work for one discipline, or a wasted/rework repetition of one.
 
+    The value tasks of a route are shared by every item of its work type (built once,
+    not per arrival: four objects an item were a sixth of a run, issue 11); each item's
+    own effort for a stage is in ``WorkItem.stage_efforts``. A task made for one item
+    (rework, wasted work) carries its own effort.
+
     Args:
         discipline: Who can do it.
-        effort: Person-days at full proficiency and availability.
+        effort: Person-days at full proficiency and availability; None for a stage of
+            the route, whose effort is the item's (:meth:`WorkItem.effort_of`).
         kind: ``value``, ``wasted`` or ``rework``.
         stage: Its index in the work type's route (for the event log).
     """
 
     discipline: str
-    effort: float
+    effort: float | None
     kind: str = VALUE
     stage: int = 0  # index in the original route, for the event log
 
@@ -100,6 +105,11 @@ class WorkItem:
     touch_time: float = 0.0
     first_it_start: float | None = None  # DORA's "commit": the first IT task starts
     done_at: float | None = None
+
+    def effort_of(self, task: Task) -> float:
+        """Person-days ``task`` takes at full proficiency and availability: its own
+        effort, or this item's draw for its stage of the route."""
+        return self.stage_efforts[task.stage] if task.effort is None else task.effort
 
     @property
     def lead_time(self) -> float:
@@ -153,8 +163,14 @@ class Demand:
         self._deployable = {
             wt.name: any(s.discipline in it_disciplines for s in wt.route) for wt in work_types
         }
-        # what every item of a type shares, worked out once (new_item runs per arrival)
-        self._routes = {wt.name: [stage.discipline for stage in wt.route] for wt in work_types}
+        # what every item of a type shares, worked out once (new_item runs per arrival):
+        # its route's value tasks, whose efforts are each item's own
+        self._plans = {
+            wt.name: tuple(
+                Task(stage.discipline, None, VALUE, i) for i, stage in enumerate(wt.route)
+            )
+            for wt in work_types
+        }
         # WSJF: cost of delay per day of work. Expedite items jump every queue.
         self._cost_of_delay = {
             wt.name: (wt.value or 1.0) / wt.expectation_days for wt in work_types
@@ -170,8 +186,6 @@ class Demand:
         """A new item of ``work_type``, arriving now, with its efforts drawn."""
         name = work_type.name
         efforts = self._efforts[name, raised_by_defect].next()  # one per stage
-        # stage i of the route, value work (map stops with the route: efforts has its length)
-        plan = deque(map(Task, self._routes[name], efforts, repeat(VALUE), count()))
         self.next_id += 1
         # by position, in the order of WorkItem's fields (once per arrival: keywords
         # cost a third more)
@@ -179,7 +193,7 @@ class Demand:
             self.next_id,
             work_type,
             self.clock.now,
-            plan,
+            deque(self._plans[name]),
             None,  # home
             self._deployable[name],
             raised_by_defect,

@@ -293,10 +293,9 @@ class Handoffs(Mechanism):
                 BUSINESS_IT, tie, False, sender, upcoming
             ) - self._p_misunderstood(BUSINESS_IT, tie, True, sender, upcoming)
             r = self.rework
-            effort = (
-                r.rework_share * item.stage_efforts[finished.stage]
-                + r.wasted_share * upcoming.effort
-            )
+            effort = r.rework_share * item.stage_efforts[
+                finished.stage
+            ] + r.wasted_share * item.effort_of(upcoming)
             saving += prevented * r.detection * (2 * direct + effort)
         return saving
 
@@ -371,7 +370,7 @@ class Handoffs(Mechanism):
         if draws.random() < r.detection and item.rework_rounds <= MAX_REWORK_ROUNDS:
             redo = r.rework_share * item.stage_efforts[finished.stage]
             item.plan.appendleft(Task(finished.discipline, redo, REWORK, finished.stage))
-            wasted = r.wasted_share * upcoming.effort
+            wasted = r.wasted_share * item.effort_of(upcoming)
             item.plan.appendleft(Task(upcoming.discipline, wasted, WASTED, upcoming.stage))
             self.misunderstandings_found += 1
         else:
