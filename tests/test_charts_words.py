@@ -38,6 +38,7 @@ from simulation.inputs.levers import (
     relevant_changes,
 )
 from simulation.inputs.scenario import with_overrides
+from simulation.model.records import ItemRow
 from simulation.presentation import charts
 from simulation.presentation.sweep_charts import kpi_vs_parameter_chart, line_plan, sweep_charts
 from simulation.running.batch import load_results
@@ -142,7 +143,7 @@ def test_the_workshop_counts_new_work_delivered_as_compare_does():
     ws = Workshop([siloed], ["S"], seed=5, days=80)
     ws.step(60)
     side = ws.sides[0]
-    rows = side.model.recorder.item_rows
+    rows = [ItemRow._make(row) for row in side.model.recorder.item_rows]
     # new work: neither an expedite incident nor one raised by an escaped defect
     new_work = sum(not (row.raised_by_defect or row.expedite) for row in rows)
     assert side.latest["new_work_delivered"] == new_work

@@ -48,7 +48,8 @@ EVENT_LOG_COLUMNS = [
 
 
 class ItemRow(NamedTuple):
-    """One delivered work item."""
+    """One delivered work item: the fields of ``Recorder.item_rows``, which holds them
+    as plain tuples (built once per item; a named tuple costs five times as much)."""
 
     item: int
     type: str
@@ -68,6 +69,7 @@ class ItemRow(NamedTuple):
 
 
 ITEM_COLUMNS = list(ItemRow._fields)
+_DONE = ITEM_COLUMNS.index("done")
 #: Column types of the items table, so that a run that delivered nothing still has a
 #: typed table (boolean masks on an empty column of objects would select columns).
 ITEM_DTYPES = {
@@ -203,7 +205,8 @@ class Recorder:
         self.cx_index = CXIndex(self.cx_params)
         #: One row per task done, in ``TASK_FIELDS``' order (the task path appends them).
         self.event_rows: list[tuple] = []
-        self.item_rows: list[ItemRow] = []
+        #: One row per item delivered, a plain tuple in ``ItemRow``'s order.
+        self.item_rows: list[tuple] = []
         self.unit_rows: list[tuple] = []
         self.programme_costs: dict[str, float] = {}
         self.arrivals = 0
@@ -289,7 +292,7 @@ class Recorder:
             self.cx_index.add(item.done_at, score, incident)
         wt = item.type
         self.item_rows.append(
-            ItemRow(
+            (
                 item.id,
                 wt.name,
                 item.arrival,
@@ -310,7 +313,7 @@ class Recorder:
 
     def delivered_between(self, start: float, end: float) -> list[ItemRow]:
         """The items delivered in [start, end)."""
-        return [row for row in self.item_rows if start <= row.done < end]
+        return [ItemRow._make(row) for row in self.item_rows if start <= row[_DONE] < end]
 
     def programme_cost(self, programme: str, amount: float) -> None:
         """A programme (glossary, rotation, hiring, ...) cost ``amount``."""
@@ -480,7 +483,7 @@ def new_work_mask(items: pd.DataFrame) -> pd.Series:
     return ~(items["expedite"] | items["raised_by_defect"])
 
 
-def _items_table(rows: list[ItemRow]) -> pd.DataFrame:
+def _items_table(rows: list[tuple]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(rows, columns=ITEM_COLUMNS).astype(ITEM_DTYPES)
     return pd.DataFrame(typed_columns(rows, ITEM_COLUMNS, text={"type"}), copy=False)
