@@ -83,13 +83,14 @@ class Releases(Mechanism):
 
     def task_done(self, item: WorkItem, task: Task, unit: Unit) -> None:
         """``task`` of ``item`` is done in ``unit``: note whether its IT work is."""
-        if (
-            self.enabled
-            and item.rank != 0  # incidents go out as emergency changes
-            and task.discipline in self.it_disciplines
-            and not any(t.discipline in self.it_disciplines for t in item.plan)
-        ):
-            self._ready[item.id] = unit
+        it = self.it_disciplines
+        # incidents (rank 0) go out as emergency changes
+        if not self.enabled or item.rank == 0 or task.discipline not in it:
+            return
+        for ahead in item.plan:  # a loop, not any(generator): this runs per IT task
+            if ahead.discipline in it:
+                return
+        self._ready[item.id] = unit
 
     def due(self, item: WorkItem) -> float | None:
         """``item`` is about to move on (or be delivered): the time its release goes out,
