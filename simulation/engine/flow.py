@@ -97,8 +97,7 @@ class TaskFlow:
         """``task`` arrives at ``unit``: someone idle starts it, or it waits."""
         idle = unit.idle.get(task.discipline)
         if idle:  # the specialist idle longest
-            staff = next(iter(idle))
-            del idle[staff]
+            staff = idle.popleft()
         else:
             staff = unit.cross_skilled_idle(task.discipline) if unit.cross_skilled else None
             if staff is None:
@@ -191,7 +190,7 @@ class TaskFlow:
                 self.start(staff, waiting, waiting_task, now)
             else:
                 unit.busy -= 1
-                unit.idle[staff.discipline][staff] = None
+                unit.idle[staff.discipline].append(staff)
         if item.plan:
             at = releases.due(item) if releases.enabled else None
             if at is None:

@@ -10,6 +10,7 @@ in a discipline, the best queue a cross-skilled person can serve).
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from itertools import count
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,9 @@ class Unit:
         #: (``network.form_ties``) knows when it went stale.
         self.roster_version = 0
         self.queues: dict[str, list] = {}
-        self.idle: dict[str, dict[Staff, None]] = {}  # by primary discipline, oldest first
+        # idle members by primary discipline, idle longest first: a deque, as the task
+        # path takes the first and appends at the end (a dict's first key costs 3x)
+        self.idle: dict[str, deque[Staff]] = {}
         self.cross_skilled: dict[str, list[Staff]] = {}  # discipline -> non-specialists able
         self.interfaces = 0  # other units this one exchanges work with
         self.busy = 0
@@ -83,13 +86,13 @@ class Unit:
         self.headcount[staff.discipline] = self.headcount.get(staff.discipline, 0) + 1
         self.roster_version += 1
         self.queues.setdefault(staff.discipline, [])
-        idle = self.idle.setdefault(staff.discipline, {})
+        idle = self.idle.setdefault(staff.discipline, deque())
         if staff.away:
             self.away += 1
         elif staff.busy:
             self.busy_change(+1)
         else:
-            idle[staff] = None
+            idle.append(staff)
 
     def leave(self, staff: Staff) -> None:
         """An idle or away person leaves the unit for good."""
@@ -100,7 +103,7 @@ class Unit:
         else:
             self.headcount[staff.discipline] -= 1
         self.roster_version += 1
-        self.idle[staff.discipline].pop(staff, None)
+        self.not_idle(staff)
         if staff.away:
             self.away -= 1
 
@@ -121,8 +124,14 @@ class Unit:
 
     def step_out(self, staff: Staff) -> None:
         """An idle person leaves for a while (rotation)."""
-        self.idle[staff.discipline].pop(staff, None)
+        self.not_idle(staff)
         self.away += 1
+
+    def not_idle(self, staff: Staff) -> None:
+        """``staff`` is no longer waiting for work here (if they were)."""
+        idle = self.idle[staff.discipline]
+        if staff in idle:
+            idle.remove(staff)
 
     def step_in(self, staff: Staff) -> None:
         """They are back: they take work or wait for it."""
@@ -204,7 +213,7 @@ class Unit:
             self.busy_change(+1, now)
             staff.start(item, task, now)
         else:
-            self.idle[staff.discipline][staff] = None
+            self.idle[staff.discipline].append(staff)
 
     def best_cross_skilled_queue(self, staff: Staff) -> list | None:
         """The queue with the best first task among the disciplines ``staff`` is
@@ -226,5 +235,5 @@ class Unit:
             ):
                 best = staff
         if best is not None:
-            del self.idle[best.discipline][best]
+            self.idle[best.discipline].remove(best)
         return best

@@ -161,7 +161,7 @@ class PeopleFlow(Mechanism):
         unit.refresh_skills()
         self.network.welcome(person, self.clock.now)
         self.refresh_availability()
-        del unit.idle[person.discipline][person]
+        unit.idle[person.discipline].remove(person)
         unit.pull_next(person)  # ...and takes waiting work, if any
 
     def release(self, person: Staff) -> None:

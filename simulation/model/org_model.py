@@ -313,7 +313,7 @@ class OrgModel(mesa.Model):
             for discipline in list(unit.idle):
                 for person in list(unit.idle[discipline]):
                     if any(unit.queues.values()):
-                        del unit.idle[discipline][person]
+                        unit.idle[discipline].remove(person)
                         unit.pull_next(person)
 
     def _match_headcount(self, target: dict[str, int]) -> bool:
