@@ -92,6 +92,8 @@ class TaskFlow:
         self.deliver = deliver
         self.pass_on: Callable[[WorkItem, Staff, Task, float], None] | None = None
         self.pace: Pace | None = None
+        # one bound method for every task's end on the clock, not one made per task
+        self._finish = self.finish
 
     def push(self, unit: Unit, item: WorkItem, task: Task, now: float) -> None:
         """``task`` arrives at ``unit``: someone idle starts it, or it waits."""
@@ -125,7 +127,7 @@ class TaskFlow:
             effort = item.stage_efforts[task.stage]
         duration = effort / (staff.proficiency.get(task.discipline, 0.0) * availability)
         heappush(
-            self._heap, (now + duration, DEFAULT_PRIORITY, next(self._order), self.finish, staff)
+            self._heap, (now + duration, DEFAULT_PRIORITY, next(self._order), self._finish, staff)
         )
 
     def finish(self, staff: Staff) -> None:
