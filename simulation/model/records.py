@@ -229,21 +229,19 @@ class Recorder:
 
     # -- flow
 
-    def wip_change(self, delta: int) -> None:
-        """Work in progress changes by ``delta`` now."""
-        now = self.clock.now
-        self._wip_area += self.wip * (now - self._wip_since)
-        self._wip_since = now
-        self.wip += delta
-
     def wip_area(self) -> float:
         """Item-days of work in progress since the start."""
         return self._wip_area + self.wip * (self.clock.now - self._wip_since)
 
     def arrival(self) -> None:
-        """A work item arrived."""
+        """A work item arrived: one more in progress (the integral of work in progress
+        over time grows up to now first; here and in :meth:`item_done`, inline, as they
+        run once per item)."""
         self.arrivals += 1
-        self.wip_change(+1)
+        now = self.clock.now
+        self._wip_area += self.wip * (now - self._wip_since)
+        self._wip_since = now
+        self.wip += 1
 
     def depart(self, staff: Staff) -> None:
         """Someone leaves: their time stays in the totals."""
@@ -277,9 +275,12 @@ class Recorder:
 
     def item_done(self, item: WorkItem) -> None:
         """``item`` was delivered: its row, its CX score and its value."""
-        self.wip_change(-1)
+        now = self.clock.now  # one fewer in progress (as in arrival)
+        self._wip_area += self.wip * (now - self._wip_since)
+        self._wip_since = now
+        self.wip -= 1
         self.completed += 1
-        lead = item.lead_time
+        lead = item.done_at - item.arrival  # WorkItem.lead_time, done
         self.completed_today.append(lead)
         expedite = item.type.class_of_service == "expedite"
         incident = expedite or item.raised_by_defect  # not new work (new_work_mask)
