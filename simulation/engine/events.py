@@ -103,6 +103,14 @@ class FastEventList(EventList):
         heappush(self._events, (time, priority, seq, entry, HANDLE))
         return entry
 
+    def again(self, call: Call, time: float) -> Call:
+        """Schedule ``call``, which has run, once more at ``time``: a daily call's next
+        run, without a new handle each day."""
+        call.time = time
+        call.seq = seq = next(self._order)
+        heappush(self._events, (time, call.priority, seq, call, HANDLE))
+        return call
+
     def _live(self):
         """The entries still to run, as handles (a posted call gets one made for it)."""
         for time, priority, seq, fn, arg in self._events:

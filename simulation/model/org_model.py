@@ -598,10 +598,8 @@ class DayEnds:
         model = self.model
         model.steps += 1
         model._user_step()
-        if self._next is not None:  # not stopped by the step
-            self._next = model._event_list.call(
-                model.clock.now + 1.0, self._run, priority=DAY_PRIORITY
-            )
+        if self._next is not None:  # not stopped by the step: the same handle, again
+            self._next = model._event_list.again(self._next, model.clock.now + 1.0)
 
     def stop(self) -> None:
         """No more days end on their own."""
