@@ -293,9 +293,8 @@ class Handoffs(Mechanism):
                 BUSINESS_IT, tie, False, sender, upcoming
             ) - self._p_misunderstood(BUSINESS_IT, tie, True, sender, upcoming)
             r = self.rework
-            effort = r.rework_share * item.stage_efforts[
-                finished.stage
-            ] + r.wasted_share * item.effort_of(upcoming)
+            redo = r.rework_share * item.stage_efforts[finished.stage]
+            effort = redo + r.wasted_share * item.effort_of(upcoming)
             saving += prevented * r.detection * (2 * direct + effort)
         return saving
 
