@@ -139,6 +139,23 @@ def test_a_cancelled_callback_never_runs():
     assert ran == ["kept"]
 
 
+def test_a_call_put_back_with_again_takes_a_new_place_in_the_order_and_can_be_cancelled():
+    """The day's end re-schedules its one handle each day (FastEventList.again): it goes
+    after what was scheduled for the same time before it, and cancelling it still works."""
+    bench = Bench()
+    ran = []
+    events = bench._event_list
+    handle = events.call(1.0, lambda: ran.append(("daily", bench.clock.now)))
+    bench.run_until(1.5)
+    bench.clock.at(2.0, ran.append, "scheduled before")
+    assert events.again(handle, 2.0) is handle
+    bench.clock.at(2.0, ran.append, "scheduled after")
+    bench.run_until(2.5)
+    events.again(handle, 3.0).cancel()
+    bench.run_until(4.0)
+    assert ran == [("daily", 1.0), "scheduled before", ("daily", 2.0), "scheduled after"]
+
+
 def test_a_recurring_callback_runs_every_interval_until_stopped():
     bench = Bench()
     ran = []
@@ -187,6 +204,34 @@ def test_a_unit_gives_tasks_to_the_longest_idle_specialist_then_the_cross_skille
     ]
     assert (dev.busy, dev.queued) == (0, 0)
     assert dev.busy_area() == pytest.approx(1.0 + 1.0 + 2.0 + 1.0)
+
+
+def test_a_route_task_shared_by_items_takes_each_items_own_effort():
+    """A route's value tasks are built once and shared by its items (work.Demand): a
+    task with no effort of its own takes its item's draw for its stage."""
+    bench = Bench()
+    dev = Unit(bench.clock, 0, "dev", "department", value_priority=False)
+    person(bench, "dev", dev), person(bench, "dev", dev)
+    stage = Task("dev", None)  # stage 0 of a route
+    for number, effort in ((1, 0.5), (2, 2.0)):
+        work = WorkItem(id=number, type=WORK, arrival=0.0, plan=deque(), stage_efforts=(effort,))
+        bench.flow.push(dev, work, stage, 0.0)
+    bench.run_until(3.0)
+    assert [entry[:3] for entry in bench.log if entry[0] == "done"] == [
+        ("done", 0.5, 1),
+        ("done", 2.0, 2),
+    ]
+
+
+def test_items_of_a_type_share_their_routes_tasks_but_not_their_plans_or_efforts():
+    model = OrgModel(short(ready_made("pure_flow"), 5))
+    work_type = model.config.work_types[0]
+    first, second = model.demand.new_item(work_type), model.demand.new_item(work_type)
+    assert all(a is b for a, b in zip(first.plan, second.plan, strict=True))
+    assert first.stage_efforts != second.stage_efforts
+    assert [second.effort_of(task) for task in second.plan] == list(second.stage_efforts)
+    first.plan.popleft()  # one item moving on leaves the other's plan as it was
+    assert len(second.plan) == len(first.plan) + 1 == len(work_type.route)
 
 
 def test_a_unit_covers_the_disciplines_its_members_have_as_their_own():
