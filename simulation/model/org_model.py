@@ -327,8 +327,10 @@ class OrgModel(mesa.Model):
             for _ in range(missing):
                 self.people.hire_unplaced(discipline)
                 changed = True
-            # too many: open vacancies are closed first, then people let go
-            surplus = -missing - self.people.close_posts(discipline, -missing) if missing < 0 else 0
+            surplus = 0
+            if missing < 0:  # too many: open vacancies are closed first, then people go
+                too_many = -missing
+                surplus = too_many - self.people.close_posts(discipline, too_many)
             if surplus > 0:
                 # the most recently hired go first; the idle before the busy
                 leaving = sorted(present, key=lambda p: (p.busy, -p.unique_id))[:surplus]
